@@ -1,0 +1,128 @@
+import { sql } from 'kysely'
+import type { Db } from './database.js'
+import type { JobRow, NewJob } from './schema.js'
+import type { JobStatus } from '../shared/status.js'
+import type { JobMetrics } from '../metrics/job-metrics.js'
+import type { Sealed } from '../secrets/sealed-box.js'
+
+export interface NewJobWithRuns {
+  job: Omit<NewJob, 'status' | 'metrics' | 'error'>
+  secret: Sealed | null
+}
+
+/** Inserts the job, its runs (all `queued`) and its sealed key in one transaction. */
+export async function insertJobWithRuns(db: Db, input: NewJobWithRuns, newId: () => string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('jobs')
+      .values({ ...input.job, status: 'queued', metrics: null, error: null })
+      .execute()
+    const runs = Array.from({ length: input.job.n_runs }, (_, i) => ({
+      id: newId(),
+      job_id: input.job.id,
+      run_number: i + 1,
+      status: 'queued' as const,
+    }))
+    // Stay well under PostgreSQL's 65535 bind parameters per statement.
+    for (let i = 0; i < runs.length; i += 1000) {
+      await trx.insertInto('runs').values(runs.slice(i, i + 1000)).execute()
+    }
+    if (input.secret) {
+      await trx
+        .insertInto('job_secrets')
+        .values({ job_id: input.job.id, ...input.secret })
+        .execute()
+    }
+  })
+}
+
+export async function deleteJob(db: Db, jobId: string): Promise<void> {
+  await db.deleteFrom('jobs').where('id', '=', jobId).execute()
+}
+
+export async function findJob(db: Db, jobId: string): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst()
+}
+
+export async function findJobByIdempotencyKey(db: Db, key: string): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
+}
+
+export interface ListJobsQuery {
+  limit: number
+  offset: number
+  status?: JobStatus | undefined
+  harness?: string | undefined
+  model?: string | undefined
+  agent?: string | undefined
+  taskName?: string | undefined
+}
+
+export async function listJobs(db: Db, q: ListJobsQuery): Promise<{ jobs: JobRow[]; total: number }> {
+  let query = db.selectFrom('jobs')
+  if (q.status) query = query.where('status', '=', q.status)
+  if (q.harness) query = query.where('harness', '=', q.harness as JobRow['harness'])
+  if (q.model) query = query.where('model', '=', q.model)
+  if (q.agent) query = query.where('agent', '=', q.agent)
+  if (q.taskName) query = query.where('task_name', '=', q.taskName)
+  const [jobs, count] = await Promise.all([
+    query.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).execute(),
+    query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ])
+  return { jobs, total: Number(count.n) }
+}
+
+/** Moves a queued job to `running`; a no-op for a job already past that. */
+export async function markJobRunning(db: Db, jobId: string): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ status: 'running', started_at: sql`coalesce(started_at, now())`, updated_at: sql`now()` })
+    .where('id', '=', jobId)
+    .where('status', '=', 'queued')
+    .execute()
+}
+
+/** Records the job's final status and metrics, and purges its secret, in one transaction. */
+export async function finishJob(
+  db: Db,
+  jobId: string,
+  status: Extract<JobStatus, 'completed' | 'cancelled' | 'failed'>,
+  metrics: JobMetrics,
+  error: string | null,
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('jobs')
+      .set({
+        status,
+        metrics: JSON.stringify(metrics),
+        error,
+        finished_at: sql`coalesce(finished_at, now())`,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', jobId)
+      .execute()
+    await trx.deleteFrom('job_secrets').where('job_id', '=', jobId).execute()
+  })
+}
+
+export async function updateJobMetrics(db: Db, jobId: string, metrics: JobMetrics): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ metrics: JSON.stringify(metrics), updated_at: sql`now()` })
+    .where('id', '=', jobId)
+    .execute()
+}
+
+export async function findJobSecret(db: Db, jobId: string): Promise<Sealed | undefined> {
+  return db
+    .selectFrom('job_secrets')
+    .select(['ciphertext', 'iv', 'auth_tag'])
+    .where('job_id', '=', jobId)
+    .executeTakeFirst()
+}
+
+export async function isTaskReferenced(db: Db, sha256: string): Promise<boolean> {
+  const row = await db.selectFrom('jobs').select('id').where('task_sha256', '=', sha256).limit(1).executeTakeFirst()
+  return row !== undefined
+}

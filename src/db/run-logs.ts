@@ -1,0 +1,122 @@
+/**
+ * A run's log: numbered lines (1, 2, 3, … per run, no gaps) of several streams, plus status changes
+ * in the same sequence so that a client replaying from any sequence number sees both in order.
+ *
+ * Writers append in batches inside a transaction that also advances the reader's cursor for the
+ * source file the lines came from, so a retried or duplicated reader can never repeat or skip one.
+ * Each commit notifies `run_log` with the run id; the API's stream wakes on it.
+ */
+import { sql, type Transaction } from 'kysely'
+import type { Db } from './database.js'
+import type { Database, RunLogLineRow } from './schema.js'
+
+export const LOG_NOTIFY_CHANNEL = 'run_log'
+
+/** Longer lines are cut with a visible marker. */
+export const MAX_LOG_LINE_CHARS = 16 * 1024
+
+export interface LogEntry {
+  stream: string
+  line: string
+}
+
+/** Bytes [from, to) of `source` have been turned into the entries of the same append. */
+export interface CursorAdvance {
+  source: string
+  from: number
+  to: number
+}
+
+export class LogCursorConflict extends Error {
+  override name = 'LogCursorConflict'
+}
+
+export async function appendRunLog(
+  db: Db,
+  runId: string,
+  attempt: number,
+  entries: readonly LogEntry[],
+  cursors: readonly CursorAdvance[] = [],
+): Promise<void> {
+  if (entries.length === 0 && cursors.length === 0) return
+  await db.transaction().execute(async (trx) => {
+    for (const cursor of cursors) await advanceCursor(trx, runId, attempt, cursor)
+    await insertLines(trx, runId, attempt, entries)
+  })
+}
+
+async function advanceCursor(trx: Transaction<Database>, runId: string, attempt: number, c: CursorAdvance) {
+  if (c.from === 0) {
+    const inserted = await trx
+      .insertInto('run_log_cursors')
+      .values({ run_id: runId, attempt, source: c.source, byte_offset: c.to })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst()
+    if (Number(inserted.numInsertedOrUpdatedRows) === 1) return
+  }
+  const updated = await trx
+    .updateTable('run_log_cursors')
+    .set({ byte_offset: c.to })
+    .where('run_id', '=', runId)
+    .where('attempt', '=', attempt)
+    .where('source', '=', c.source)
+    .where('byte_offset', '=', c.from)
+    .executeTakeFirst()
+  if (Number(updated.numUpdatedRows) !== 1) {
+    throw new LogCursorConflict(`log cursor of ${c.source} moved under us (expected offset ${c.from})`)
+  }
+}
+
+async function insertLines(trx: Transaction<Database>, runId: string, attempt: number, entries: readonly LogEntry[]) {
+  if (entries.length === 0) return
+  // Taking the sequence numbers locks the run row until commit: appends to one run are serialised.
+  const { log_seq: last } = await trx
+    .updateTable('runs')
+    .set((eb) => ({ log_seq: eb('log_seq', '+', entries.length) }))
+    .where('id', '=', runId)
+    .returning('log_seq')
+    .executeTakeFirstOrThrow()
+  const first = last - entries.length + 1
+  const rows = entries.map((e, i) => ({
+    run_id: runId,
+    seq: first + i,
+    attempt,
+    stream: e.stream,
+    line: clampLine(e.line),
+  }))
+  for (let i = 0; i < rows.length; i += 2000) {
+    await trx.insertInto('run_log_lines').values(rows.slice(i, i + 2000)).execute()
+  }
+  await sql`select pg_notify(${LOG_NOTIFY_CHANNEL}, ${runId})`.execute(trx)
+}
+
+/** Appends lines inside a caller's transaction (status changes use this). */
+export const appendRunLogInTransaction = insertLines
+
+export function clampLine(line: string): string {
+  // PostgreSQL text cannot hold NUL.
+  const clean = line.includes('\u0000') ? line.replaceAll('\u0000', '') : line
+  if (clean.length <= MAX_LOG_LINE_CHARS) return clean
+  return `${clean.slice(0, MAX_LOG_LINE_CHARS)} … [line cut: ${clean.length - MAX_LOG_LINE_CHARS} more characters]`
+}
+
+export async function readLogCursors(db: Db, runId: string, attempt: number): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('run_log_cursors')
+    .select(['source', 'byte_offset'])
+    .where('run_id', '=', runId)
+    .where('attempt', '=', attempt)
+    .execute()
+  return new Map(rows.map((r) => [r.source, Number(r.byte_offset)]))
+}
+
+export async function listRunLogAfter(db: Db, runId: string, afterSeq: number, limit: number): Promise<RunLogLineRow[]> {
+  return db
+    .selectFrom('run_log_lines')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute()
+}

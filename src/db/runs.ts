@@ -1,0 +1,159 @@
+import { sql } from 'kysely'
+import type { Db } from './database.js'
+import type { JobRow, RunAttemptRow, RunRow } from './schema.js'
+import { appendRunLogInTransaction } from './run-logs.js'
+import type { AttemptOutcome } from '../harness/outcome.js'
+import type { RunStatus } from '../shared/status.js'
+
+export async function findRun(db: Db, jobId: string, runNumber: number): Promise<RunRow | undefined> {
+  return db
+    .selectFrom('runs')
+    .selectAll()
+    .where('job_id', '=', jobId)
+    .where('run_number', '=', runNumber)
+    .executeTakeFirst()
+}
+
+export async function findRunById(db: Db, runId: string): Promise<RunRow | undefined> {
+  return db.selectFrom('runs').selectAll().where('id', '=', runId).executeTakeFirst()
+}
+
+export async function listRuns(db: Db, jobId: string): Promise<RunRow[]> {
+  return db.selectFrom('runs').selectAll().where('job_id', '=', jobId).orderBy('run_number').execute()
+}
+
+export async function listAttempts(db: Db, runId: string): Promise<RunAttemptRow[]> {
+  return db.selectFrom('run_attempts').selectAll().where('run_id', '=', runId).orderBy('attempt').execute()
+}
+
+/** The run together with the job settings an activity needs to act on it. */
+export async function findRunWithJob(
+  db: Db,
+  jobId: string,
+  runNumber: number,
+): Promise<{ run: RunRow; job: JobRow } | undefined> {
+  const [job, run] = await Promise.all([
+    db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst(),
+    findRun(db, jobId, runNumber),
+  ])
+  return job && run ? { job, run } : undefined
+}
+
+/**
+ * Moves a run to `status` and records the change in its log, once: repeating the call (a retried
+ * activity) changes nothing. A terminal run never moves again. Returns whether it moved.
+ */
+export async function setRunStatus(
+  db: Db,
+  runId: string,
+  status: Exclude<RunStatus, 'completed'>,
+  attempt: number,
+  note?: string,
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('runs')
+      .set({
+        status,
+        phase: null,
+        updated_at: sql`now()`,
+        started_at: status === 'queued' ? undefined : sql`coalesce(started_at, now())`,
+        finished_at: status === 'cancelled' ? sql`now()` : undefined,
+      })
+      .where('id', '=', runId)
+      .where('status', 'not in', ['completed', 'cancelled', status])
+      .executeTakeFirst()
+    if (Number(updated.numUpdatedRows) === 0) return false
+    await appendRunLogInTransaction(trx, runId, attempt, [
+      { stream: 'status', line: note ? `${status}: ${note}` : status },
+    ])
+    return true
+  })
+}
+
+/** Opens attempt `attempt` on `host`; idempotent. */
+export async function startAttempt(db: Db, runId: string, attempt: number, host: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('run_attempts')
+      .values({ run_id: runId, attempt, host })
+      .onConflict((oc) => oc.columns(['run_id', 'attempt']).doNothing())
+      .execute()
+    await trx
+      .updateTable('runs')
+      .set({ attempts: sql`greatest(attempts, ${attempt})`, host, updated_at: sql`now()` })
+      .where('id', '=', runId)
+      .execute()
+  })
+}
+
+export interface HarnessTimes {
+  exitCode: number | null
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+/** Records how attempt `attempt` ended. Idempotent: the last write wins with the same values. */
+export async function finishAttempt(
+  db: Db,
+  runId: string,
+  attempt: number,
+  outcome: AttemptOutcome,
+  harness: HarnessTimes | null,
+): Promise<void> {
+  await db
+    .updateTable('run_attempts')
+    .set({
+      outcome: outcome.outcome,
+      error_class: outcome.error_class,
+      error_message: outcome.error_message,
+      phases: outcome.phases ? JSON.stringify(outcome.phases) : null,
+      harness_exit_code: harness?.exitCode ?? null,
+      harness_started_at: harness?.startedAt ?? null,
+      harness_finished_at: harness?.finishedAt ?? null,
+      finished_at: sql`coalesce(finished_at, now())`,
+    })
+    .where('run_id', '=', runId)
+    .where('attempt', '=', attempt)
+    .execute()
+}
+
+/** Keeps the harness's own result document of an attempt (Harbor's trial result.json). */
+export async function storeAttemptResult(db: Db, runId: string, attempt: number, result: unknown): Promise<void> {
+  await db
+    .updateTable('run_attempts')
+    .set({ result: JSON.stringify(result) })
+    .where('run_id', '=', runId)
+    .where('attempt', '=', attempt)
+    .execute()
+}
+
+/** Completes the run with its last attempt's outcome and logs the change, once. */
+export async function completeRun(db: Db, runId: string, attempt: number, o: AttemptOutcome): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const updated = await trx
+      .updateTable('runs')
+      .set({
+        status: 'completed',
+        phase: null,
+        outcome: o.outcome,
+        error_class: o.error_class,
+        error_message: o.error_message,
+        reward: o.reward,
+        rewards: o.rewards ? JSON.stringify(o.rewards) : null,
+        n_input_tokens: o.n_input_tokens,
+        n_cache_tokens: o.n_cache_tokens,
+        n_output_tokens: o.n_output_tokens,
+        cost_usd: o.cost_usd,
+        updated_at: sql`now()`,
+        finished_at: sql`now()`,
+      })
+      .where('id', '=', runId)
+      .where('status', 'not in', ['completed', 'cancelled'])
+      .executeTakeFirst()
+    if (Number(updated.numUpdatedRows) === 0) return false
+    const detail = o.outcome === 'error' ? `error (${o.error_class}): ${o.error_message ?? ''}` : o.outcome
+    await appendRunLogInTransaction(trx, runId, attempt, [{ stream: 'status', line: `completed: ${detail}` }])
+    return true
+  })
+}

@@ -1,0 +1,118 @@
+/**
+ * Table types for Kysely. Columns the database fills are `Generated<>`; nullable columns are `T | null`.
+ * Use the `Selectable`/`Insertable` aliases below as row types, never the table interfaces themselves.
+ */
+import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely'
+import type { ErrorClass, Harness, JobStatus, RunOutcome, RunStatus } from '../shared/status.js'
+import type { JobMetrics } from '../metrics/job-metrics.js'
+import type { PhaseTimings } from '../harness/outcome.js'
+
+/** `timestamptz`: read as Date, written as Date or ISO string. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+/** A `timestamptz` with a database default (`now()`). */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>
+/** `bigint` columns: {@link createDb} makes node-postgres parse int8 as a number (all ours stay below 2^53). */
+type BigIntColumn = number
+
+export type TaskFormat = 'harbor' | 'terminal-bench'
+
+export interface JobTable {
+  id: string
+  status: JobStatus
+  task_name: string
+  task_format: TaskFormat
+  task_sha256: string
+  harness: Harness
+  agent: string
+  model: string
+  environment: string
+  n_runs: number
+  max_parallel: number
+  timeout_multiplier: number
+  idempotency_key: string | null
+  metrics: JSONColumnType<JobMetrics, string | null, string | null> | null
+  error: string | null
+  created_at: DefaultTimestamp
+  updated_at: DefaultTimestamp
+  started_at: Timestamp | null
+  finished_at: Timestamp | null
+}
+
+export interface JobSecretTable {
+  job_id: string
+  ciphertext: Buffer
+  iv: Buffer
+  auth_tag: Buffer
+  created_at: DefaultTimestamp
+}
+
+export interface RunTable {
+  id: string
+  job_id: string
+  run_number: number
+  status: RunStatus
+  outcome: RunOutcome | null
+  error_class: ErrorClass | null
+  error_message: string | null
+  reward: number | null
+  rewards: JSONColumnType<Record<string, number>, string | null, string | null> | null
+  n_input_tokens: BigIntColumn | null
+  n_cache_tokens: BigIntColumn | null
+  n_output_tokens: BigIntColumn | null
+  cost_usd: number | null
+  attempts: Generated<number>
+  host: string | null
+  phase: string | null
+  log_seq: Generated<number>
+  created_at: DefaultTimestamp
+  updated_at: DefaultTimestamp
+  started_at: Timestamp | null
+  finished_at: Timestamp | null
+}
+
+export interface RunAttemptTable {
+  run_id: string
+  attempt: number
+  host: string
+  outcome: RunOutcome | null
+  error_class: ErrorClass | null
+  error_message: string | null
+  harness_exit_code: number | null
+  harness_started_at: Timestamp | null
+  harness_finished_at: Timestamp | null
+  phases: JSONColumnType<PhaseTimings, string | null, string | null> | null
+  result: JSONColumnType<object, string | null, string | null> | null
+  started_at: DefaultTimestamp
+  finished_at: Timestamp | null
+}
+
+export interface RunLogLineTable {
+  run_id: string
+  seq: number
+  attempt: number
+  stream: string
+  line: string
+  created_at: DefaultTimestamp
+}
+
+export interface RunLogCursorTable {
+  run_id: string
+  attempt: number
+  source: string
+  byte_offset: BigIntColumn
+}
+
+export interface Database {
+  jobs: JobTable
+  job_secrets: JobSecretTable
+  runs: RunTable
+  run_attempts: RunAttemptTable
+  run_log_lines: RunLogLineTable
+  run_log_cursors: RunLogCursorTable
+}
+
+export type JobRow = Selectable<JobTable>
+export type NewJob = Insertable<JobTable>
+export type RunRow = Selectable<RunTable>
+export type RunAttemptRow = Selectable<RunAttemptTable>
+export type RunLogLineRow = Selectable<RunLogLineTable>

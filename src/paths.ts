@@ -1,0 +1,23 @@
+/** Where the project's own files are, independent of the current directory. */
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+/** The project's Python virtualenv, where the bootstrap installs `harbor` and `temporal`. */
+export const VENV_BIN = path.join(PROJECT_ROOT, '.venv', 'bin')
+
+/**
+ * An executable: the configured path, else the project's `.venv/bin/<name>`, else `<name>` on PATH.
+ * Returns null when none exists.
+ */
+export function findExecutable(name: string, configured: string | null, envPath = process.env.PATH ?? ''): string | null {
+  if (configured) return existsSync(configured) ? configured : null
+  const candidates = [VENV_BIN, ...envPath.split(path.delimiter).filter(Boolean)]
+  for (const dir of candidates) {
+    const file = path.join(dir, name)
+    if (existsSync(file)) return file
+  }
+  return null
+}

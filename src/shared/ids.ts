@@ -1,0 +1,40 @@
+/**
+ * Business ids and the names derived from them. Pure and deterministic: a retried step derives the
+ * same workflow id, harness job name and host directory, which is what makes retries idempotent.
+ */
+
+export function jobWorkflowId(jobId: string): string {
+  return `job-${jobId}`
+}
+
+export function runWorkflowId(jobId: string, runNumber: number): string {
+  return `job-${jobId}-run-${runNumber}`
+}
+
+/** The `--job-name` given to Harbor for one attempt of one run. */
+export function harnessJobName(jobId: string, runNumber: number, attempt: number): string {
+  return `${jobId}-run-${runNumber}-attempt-${attempt}`
+}
+
+/** The run's directory on its execution host, relative to the host's work dir. */
+export function hostRunDir(jobId: string, runNumber: number): string {
+  return `runs/${jobId}/run-${runNumber}`
+}
+
+/** One attempt's directory on the host, relative to the host's work dir. */
+export function hostAttemptDir(jobId: string, runNumber: number, attempt: number): string {
+  return `${hostRunDir(jobId, runNumber)}/attempt-${attempt}`
+}
+
+/** The Temporal task queue whose workers act on one execution host. */
+export function hostTaskQueue(baseQueue: string, hostId: string): string {
+  return `${baseQueue}.host.${hostId}`
+}
+
+/**
+ * The model string handed to the harness: OpenRouter models are addressed as
+ * `openrouter/<vendor>/<model>`; an explicit `openrouter/...` is kept as is.
+ */
+export function harnessModel(model: string): string {
+  return model.startsWith('openrouter/') ? model : `openrouter/${model}`
+}

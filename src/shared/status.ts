@@ -1,0 +1,30 @@
+/**
+ * The run and job lifecycle (PRODUCT.md, "Run lifecycle and outcome"). Pure: shared by the database
+ * layer, the workflows, the activities and the API.
+ */
+
+export const RUN_STATUSES = ['queued', 'staging', 'running', 'collecting', 'completed', 'cancelled'] as const
+export type RunStatus = (typeof RUN_STATUSES)[number]
+
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'cancelled', 'failed'] as const
+export type JobStatus = (typeof JOB_STATUSES)[number]
+
+export const RUN_OUTCOMES = ['passed', 'failed', 'error'] as const
+export type RunOutcome = (typeof RUN_OUTCOMES)[number]
+
+/** Why a run ended in `error`. `infra` and `harness` are retried as a new attempt; the rest are final. */
+export const ERROR_CLASSES = ['infra', 'harness', 'provider', 'verifier', 'agent'] as const
+export type ErrorClass = (typeof ERROR_CLASSES)[number]
+
+export const RETRYABLE_ERROR_CLASSES: readonly ErrorClass[] = ['infra', 'harness']
+
+export const HARNESSES = ['harbor', 'terminus'] as const
+export type Harness = (typeof HARNESSES)[number]
+
+export function isTerminalRunStatus(status: RunStatus): boolean {
+  return status === 'completed' || status === 'cancelled'
+}
+
+export function isTerminalJobStatus(status: JobStatus): boolean {
+  return status === 'completed' || status === 'cancelled' || status === 'failed'
+}
