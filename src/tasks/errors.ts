@@ -1,0 +1,57 @@
+/**
+ * Errors raised while accepting an uploaded task archive. Every rejection carries a machine-readable
+ * `code` (stable, part of the API) and a human message that names the offending entry or file.
+ */
+
+/** Every reason an uploaded task can be rejected. Closed: the API maps each one to an HTTP status. */
+export const TASK_ARCHIVE_ERROR_CODES = [
+  'not_a_zip',
+  'corrupt_archive',
+  'unsafe_path',
+  'symlink',
+  'unsupported_entry',
+  'too_many_entries',
+  'too_large_uncompressed',
+  'encrypted_entry',
+  'duplicate_entry',
+  'empty_archive',
+  'unknown_task_format',
+  'missing_task_file',
+  'invalid_task_file',
+] as const
+
+export type TaskArchiveErrorCode = (typeof TASK_ARCHIVE_ERROR_CODES)[number]
+
+/** A rejected upload. The message is safe to show to the uploader; it never contains server paths. */
+export class TaskArchiveError extends Error {
+  override readonly name = 'TaskArchiveError'
+
+  constructor(
+    readonly code: TaskArchiveErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+export function isTaskArchiveError(error: unknown): error is TaskArchiveError {
+  return error instanceof TaskArchiveError
+}
+
+/**
+ * The HTTP status for a rejection: 413 when a size or entry limit is exceeded, 400 when the upload is
+ * not a readable zip at all, 422 when it is a readable zip whose content is not acceptable.
+ */
+export function httpStatusFor(code: TaskArchiveErrorCode): 400 | 413 | 422 {
+  switch (code) {
+    case 'too_many_entries':
+    case 'too_large_uncompressed':
+      return 413
+    case 'not_a_zip':
+    case 'corrupt_archive':
+      return 400
+    default:
+      return 422
+  }
+}
