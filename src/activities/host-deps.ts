@@ -1,0 +1,31 @@
+import type { Db } from '../db/database.js'
+import { findJobSecret } from '../db/jobs.js'
+import type { ExecutionHost } from '../hosts/execution-host.js'
+import { unseal } from '../secrets/sealed-box.js'
+
+/** What the activities acting on one execution host are built over. */
+export interface HostActivityDeps {
+  db: Db
+  host: ExecutionHost
+  /** Local directory of stored tasks, by sha256. */
+  taskStoreDir: string
+  /** Local directory that keeps each attempt's collected harness output. */
+  artifactsDir: string
+  /** The `harbor` executable as the host sees it. */
+  harborBin: string
+  /** The harness's environment besides secrets. */
+  harnessEnv: Record<string, string>
+  masterKey: Buffer
+  /** Keep attempt directories on the host after a run (for debugging). */
+  keepHostFiles: boolean
+  /** How often a running harness's logs are read. */
+  pollIntervalMs: number
+  /** How long a cancelled harness gets to tear down before it is killed. */
+  cancelGraceMs: number
+}
+
+/** The job's OpenRouter key, or null when it has none (or it was purged because the job ended). */
+export async function loadJobKey(deps: Pick<HostActivityDeps, 'db' | 'masterKey'>, jobId: string): Promise<string | null> {
+  const sealed = await findJobSecret(deps.db, jobId)
+  return sealed ? unseal(deps.masterKey, sealed, jobId) : null
+}

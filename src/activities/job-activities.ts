@@ -1,0 +1,95 @@
+/**
+ * Activities on the job's bookkeeping in PostgreSQL. They run on the service's main task queue.
+ * Every one is idempotent: Temporal may run an activity more than once.
+ */
+import { ApplicationFailure } from '@temporalio/activity'
+import type { Db } from '../db/database.js'
+import { finishJob, markJobRunning } from '../db/jobs.js'
+import { completeRun, finishAttempt, findRun, listRuns, setRunStatus, startAttempt, type HarnessTimes } from '../db/runs.js'
+import type { AttemptOutcome } from '../harness/outcome.js'
+import { computeJobMetrics, type JobMetrics } from '../metrics/job-metrics.js'
+import { hostTaskQueue } from '../shared/ids.js'
+import type { JobStatus, RunStatus } from '../shared/status.js'
+
+export interface JobActivityDeps {
+  db: Db
+  /** The service's main task queue; host queues are derived from it. */
+  taskQueue: string
+  /** Where runs are placed. One host for now. */
+  hostId: string
+}
+
+export interface RunRef {
+  jobId: string
+  runNumber: number
+}
+
+export interface PlacedAttempt {
+  runId: string
+  hostId: string
+  /** The task queue of the workers that act on that host. */
+  hostTaskQueue: string
+}
+
+export interface JobSummary {
+  status: JobStatus
+  metrics: JobMetrics
+}
+
+export function createJobActivities({ db, taskQueue, hostId }: JobActivityDeps) {
+  async function runIdOf(ref: RunRef): Promise<string> {
+    const run = await findRun(db, ref.jobId, ref.runNumber)
+    if (!run) throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
+    return run.id
+  }
+
+  return {
+    async markJobRunning(jobId: string): Promise<void> {
+      await markJobRunning(db, jobId)
+    },
+
+    /** Places attempt `attempt` of a run on a host, opens its record and moves the run to `staging`. */
+    async beginAttempt(input: RunRef & { attempt: number }): Promise<PlacedAttempt> {
+      const runId = await runIdOf(input)
+      await startAttempt(db, runId, input.attempt, hostId)
+      await setRunStatus(db, runId, 'staging', input.attempt, input.attempt > 1 ? `attempt ${input.attempt}` : undefined)
+      return { runId, hostId, hostTaskQueue: hostTaskQueue(taskQueue, hostId) }
+    },
+
+    async setRunStatus(input: { runId: string; attempt: number; status: Exclude<RunStatus, 'completed'> }): Promise<void> {
+      await setRunStatus(db, input.runId, input.status, input.attempt)
+    },
+
+    async finishAttempt(input: {
+      runId: string
+      attempt: number
+      outcome: AttemptOutcome
+      harness: HarnessTimes | null
+    }): Promise<void> {
+      await finishAttempt(db, input.runId, input.attempt, input.outcome, input.harness)
+    },
+
+    async completeRun(input: { runId: string; attempt: number; outcome: AttemptOutcome }): Promise<void> {
+      await completeRun(db, input.runId, input.attempt, input.outcome)
+    },
+
+    /**
+     * Computes the job's metrics from its runs, records its final status and purges its secret.
+     * The job `failed` when nothing could run at all: no run was judged, and every run ended in an
+     * error of the infrastructure or the harness.
+     */
+    async finalizeJob(input: { jobId: string; cancelled?: boolean }): Promise<JobSummary> {
+      const runs = await listRuns(db, input.jobId)
+      const metrics = computeJobMetrics(runs)
+      const nothingRan =
+        runs.length > 0 &&
+        runs.every((r) => r.outcome === 'error' && (r.error_class === 'infra' || r.error_class === 'harness'))
+      const status = input.cancelled ? 'cancelled' : nothingRan ? 'failed' : 'completed'
+      const error = status === 'failed' ? `no run could be carried out; first error: ${runs[0]?.error_message ?? 'unknown'}` : null
+      await finishJob(db, input.jobId, status, metrics, error)
+      return { status, metrics }
+    },
+  }
+}
+
+export type JobActivities = ReturnType<typeof createJobActivities>

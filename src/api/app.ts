@@ -1,0 +1,41 @@
+/**
+ * The HTTP API (Hono). `createApp` takes every dependency explicitly, so tests and the server
+ * build it the same way.
+ */
+import { Hono } from 'hono'
+import type { Config } from '../config.js'
+import type { Db } from '../db/database.js'
+import type { JobWorkflowInput } from '../workflows/job-workflow.js'
+import { notFound, onError } from './errors.js'
+import type { LogNotifier } from './log-notifier.js'
+import { healthRoutes } from './routes/health.js'
+import { jobRoutes } from './routes/jobs.js'
+import { logRoutes } from './routes/logs.js'
+import { uploadRoutes } from './routes/upload.js'
+
+/** How the API hands jobs to the orchestrator. */
+export interface JobStarter {
+  start(input: JobWorkflowInput): Promise<void>
+  /** Whether the orchestrator answers. */
+  ping(): Promise<boolean>
+}
+
+export interface AppDeps {
+  config: Config
+  db: Db
+  masterKey: Buffer
+  jobs: JobStarter
+  notifier: LogNotifier
+  logError: (err: unknown) => void
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono()
+  app.route('/api', healthRoutes(deps))
+  app.route('/api', uploadRoutes(deps))
+  app.route('/api/jobs', jobRoutes(deps))
+  app.route('/api/jobs', logRoutes(deps))
+  app.onError(onError(deps.logError))
+  app.notFound(notFound)
+  return app
+}

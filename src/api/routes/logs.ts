@@ -1,0 +1,117 @@
+/**
+ * A run's log: live as Server-Sent Events, or whole as text.
+ *
+ * SSE: every log line is a `log` event and every status change a `status` event, each with its
+ * sequence number as `id`. A client reconnecting with `Last-Event-ID` (or `?last_event_id=`, for a
+ * first connection) continues right after it: no gap, no duplicate. Once the run is terminal and
+ * every line has been sent, an `end` event carries the final status and the stream closes.
+ */
+import { Hono } from 'hono'
+import { stream, streamSSE } from 'hono/streaming'
+import type { AppDeps } from '../app.js'
+import { ApiError } from '../errors.js'
+import { jobIdParam, runNumberParam } from '../params.js'
+import { findJob } from '../../db/jobs.js'
+import { findRun, findRunById } from '../../db/runs.js'
+import { listRunLogAfter } from '../../db/run-logs.js'
+import type { RunLogLineRow, RunRow } from '../../db/schema.js'
+import type { Db } from '../../db/database.js'
+import { isTerminalRunStatus } from '../../shared/status.js'
+
+const PAGE = 500
+/** Longest wait between looks at the database when no notification arrives. */
+const MAX_WAIT_MS = 2_000
+const KEEPALIVE_MS = 15_000
+
+export function logRoutes(deps: AppDeps) {
+  const { db } = deps
+  const app = new Hono()
+
+  app.get('/:job_id/runs/:run_number/logs/stream', async (c) => {
+    const run = await requireRun(db, c.req.param('job_id'), c.req.param('run_number'))
+    let after = lastEventId(c.req.header('Last-Event-ID') ?? c.req.query('last_event_id'))
+
+    return streamSSE(c, async (sse) => {
+      const aborted = new AbortController()
+      sse.onAbort(() => aborted.abort())
+      let lastWrite = Date.now()
+      while (!sse.aborted) {
+        // Status first, then lines: a terminal status means every line is already stored.
+        const current = (await findRunById(db, run.id))!
+        const lines = await listRunLogAfter(db, run.id, after, PAGE)
+        for (const line of lines) {
+          await sse.writeSSE(eventOf(line))
+          after = line.seq
+        }
+        if (lines.length > 0) lastWrite = Date.now()
+        if (lines.length === PAGE) continue
+        if (isTerminalRunStatus(current.status) && after >= current.log_seq) {
+          await sse.writeSSE({ event: 'end', data: JSON.stringify(endOf(current)) })
+          return
+        }
+        if (Date.now() - lastWrite > KEEPALIVE_MS) {
+          await sse.write(': keep-alive\n\n')
+          lastWrite = Date.now()
+        }
+        await deps.notifier.wait(run.id, MAX_WAIT_MS, aborted.signal)
+      }
+    })
+  })
+
+  app.get('/:job_id/runs/:run_number/logs', async (c) => {
+    const run = await requireRun(db, c.req.param('job_id'), c.req.param('run_number'))
+    c.header('Content-Type', 'text/plain; charset=utf-8')
+    c.header('Content-Disposition', `attachment; filename="run-${run.run_number}.log"`)
+    return stream(c, async (out) => {
+      for (let after = 0; ; ) {
+        const lines = await listRunLogAfter(db, run.id, after, 2000)
+        if (lines.length === 0) return
+        await out.write(lines.map((l) => `${l.created_at.toISOString()} [${l.stream}] ${l.line}\n`).join(''))
+        after = lines.at(-1)!.seq
+      }
+    })
+  })
+
+  return app
+}
+
+async function requireRun(db: Db, jobIdRaw: string | undefined, runNumberRaw: string | undefined): Promise<RunRow> {
+  const jobId = jobIdParam(jobIdRaw)
+  const runNumber = runNumberParam(runNumberRaw)
+  const run = await findRun(db, jobId, runNumber)
+  if (run) return run
+  throw (await findJob(db, jobId))
+    ? new ApiError(404, 'run_not_found', `job ${jobId} has no run ${runNumber}`)
+    : new ApiError(404, 'job_not_found', `no job ${jobId}`)
+}
+
+function lastEventId(value: string | undefined): number {
+  if (value === undefined || value === '') return 0
+  if (!/^\d{1,10}$/.test(value)) throw new ApiError(400, 'invalid_last_event_id', 'Last-Event-ID must be a log sequence number')
+  return Number(value)
+}
+
+function eventOf(line: RunLogLineRow) {
+  const isStatus = line.stream === 'status'
+  return {
+    id: String(line.seq),
+    event: isStatus ? 'status' : 'log',
+    data: JSON.stringify({
+      seq: line.seq,
+      attempt: line.attempt,
+      ...(isStatus ? { status: line.line.split(':')[0], message: line.line } : { stream: line.stream, line: line.line }),
+      time: line.created_at.toISOString(),
+    }),
+  }
+}
+
+function endOf(run: RunRow) {
+  return {
+    status: run.status,
+    outcome: run.outcome,
+    error_class: run.error_class,
+    error_message: run.error_message,
+    reward: run.reward,
+    log_lines: run.log_seq,
+  }
+}

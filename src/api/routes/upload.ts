@@ -1,0 +1,231 @@
+/**
+ * POST /api/upload: a zipped task and the run settings in, a job with N queued runs out.
+ *
+ * The archive is streamed to a private temporary directory, checked and unpacked by the safe
+ * reader, its format detected and checked, and stored content-addressed. Only then are the job's
+ * rows written (with the key sealed) and its workflow started. Any rejection is a 4xx with its own
+ * code and leaves nothing behind: no row, no file, no workflow.
+ */
+import { randomUUID } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { Hono } from 'hono'
+import { z } from 'zod'
+import type { AppDeps } from '../app.js'
+import { ApiError } from '../errors.js'
+import { receiveMultipart } from '../upload/multipart.js'
+import { deleteJob, findJob, findJobByIdempotencyKey, insertJobWithRuns, isTaskReferenced } from '../../db/jobs.js'
+import { seal } from '../../secrets/sealed-box.js'
+import { extractArchive } from '../../tasks/archive.js'
+import { TaskArchiveError, httpStatusFor } from '../../tasks/errors.js'
+import { detectTask } from '../../tasks/task-format.js'
+import { removeStoredTask, storeTask } from '../../tasks/task-store.js'
+import type { Harness } from '../../shared/status.js'
+import { jobView } from '../views.js'
+
+const UPLOAD_FIELDS = [
+  'harness',
+  'model',
+  'openrouter_key',
+  'n_runs',
+  'agent',
+  'environment',
+  'max_parallel',
+  'timeout_multiplier',
+] as const
+
+/** Agents that never call a model, so need no key. */
+const KEYLESS_AGENTS = new Set(['oracle', 'nop'])
+
+/** A built-in name, a `module.path:ClassName` import path, or an ACP shorthand. */
+const PLUGIN_NAME = /^(?:[a-z0-9][a-z0-9._-]{0,63}|[A-Za-z_][\w.]{0,199}:[A-Za-z_]\w{0,99}|acp:[a-z0-9][\w.@-]{0,99})$/
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
+
+function intField(name: string, min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\s*\d+\s*$/, `${name} must be a whole number`)
+    .transform((v) => Number.parseInt(v, 10))
+    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
+}
+
+function uploadSchema(maxRuns: number, defaultEnvironment: string) {
+  return z
+    .object({
+      harness: z.enum(['harbor', 'terminus'], { message: 'harness must be "harbor" or "terminus"' }).default('harbor'),
+      model: z
+        .string({ message: 'model is required, e.g. openai/gpt-4o' })
+        .trim()
+        .regex(/^[A-Za-z0-9][\w.:/@+-]{0,199}$/, 'model must look like vendor/model, e.g. openai/gpt-4o'),
+      openrouter_key: z
+        .string()
+        .trim()
+        .regex(/^[\x21-\x7e]{8,512}$/, 'openrouter_key must be 8 to 512 printable characters without spaces')
+        .optional(),
+      n_runs: intField('n_runs', 1, maxRuns).default(10),
+      agent: z.string().trim().regex(PLUGIN_NAME, 'agent must be an agent name or module.path:ClassName').optional(),
+      environment: z
+        .string()
+        .trim()
+        .regex(PLUGIN_NAME, 'environment must be an environment type or module.path:ClassName')
+        .default(defaultEnvironment),
+      max_parallel: intField('max_parallel', 1, maxRuns).optional(),
+      timeout_multiplier: z
+        .string()
+        .regex(/^\s*\d+(\.\d+)?\s*$/, 'timeout_multiplier must be a number')
+        .transform(Number)
+        .pipe(z.number().gt(0, 'timeout_multiplier must be above 0').max(100, 'timeout_multiplier must be at most 100'))
+        .default(1),
+    })
+    .transform((f) => ({
+      ...f,
+      agent: f.agent ?? (f.harness === 'harbor' ? 'terminus-2' : 'terminus'),
+      max_parallel: Math.min(f.max_parallel ?? f.n_runs, f.n_runs),
+    }))
+}
+
+export function uploadRoutes(deps: AppDeps) {
+  const { config, db } = deps
+  const schema = uploadSchema(config.limits.runsPerJob, config.harness.defaultEnvironment)
+  const app = new Hono()
+
+  /** Undoes storing a task for a job that will not exist, unless another job uses it too. */
+  async function releaseTask(stored: { sha256: string; created: boolean }) {
+    if (stored.created && !(await isTaskReferenced(db, stored.sha256))) {
+      await removeStoredTask(path.join(config.dataDir, 'tasks'), stored.sha256)
+    }
+  }
+
+  app.post('/upload', async (c) => {
+    const idempotencyKey = c.req.header('Idempotency-Key') ?? null
+    if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 200 printable characters')
+    }
+    const declared = Number(c.req.header('content-length') ?? NaN)
+    if (declared > config.limits.uploadBytes + 64 * 1024) {
+      throw new ApiError(413, 'upload_too_large', `the upload exceeds the limit of ${config.limits.uploadBytes} bytes`)
+    }
+
+    const workDir = path.join(config.dataDir, 'uploads', randomUUID())
+    await fs.mkdir(workDir, { recursive: true, mode: 0o700 })
+    try {
+      const received = await receiveMultipart(c.req.raw, {
+        filePath: path.join(workDir, 'upload.zip'),
+        fileField: 'file',
+        maxFileBytes: config.limits.uploadBytes,
+        allowedFields: UPLOAD_FIELDS,
+        maxFieldChars: 4096,
+      })
+      const parsed = schema.safeParse(received.fields)
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!
+        const field = String(issue.path[0] ?? 'form')
+        throw new ApiError(400, `invalid_${field}`, issue.message, field)
+      }
+      const form = parsed.data
+      if (!received.file) throw new ApiError(400, 'missing_file', 'the task archive is missing: send it as the "file" field', 'file')
+      if (received.file.bytes === 0) throw new ApiError(400, 'empty_file', 'the uploaded file is empty', 'file')
+      if (!form.openrouter_key && !KEYLESS_AGENTS.has(form.agent)) {
+        throw new ApiError(400, 'invalid_openrouter_key', `openrouter_key is required for agent ${form.agent}`, 'openrouter_key')
+      }
+      requireRunnableHarness(form.harness)
+
+      if (idempotencyKey) {
+        const existing = await findJobByIdempotencyKey(db, idempotencyKey)
+        if (existing) return c.json({ ...jobView(existing, config.temporal.uiUrl, config.temporal.namespace), runs_queued: existing.n_runs, idempotent_replay: true }, 200)
+      }
+
+      const task = await unpackTask(received.file.path, path.join(workDir, 'extract'), received.file.filename, deps)
+      if (form.harness === 'harbor' && task.format !== 'harbor') {
+        throw new ApiError(
+          422,
+          'unsupported_task_format',
+          'this is a Terminal-Bench 1 task (task.yaml); the harbor harness runs Harbor tasks (task.toml). ' +
+            'Convert it with `harbor task migrate -i <task> -o <out>` and upload the result',
+          'file',
+        )
+      }
+      const stored = await storeTask(path.join(config.dataDir, 'tasks'), task.root)
+
+      const jobId = randomUUID()
+      try {
+        await insertJobWithRuns(
+          db,
+          {
+            job: {
+              id: jobId,
+              task_name: task.name,
+              task_format: task.format,
+              task_sha256: stored.sha256,
+              harness: form.harness,
+              agent: form.agent,
+              model: form.model,
+              environment: form.environment,
+              n_runs: form.n_runs,
+              max_parallel: form.max_parallel,
+              timeout_multiplier: form.timeout_multiplier,
+              idempotency_key: idempotencyKey,
+            },
+            secret: form.openrouter_key ? seal(deps.masterKey, form.openrouter_key, jobId) : null,
+          },
+          randomUUID,
+        )
+      } catch (err) {
+        await releaseTask(stored)
+        // Two requests with one Idempotency-Key raced: answer with the winner's job.
+        const winner = idempotencyKey ? await findJobByIdempotencyKey(db, idempotencyKey) : undefined
+        if (winner) return c.json({ ...jobView(winner, config.temporal.uiUrl, config.temporal.namespace), runs_queued: winner.n_runs, idempotent_replay: true }, 200)
+        throw err
+      }
+
+      try {
+        await deps.jobs.start({
+          jobId,
+          nRuns: form.n_runs,
+          maxParallel: form.max_parallel,
+          maxAttempts: config.harness.maxAttempts,
+          label: { taskName: task.name, harness: form.harness, agent: form.agent, model: form.model },
+        })
+      } catch (err) {
+        await deleteJob(db, jobId)
+        await releaseTask(stored)
+        deps.logError(err)
+        throw new ApiError(503, 'orchestrator_unavailable', 'the job could not be started: Temporal is not reachable; try again')
+      }
+
+      const job = await findJob(db, jobId)
+      return c.json({ ...jobView(job!, config.temporal.uiUrl, config.temporal.namespace), runs_queued: form.n_runs }, 201)
+    } finally {
+      await fs.rm(workDir, { recursive: true, force: true })
+    }
+  })
+
+  return app
+}
+
+function requireRunnableHarness(harness: Harness): void {
+  if (harness === 'terminus') {
+    throw new ApiError(
+      422,
+      'harness_not_available',
+      'the terminus harness (tb run) is not available on this service yet; use harness=harbor',
+      'harness',
+    )
+  }
+}
+
+async function unpackTask(zipPath: string, dest: string, filename: string, deps: AppDeps) {
+  try {
+    const archive = await extractArchive(zipPath, dest, {
+      maxEntries: deps.config.limits.uploadEntries,
+      maxUncompressedBytes: deps.config.limits.uploadUncompressedBytes,
+    })
+    const fallbackName = path.basename(filename).replace(/\.zip$/i, '')
+    const detected = await detectTask(archive.root, { fallbackName })
+    return { ...detected, root: archive.root }
+  } catch (err) {
+    if (err instanceof TaskArchiveError) throw new ApiError(httpStatusFor(err.code), err.code, err.message, 'file')
+    throw err
+  }
+}

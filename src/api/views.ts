@@ -1,0 +1,103 @@
+/** The JSON shapes the API answers with (compatible with the earlier design's field names). */
+import type { JobRow, RunAttemptRow, RunRow } from '../db/schema.js'
+import type { PhaseTimings } from '../harness/outcome.js'
+import { computeJobMetrics, type JobMetrics } from '../metrics/job-metrics.js'
+import { harnessModel, jobWorkflowId } from '../shared/ids.js'
+import { isTerminalJobStatus, RUN_STATUSES, type RunStatus } from '../shared/status.js'
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null)
+
+export function jobView(job: JobRow, temporalUiUrl: string | null, namespace: string) {
+  return {
+    job_id: job.id,
+    status: job.status,
+    task_name: job.task_name,
+    task_format: job.task_format,
+    task_sha256: job.task_sha256,
+    harness: job.harness,
+    agent: job.agent,
+    model: job.model,
+    harness_model: harnessModel(job.model),
+    environment: job.environment,
+    n_runs: job.n_runs,
+    max_parallel: job.max_parallel,
+    timeout_multiplier: job.timeout_multiplier,
+    error: job.error,
+    created_at: iso(job.created_at),
+    started_at: iso(job.started_at),
+    finished_at: iso(job.finished_at),
+    temporal_url: temporalUiUrl
+      ? `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(jobWorkflowId(job.id))}`
+      : null,
+  }
+}
+
+/** Stored metrics once the job has ended; computed from the runs while it is under way. */
+export function jobMetrics(job: JobRow, runs: readonly RunRow[]): JobMetrics {
+  return isTerminalJobStatus(job.status) && job.metrics ? job.metrics : computeJobMetrics(runs)
+}
+
+export function runCounts(runs: readonly Pick<RunRow, 'status'>[]): Record<RunStatus, number> {
+  const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>
+  for (const run of runs) counts[run.status]++
+  return counts
+}
+
+export function runView(run: RunRow) {
+  return {
+    run_number: run.run_number,
+    status: run.status,
+    phase: run.phase,
+    outcome: run.outcome,
+    error_class: run.error_class,
+    error_message: run.error_message,
+    reward: run.reward,
+    rewards: run.rewards,
+    tokens: { input: run.n_input_tokens, cache: run.n_cache_tokens, output: run.n_output_tokens },
+    cost_usd: run.cost_usd,
+    attempts: run.attempts,
+    host: run.host,
+    log_lines: run.log_seq,
+    created_at: iso(run.created_at),
+    started_at: iso(run.started_at),
+    finished_at: iso(run.finished_at),
+    duration_sec: run.started_at && run.finished_at ? (run.finished_at.getTime() - run.started_at.getTime()) / 1000 : null,
+  }
+}
+
+export function attemptView(a: RunAttemptRow) {
+  return {
+    attempt: a.attempt,
+    host: a.host,
+    outcome: a.outcome,
+    error_class: a.error_class,
+    error_message: a.error_message,
+    harness_exit_code: a.harness_exit_code,
+    started_at: iso(a.started_at),
+    finished_at: iso(a.finished_at),
+    harness_started_at: iso(a.harness_started_at),
+    harness_finished_at: iso(a.harness_finished_at),
+    phase_timings: phaseDurations(a.phases),
+  }
+}
+
+/** Each phase's start, end and duration in seconds. */
+export function phaseDurations(phases: PhaseTimings | null) {
+  if (!phases) return null
+  return Object.fromEntries(
+    Object.entries(phases).map(([name, span]) => {
+      const start = span?.started_at ? Date.parse(span.started_at) : NaN
+      const end = span?.finished_at ? Date.parse(span.finished_at) : NaN
+      return [
+        name,
+        span
+          ? {
+              started_at: span.started_at,
+              finished_at: span.finished_at,
+              duration_sec: Number.isFinite(start) && Number.isFinite(end) ? (end - start) / 1000 : null,
+            }
+          : null,
+      ]
+    }),
+  )
+}

@@ -1,0 +1,71 @@
+/**
+ * The `harbor run` command line for one attempt of one run (PRODUCT.md, "Harnesses"; checked against
+ * `harbor run --help` of Harbor 0.26.0). One trial per invocation (`-k 1 -n 1`), a deterministic job
+ * name so a re-attached worker finds the same directory, prompts auto-confirmed, progress display off.
+ */
+import path from 'node:path/posix'
+
+export interface HarborRunSpec {
+  harborBin: string
+  /** Absolute path of the staged task on the host. */
+  taskDir: string
+  /** Absolute path of the directory Harbor writes its job into (`-o`). */
+  jobsDir: string
+  jobName: string
+  agent: string
+  /** As handed to the harness, e.g. `openrouter/openai/gpt-4o`. */
+  model: string
+  environment: string
+  timeoutMultiplier: number
+}
+
+export function harborRunArgv(spec: HarborRunSpec): string[] {
+  return [
+    spec.harborBin,
+    'run',
+    '--path', spec.taskDir,
+    '--agent', spec.agent,
+    '--model', spec.model,
+    '--n-attempts', '1',
+    '--n-concurrent', '1',
+    '--jobs-dir', spec.jobsDir,
+    '--job-name', spec.jobName,
+    '--env', spec.environment,
+    '--timeout-multiplier', String(spec.timeoutMultiplier),
+    '--yes',
+    '--quiet',
+  ]
+}
+
+/**
+ * The harness's whole environment, apart from secrets: nothing of the worker's own environment
+ * (which holds the database URL and the master key) is passed on.
+ */
+export function harnessEnvironment(base: { path: string; home: string; pythonPath: string | null }): Record<string, string> {
+  return {
+    PATH: base.path,
+    HOME: base.home,
+    LANG: 'C.UTF-8',
+    // Telemetry off, plain and parseable output.
+    HARBOR_TELEMETRY: '0',
+    NO_COLOR: '1',
+    TERM: 'dumb',
+    COLUMNS: '200',
+    _TYPER_STANDARD_TRACEBACK: '1',
+    PYTHONUNBUFFERED: '1',
+    ...(base.pythonPath ? { PYTHONPATH: base.pythonPath } : {}),
+  }
+}
+
+/** Where one attempt keeps its pieces, relative to the host's work dir. */
+export function attemptLayout(attemptDir: string, jobName: string) {
+  const jobDir = path.join(attemptDir, 'jobs', jobName)
+  return {
+    root: attemptDir,
+    task: path.join(attemptDir, 'task'),
+    jobs: path.join(attemptDir, 'jobs'),
+    jobDir,
+    proc: path.join(attemptDir, 'proc'),
+  }
+}
+export type AttemptLayout = ReturnType<typeof attemptLayout>

@@ -1,0 +1,104 @@
+/**
+ * Follows a harness's log files on its host and appends their new lines to the run's log.
+ *
+ * Exactly-once: the byte offset reached in each file is committed together with the lines read from
+ * it (see `appendRunLog`), and a reader starts from the committed offsets. A worker that dies
+ * mid-read, or two readers of the same attempt, can neither duplicate nor skip a line.
+ */
+import type { ExecutionHost } from '../hosts/execution-host.js'
+import type { Db } from '../db/database.js'
+import { appendRunLog, LogCursorConflict, readLogCursors, type CursorAdvance, type LogEntry } from '../db/run-logs.js'
+
+export interface LogSource {
+  /** Stable key of the file within the attempt (its relative path). */
+  key: string
+  /** Path on the host, relative to its work dir. */
+  path: string
+  /** The stream its lines are shown as: `harbor`, `agent`, `verifier`, `stderr`, … */
+  stream: string
+}
+
+const CHUNK_BYTES = 256 * 1024
+/** A "line" longer than this without a newline is cut rather than held back forever. */
+const MAX_PENDING_BYTES = CHUNK_BYTES
+
+export class LogTailer {
+  #offsets = new Map<string, number>()
+
+  constructor(
+    private readonly host: ExecutionHost,
+    private readonly db: Db,
+    private readonly runId: string,
+    private readonly attempt: number,
+    private readonly scrub: (line: string) => string,
+  ) {}
+
+  async load(): Promise<void> {
+    this.#offsets = await readLogCursors(this.db, this.runId, this.attempt)
+  }
+
+  /** Bytes of each source committed so far. */
+  get offsets(): ReadonlyMap<string, number> {
+    return this.#offsets
+  }
+
+  /**
+   * Reads what the sources gained since the last poll and commits it. Until `final`, a last line
+   * without its newline is left for the next poll; with `final` (the process has ended) it is taken.
+   * Returns the number of lines appended.
+   */
+  async poll(sources: readonly LogSource[], final = false): Promise<number> {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.#pollOnce(sources, final)
+      } catch (err) {
+        if (!(err instanceof LogCursorConflict) || tries >= 3) throw err
+        await this.load()
+      }
+    }
+  }
+
+  async #pollOnce(sources: readonly LogSource[], final: boolean): Promise<number> {
+    const entries: LogEntry[] = []
+    const cursors: CursorAdvance[] = []
+    for (const source of sources) {
+      const from = this.#offsets.get(source.key) ?? 0
+      let offset = from
+      for (;;) {
+        const chunk = await this.host.readFrom(source.path, offset, CHUNK_BYTES)
+        if (!chunk || chunk.length === 0) break
+        let taken = takeLines(chunk, final)
+        if (taken.bytes === 0 && chunk.length >= MAX_PENDING_BYTES) taken = takeLines(chunk, true)
+        for (const line of taken.lines) entries.push({ stream: source.stream, line: this.scrub(line) })
+        offset += taken.bytes
+        if (taken.bytes === 0 || chunk.length < CHUNK_BYTES) break
+      }
+      if (offset !== from) cursors.push({ source: source.key, from, to: offset })
+    }
+    if (cursors.length === 0) return 0
+    await appendRunLog(this.db, this.runId, this.attempt, entries, cursors)
+    for (const c of cursors) this.#offsets.set(c.source, c.to)
+    return entries.length
+  }
+}
+
+/**
+ * Splits a chunk into lines. Only bytes up to the last newline are taken unless `takeRest`.
+ * Cuts at newline bytes, so a multi-byte character is never split. A carriage-return progress line
+ * keeps only what a terminal would show last; colour codes are dropped.
+ */
+export function takeLines(chunk: Buffer, takeRest: boolean): { lines: string[]; bytes: number } {
+  const end = takeRest ? chunk.length : chunk.lastIndexOf(0x0a) + 1
+  if (end === 0) return { lines: [], bytes: 0 }
+  const text = chunk.subarray(0, end).toString('utf8')
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  return { lines: lines.map(cleanLine), bytes: end }
+}
+
+function cleanLine(line: string): string {
+  const noColour = line.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '')
+  const trimmed = noColour.endsWith('\r') ? noColour.slice(0, -1) : noColour
+  const lastReturn = trimmed.lastIndexOf('\r')
+  return lastReturn >= 0 ? trimmed.slice(lastReturn + 1) : trimmed
+}

@@ -1,0 +1,64 @@
+/**
+ * An execution host: where harness processes run and their files live. Paths are relative to the
+ * host's work dir. The local machine is one implementation; SSH hosts are another.
+ *
+ * Harness processes are started detached under `supervise.sh`, so that they outlive the worker that
+ * started them, and a later worker re-attaches through {@link ExecutionHost.probe}.
+ */
+
+export type HarnessProcessState =
+  /** Never started in this directory. */
+  | { state: 'absent' }
+  | { state: 'running' }
+  | { state: 'exited'; exitCode: number; startedAtMs: number | null; finishedAtMs: number }
+  /** Started, but gone without leaving an exit record (killed, or the host restarted). */
+  | { state: 'lost' }
+
+export interface StartOptions {
+  /** Directory the command runs in, relative to the work dir. */
+  cwd: string
+  /** The command's whole environment besides the secrets (nothing is inherited from the worker). */
+  env: Record<string, string>
+  /** Secrets, handed over through a 0600 file that the supervisor deletes before the command starts. */
+  secretEnv: Record<string, string>
+}
+
+export interface ExecutionHost {
+  readonly id: string
+  /** The absolute path of `rel` as processes on the host see it. */
+  absolute(rel: string): string
+  /** Copies a local directory to `rel` on the host, replacing anything there. */
+  putDirectory(localDir: string, rel: string): Promise<void>
+  /** Copies `rel` from the host into the local directory `localDir` (created if missing). */
+  getDirectory(rel: string, localDir: string): Promise<void>
+  /** Up to `maxBytes` of `rel` from byte `offset`; `null` if the file does not exist. */
+  readFrom(rel: string, offset: number, maxBytes: number): Promise<Buffer | null>
+  /** The entries of directory `rel`, or `[]` if it does not exist. */
+  list(rel: string): Promise<string[]>
+  /** Removes `rel` and everything below it; no error if missing. */
+  remove(rel: string): Promise<void>
+  /**
+   * Starts `argv` detached under the supervisor, recording into the new directory `procDir`.
+   * Fails with {@link AlreadyStartedError} if `procDir` exists, so a command is never started twice.
+   */
+  startDetached(procDir: string, argv: readonly string[], options: StartOptions): Promise<void>
+  probe(procDir: string): Promise<HarnessProcessState>
+  /** Signals the command (`group: false`) or its whole process group. No error if it is gone. */
+  signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options?: { group?: boolean }): Promise<void>
+}
+
+export class AlreadyStartedError extends Error {
+  override name = 'AlreadyStartedError'
+}
+
+/** Environment variable names a harness may receive as secrets. */
+export const SECRET_ENV_NAME = /^[A-Z_][A-Z0-9_]*$/
+
+export function formatEnvFile(secretEnv: Record<string, string>): string {
+  return Object.entries(secretEnv)
+    .map(([key, value]) => {
+      if (!SECRET_ENV_NAME.test(key) || /[\r\n\0]/.test(value)) throw new Error(`unsafe secret variable ${key}`)
+      return `${key}=${value}\n`
+    })
+    .join('')
+}

@@ -1,0 +1,54 @@
+/**
+ * The all-in-one command (`npm start`): on one machine with nothing installed, starts the embedded
+ * PostgreSQL and Temporal dev server (unless DATABASE_URL / TEMPORAL_ADDRESS point elsewhere),
+ * migrates, and runs one worker for the local host and the API. Ctrl-C stops everything it started;
+ * harness processes still running are stopped too, and their runs resume as new attempts next time.
+ */
+import { startApiRuntime } from './runtime/api-runtime.js'
+import { provideInfrastructure } from './runtime/infrastructure.js'
+import { boot, fail, installTemporalRuntime, onShutdownSignal } from './runtime/process.js'
+import { createWorkerRuntime } from './runtime/worker-runtime.js'
+import { LocalHost } from './hosts/local-host.js'
+
+async function main() {
+  const { config, logger } = boot('main')
+  installTemporalRuntime()
+  try {
+    const infra = await provideInfrastructure(config, logger, { embedded: true })
+    const worker = await createWorkerRuntime({ config, ...infra }).catch(async (err) => {
+      await infra.stop()
+      throw err
+    })
+    const workerDone = worker.run()
+    const api = await startApiRuntime({ config, logger, ...infra }).catch(async (err) => {
+      await worker.shutdown()
+      await infra.stop()
+      throw err
+    })
+
+    onShutdownSignal(logger, async () => {
+      await api.close()
+      await worker.shutdown()
+      const stopped = await new LocalHost(config.host.id, config.host.workDir).stopAllHarnesses(30_000)
+      if (stopped > 0) logger.info('stopped running harness processes; their runs resume as new attempts', { stopped })
+      await infra.stop()
+    })
+    workerDone.catch((err) => fail(logger, err))
+
+    process.stdout.write(
+      [
+        '',
+        `  Harbor Runner is up.`,
+        `  API            ${api.url}   (try: curl ${api.url}/api/health)`,
+        `  Temporal UI    ${infra.temporalUiUrl ?? '(external Temporal; see its own UI)'}`,
+        `  Data dir       ${config.dataDir}`,
+        `  Press Ctrl-C to stop everything.`,
+        '',
+      ].join('\n') + '\n',
+    )
+  } catch (err) {
+    fail(logger, err)
+  }
+}
+
+void main()

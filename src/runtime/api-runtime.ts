@@ -1,0 +1,64 @@
+/** Builds the API side of the service: database pool, Temporal client, log notifier, HTTP server. */
+import { serve, type ServerType } from '@hono/node-server'
+import type { AddressInfo } from 'node:net'
+import { createApp } from '../api/app.js'
+import { createLogNotifier } from '../api/log-notifier.js'
+import type { Config } from '../config.js'
+import { createDb } from '../db/database.js'
+import type { Logger } from '../logger.js'
+import { connectTemporalClient, startJobWorkflow } from '../temporal/client.js'
+
+export interface ApiRuntime {
+  /** The address the server listens on, e.g. http://127.0.0.1:8000. */
+  url: string
+  close(): Promise<void>
+}
+
+export async function startApiRuntime(options: {
+  config: Config
+  databaseUrl: string
+  temporalAddress: string
+  masterKey: Buffer
+  logger: Logger
+  /** Overrides the configured port (0 picks a free one). */
+  port?: number
+}): Promise<ApiRuntime> {
+  const { config, logger } = options
+  const dbh = createDb(options.databaseUrl)
+  const temporal = await connectTemporalClient(config, options.temporalAddress)
+  const notifier = createLogNotifier(options.databaseUrl, (err) => logger.warn('log notifier connection problem', { err }))
+  const app = createApp({
+    config,
+    db: dbh.db,
+    masterKey: options.masterKey,
+    notifier,
+    logError: (err) => logger.error('request failed', { err }),
+    jobs: {
+      start: (input) => startJobWorkflow(temporal.client, config.temporal.taskQueue, input),
+      ping: async () => {
+        await temporal.client.workflowService.getSystemInfo({})
+        return true
+      },
+    },
+  })
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.api.host, port: options.port ?? config.api.port }, () => resolve(s))
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`API_PORT ${config.api.port} is already in use on ${config.api.host}`) : err),
+    )
+  })
+  const address = server.address() as AddressInfo
+  return {
+    url: `http://${config.api.host}:${address.port}`,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        // Open SSE streams would hold close() forever.
+        ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
+      })
+      await notifier.close()
+      await temporal.close()
+      await dbh.close()
+    },
+  }
+}

@@ -1,0 +1,54 @@
+/** Shared start-up and shutdown plumbing of the entrypoints. */
+import { DefaultLogger, Runtime } from '@temporalio/worker'
+import { ConfigError, loadConfig, type Config } from '../config.js'
+import { createLogger, type Logger } from '../logger.js'
+
+/** Loads config and a logger, or exits with the configuration problem. */
+export function boot(component: string): { config: Config; logger: Logger } {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`harbor-runner: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  return { config, logger: createLogger(config.logLevel, { component }) }
+}
+
+/** The Temporal SDK's own logging, quiet; and we, not the SDK, decide what a signal does. */
+export function installTemporalRuntime(): void {
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] })
+}
+
+/** Runs `shutdown` once on SIGINT/SIGTERM; a second signal exits at once. */
+export function onShutdownSignal(logger: Logger, shutdown: (signal: string) => Promise<void>): void {
+  let stopping = false
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal })
+      process.exit(130)
+    }
+    stopping = true
+    logger.info('shutting down', { signal })
+    shutdown(signal).then(
+      () => process.exit(0),
+      (err) => {
+        logger.error('shutdown failed', { err })
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', handler)
+  process.on('SIGTERM', handler)
+}
+
+/** Ends the process with a readable message for errors the user can act on. */
+export function fail(logger: Logger, err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err)
+  logger.error(message, err instanceof ConfigError ? {} : { err })
+  process.stderr.write(`harbor-runner: ${message}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,115 @@
+/**
+ * RunWorkflow: one run of a job, as many attempts as it takes. Each attempt is placed on a host,
+ * staged, run, collected and cleaned up there; an `infra` or `harness` error starts a new attempt
+ * after a backoff, up to `maxAttempts`; the run's outcome is its last attempt's.
+ *
+ * Input carries ids only, never the key or file contents.
+ */
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  sleep,
+} from '@temporalio/workflow'
+import type { AttemptOutcome } from '../harness/outcome.js'
+import type { HostActivities, HarnessRun } from '../activities/host-activities.js'
+import type { JobActivities } from '../activities/job-activities.js'
+import { RETRYABLE_ERROR_CLASSES, type RunOutcome } from '../shared/status.js'
+
+export interface RunWorkflowInput {
+  jobId: string
+  runNumber: number
+  maxAttempts: number
+}
+
+export interface RunSummary {
+  runNumber: number
+  outcome: RunOutcome
+  attempts: number
+}
+
+const db = proxyActivities<JobActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['RunNotFound'] },
+})
+
+function hostActivities(taskQueue: string) {
+  const quick = proxyActivities<HostActivities>({
+    taskQueue,
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: ['RunNotFound', 'TaskMissing'] },
+  })
+  const harness = proxyActivities<HostActivities>({
+    taskQueue,
+    // Bounded by the task's own timeouts inside Harbor; this is only the outer fence.
+    startToCloseTimeout: '24 hours',
+    // How soon a dead worker is noticed and the harness re-attached by another.
+    heartbeatTimeout: '20 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
+  })
+  return { ...quick, runHarness: harness.runHarness }
+}
+
+export async function runWorkflow(input: RunWorkflowInput): Promise<RunSummary> {
+  const { jobId, runNumber } = input
+  for (let attempt = 1; ; attempt++) {
+    const placed = await db.beginAttempt({ jobId, runNumber, attempt })
+    setCurrentDetails(`attempt ${attempt} on host ${placed.hostId}`)
+    const ref = { jobId, runId: placed.runId, runNumber, attempt }
+    const host = hostActivities(placed.hostTaskQueue)
+
+    let harness: HarnessRun | null = null
+    let outcome: AttemptOutcome
+    try {
+      await host.stageTask(ref)
+      await db.setRunStatus({ runId: placed.runId, attempt, status: 'running' })
+      harness = await host.runHarness(ref)
+      await db.setRunStatus({ runId: placed.runId, attempt, status: 'collecting' })
+      outcome = await host.collectResults({ ...ref, harness })
+    } catch (err) {
+      if (isCancellation(err)) throw err
+      outcome = infraError(err)
+    }
+
+    const retry = outcome.error_class !== null && RETRYABLE_ERROR_CLASSES.includes(outcome.error_class)
+    const last = !retry || attempt >= input.maxAttempts
+    await CancellationScope.nonCancellable(async () => {
+      await db.finishAttempt({ runId: placed.runId, attempt, outcome, harness: harnessTimes(harness) })
+      await host.cleanupAttempt({ jobId, runNumber, attempt, runFinished: last }).catch(() => undefined)
+    })
+    if (last) {
+      await db.completeRun({ runId: placed.runId, attempt, outcome })
+      return { runNumber, outcome: outcome.outcome, attempts: attempt }
+    }
+    await sleep(Math.min(5_000 * 2 ** (attempt - 1), 60_000))
+  }
+}
+
+function harnessTimes(h: HarnessRun | null) {
+  if (!h) return null
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+  return { exitCode: h.exitCode, startedAt: iso(h.startedAtMs), finishedAt: iso(h.finishedAtMs) }
+}
+
+/** A step that failed after its own retries: the host, the network or the disk let us down. */
+function infraError(err: unknown): AttemptOutcome {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
+  const message = cause instanceof Error ? cause.message : String(cause)
+  return {
+    outcome: 'error',
+    error_class: 'infra',
+    error_message: message,
+    exception_type: null,
+    reward: null,
+    rewards: null,
+    n_input_tokens: null,
+    n_cache_tokens: null,
+    n_output_tokens: null,
+    cost_usd: null,
+    phases: null,
+  }
+}
