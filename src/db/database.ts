@@ -1,8 +1,6 @@
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promises as fs } from 'node:fs'
-import { FileMigrationProvider, Kysely, Migrator, PostgresDialect } from 'kysely'
+import { Kysely, Migrator, PostgresDialect } from 'kysely'
 import pg from 'pg'
+import { migrations } from '../../migrations/index.js'
 import type { Database } from './schema.js'
 
 export type Db = Kysely<Database>
@@ -30,8 +28,6 @@ export function createDb(url: string, options: { max?: number } = {}): DbHandle 
   }
 }
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
-
 /**
  * Brings the schema up to date. Safe to run from several processes at once: Kysely's migrator takes
  * a database lock. Throws with the failing migration's name.
@@ -39,7 +35,7 @@ export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.met
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({
     db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
+    provider: { getMigrations: async () => migrations },
   })
   const { error, results } = await migrator.migrateToLatest()
   const failed = results?.find((r) => r.status === 'Error')

@@ -23,15 +23,20 @@ export function installTemporalRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] })
 }
 
-/** Runs `shutdown` once on SIGINT/SIGTERM; a second signal exits at once. */
+/**
+ * Runs `shutdown` once on SIGINT/SIGTERM. A second signal more than a second later (a user pressing
+ * Ctrl-C again) exits at once; one right after the first is the same signal relayed by a wrapper
+ * (npm, tsx) and is ignored.
+ */
 export function onShutdownSignal(logger: Logger, shutdown: (signal: string) => Promise<void>): void {
-  let stopping = false
+  let stoppingSince: number | null = null
   const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== null) {
+      if (Date.now() - stoppingSince < 1000) return
       logger.warn('second signal: exiting now', { signal })
       process.exit(130)
     }
-    stopping = true
+    stoppingSince = Date.now()
     logger.info('shutting down', { signal })
     shutdown(signal).then(
       () => process.exit(0),

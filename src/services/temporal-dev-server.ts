@@ -56,6 +56,9 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   child.stdout?.on('data', collect)
   child.stderr?.on('data', collect)
   if (pidFile && child.pid) await fs.writeFile(pidFile, `${child.pid}\n`)
+  // If this process exits without stopping the server (a forced exit), take it along.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
 
   try {
     await waitForPort(options.port, child, 60_000)
@@ -67,6 +70,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     address: `127.0.0.1:${options.port}`,
     uiUrl: options.uiPort === null ? null : `http://127.0.0.1:${options.uiPort}`,
     stop: async () => {
+      process.removeListener('exit', killOnExit)
       await stopChild(child)
       if (pidFile) await fs.rm(pidFile, { force: true })
     },

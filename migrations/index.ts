@@ -1,0 +1,14 @@
+/**
+ * Every migration, by name, in order. Listed statically (not discovered on disk at run time) so that
+ * the same code runs under tsx, vitest and a bundler; a test checks that no file is missing here.
+ */
+import type { Migration } from 'kysely'
+import * as createJobs from './2026_11_29_000100_create_jobs.js'
+import * as createRuns from './2026_11_29_000200_create_runs.js'
+import * as createRunLogs from './2026_11_29_000300_create_run_logs.js'
+
+export const migrations: Record<string, Migration> = {
+  '2026_11_29_000100_create_jobs': createJobs,
+  '2026_11_29_000200_create_runs': createRuns,
+  '2026_11_29_000300_create_run_logs': createRunLogs,
+}

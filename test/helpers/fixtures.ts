@@ -1,0 +1,33 @@
+/** Small builders of rows for repository tests. */
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../../src/db/database.js'
+import { insertJobWithRuns } from '../../src/db/jobs.js'
+import { findRun } from '../../src/db/runs.js'
+
+export async function insertTestJob(db: Db, nRuns = 2): Promise<{ jobId: string; runIds: string[] }> {
+  const jobId = randomUUID()
+  await insertJobWithRuns(
+    db,
+    {
+      job: {
+        id: jobId,
+        task_name: 'hello',
+        task_format: 'harbor',
+        task_sha256: 'a'.repeat(64),
+        harness: 'harbor',
+        agent: 'oracle',
+        model: 'openai/gpt-4o',
+        environment: 'docker',
+        n_runs: nRuns,
+        max_parallel: nRuns,
+        timeout_multiplier: 1,
+        idempotency_key: null,
+      },
+      secret: null,
+    },
+    randomUUID,
+  )
+  const runIds: string[] = []
+  for (let n = 1; n <= nRuns; n++) runIds.push((await findRun(db, jobId, n))!.id)
+  return { jobId, runIds }
+}

@@ -1,0 +1,97 @@
+/**
+ * The whole service for an integration test: real PostgreSQL (a fresh database), the real Temporal
+ * dev server, the real API over HTTP and a real worker running the real `harbor` CLI, whose trials
+ * run through the test-only environment plugin (test/harbor-env) instead of Docker.
+ *
+ * Every test service gets its own database, task queue, data dir and host work dir, so test files
+ * can share the Temporal server and run in parallel.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { execa, type ResultPromise } from 'execa'
+import { inject } from 'vitest'
+import { loadConfig, type Config } from '../../src/config.js'
+import { createLogger } from '../../src/logger.js'
+import { PROJECT_ROOT } from '../../src/paths.js'
+import { startApiRuntime, type ApiRuntime } from '../../src/runtime/api-runtime.js'
+import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker-runtime.js'
+import { createTestDatabase, type TestDatabase } from './test-db.js'
+
+export const TEST_ENVIRONMENT = 'harbor_runner_testenv:LocalSandboxEnvironment'
+export const HARBOR_ENV_PLUGIN_DIR = path.join(PROJECT_ROOT, 'test', 'harbor-env')
+
+export interface TestService {
+  config: Config
+  env: Record<string, string>
+  db: TestDatabase
+  api: ApiRuntime
+  /** The in-process worker, or null when started with `worker: false`. */
+  worker: WorkerRuntime | null
+  /** Starts a worker as a separate process (`src/worker.ts`) on the same queues. */
+  spawnWorker(): ResultPromise
+  stop(): Promise<void>
+}
+
+export async function startTestService(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<TestService> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-test-data-'))
+  const db = await createTestDatabase()
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    DATA_DIR: dataDir,
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `test-${randomBytes(4).toString('hex')}`,
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+    API_HOST: '127.0.0.1',
+    HOST_SLOTS: '4',
+    HARNESS_PYTHONPATH: HARBOR_ENV_PLUGIN_DIR,
+    DEFAULT_ENVIRONMENT: TEST_ENVIRONMENT,
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  }
+  const config = loadConfig(env)
+  const logger = createLogger(config.logLevel, { component: 'test' })
+  const infra = {
+    databaseUrl: db.url,
+    temporalAddress: env.TEMPORAL_ADDRESS!,
+    masterKey: config.secretsKey!,
+  }
+  const worker = options.worker === false ? null : await createWorkerRuntime({ config, ...infra })
+  const workerDone = worker?.run()
+  const api = await startApiRuntime({ config, logger, ...infra, port: 0 })
+  const children: ResultPromise[] = []
+
+  return {
+    config,
+    env,
+    db,
+    api,
+    worker,
+    spawnWorker() {
+      // One process (no npx/tsx wrapper), so that a SIGKILL in a test really kills the worker.
+      const child = execa(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker.ts')], {
+        cwd: PROJECT_ROOT,
+        env,
+        extendEnv: false,
+        reject: false,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      children.push(child)
+      return child
+    },
+    async stop() {
+      await api.close()
+      await worker?.shutdown()
+      await workerDone
+      for (const child of children) {
+        child.kill('SIGKILL')
+        await child.catch(() => undefined)
+      }
+      await db.drop()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
