@@ -7,8 +7,8 @@ import { extractArchive } from '../../../src/tasks/archive.js'
 import type { ArchiveLimits } from '../../../src/tasks/archive.js'
 import { TaskArchiveError } from '../../../src/tasks/errors.js'
 import type { TaskArchiveErrorCode } from '../../../src/tasks/errors.js'
-import { buildRawZip } from './raw-zip.js'
-import type { RawEntry } from './raw-zip.js'
+import { buildRawZip } from '../../helpers/raw-zip.js'
+import type { RawEntry } from '../../helpers/raw-zip.js'
 import {
   buildZip,
   harborTask,

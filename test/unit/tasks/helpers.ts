@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import JSZip from 'jszip'
+import type { ZipSpec } from '../../helpers/task-zips.js'
+
+export { buildZip, harborTask, terminalBenchTask, type ZipFileSpec, type ZipSpec } from '../../helpers/task-zips.js'
 
 const tempDirs: string[] = []
 
@@ -19,54 +21,11 @@ export async function removeTempDirs(): Promise<void> {
   await Promise.all(dirs.map((dir) => fs.rm(dir, { recursive: true, force: true })))
 }
 
-export interface ZipFileSpec {
-  readonly data: string | Buffer
-  /** Unix permission bits (and type bits for symlinks), e.g. 0o755. */
-  readonly mode?: number
-}
-
-export type ZipSpec = Record<string, string | ZipFileSpec>
-
-/** Builds a deflated zip with jszip, marked as made on UNIX so modes are kept; keys in insertion order. */
-export async function buildZip(spec: ZipSpec, order?: string[]): Promise<Buffer> {
-  const zip = new JSZip()
-  for (const name of order ?? Object.keys(spec)) {
-    const value = spec[name]
-    if (value === undefined) throw new Error(`no such file in spec: ${name}`)
-    const file = typeof value === 'string' ? { data: value } : value
-    zip.file(name, file.data, { unixPermissions: file.mode ?? 0o644, createFolders: false })
-  }
-  return zip.generateAsync({ type: 'nodebuffer', platform: 'UNIX', compression: 'DEFLATE' })
-}
-
 /** Writes `bytes` as a zip file in a new temp dir; returns its path. */
 export async function writeZip(bytes: Buffer, name = 'upload.zip'): Promise<string> {
   const file = path.join(await makeTempDir(), name)
   await fs.writeFile(file, bytes)
   return file
-}
-
-/** A minimal valid Harbor task, optionally under a folder prefix such as `hello/`. */
-export function harborTask(prefix = '', taskToml = '[task]\nname = "hello-world"\n'): ZipSpec {
-  return {
-    [`${prefix}task.toml`]: taskToml,
-    [`${prefix}instruction.md`]: 'Print hello.\n',
-    [`${prefix}environment/Dockerfile`]: 'FROM ubuntu:24.04\n',
-    [`${prefix}tests/test.sh`]: { data: '#!/bin/sh\nexit 0\n', mode: 0o755 },
-    [`${prefix}solution/solve.sh`]: { data: '#!/bin/sh\necho hello\n', mode: 0o755 },
-  }
-}
-
-/** A minimal valid Terminal-Bench 1 task. */
-export function terminalBenchTask(prefix = ''): ZipSpec {
-  return {
-    [`${prefix}task.yaml`]: 'instruction: Print hello.\n',
-    [`${prefix}Dockerfile`]: 'FROM ubuntu:24.04\n',
-    [`${prefix}docker-compose.yaml`]: 'services: {}\n',
-    [`${prefix}run-tests.sh`]: { data: '#!/bin/sh\nexit 0\n', mode: 0o755 },
-    [`${prefix}solution.sh`]: { data: '#!/bin/sh\necho hello\n', mode: 0o755 },
-    [`${prefix}tests/test_outputs.py`]: 'def test_ok():\n    pass\n',
-  }
 }
 
 /** Writes a spec as plain files under `root` (for tests that need no zip). */

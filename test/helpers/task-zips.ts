@@ -1,0 +1,46 @@
+/** Task archives for tests, built with jszip (well-formed); see raw-zip.ts for hostile ones. */
+import JSZip from 'jszip'
+
+export interface ZipFileSpec {
+  readonly data: string | Buffer
+  /** Unix permission bits (and type bits for symlinks), e.g. 0o755. */
+  readonly mode?: number
+}
+
+export type ZipSpec = Record<string, string | ZipFileSpec>
+
+/** Builds a deflated zip with jszip, marked as made on UNIX so modes are kept; keys in insertion order. */
+export async function buildZip(spec: ZipSpec, order?: string[]): Promise<Buffer> {
+  const zip = new JSZip()
+  for (const name of order ?? Object.keys(spec)) {
+    const value = spec[name]
+    if (value === undefined) throw new Error(`no such file in spec: ${name}`)
+    const file = typeof value === 'string' ? { data: value } : value
+    zip.file(name, file.data, { unixPermissions: file.mode ?? 0o644, createFolders: false })
+  }
+  return zip.generateAsync({ type: 'nodebuffer', platform: 'UNIX', compression: 'DEFLATE' })
+}
+
+/** A minimal valid Harbor task, optionally under a folder prefix such as `hello/`. */
+export function harborTask(prefix = '', taskToml = '[task]\nname = "hello-world"\n'): ZipSpec {
+  return {
+    [`${prefix}task.toml`]: taskToml,
+    [`${prefix}instruction.md`]: 'Print hello.\n',
+    [`${prefix}environment/Dockerfile`]: 'FROM ubuntu:24.04\n',
+    [`${prefix}tests/test.sh`]: { data: '#!/bin/sh\nexit 0\n', mode: 0o755 },
+    [`${prefix}solution/solve.sh`]: { data: '#!/bin/sh\necho hello\n', mode: 0o755 },
+  }
+}
+
+/** A minimal valid Terminal-Bench 1 task. */
+export function terminalBenchTask(prefix = ''): ZipSpec {
+  return {
+    [`${prefix}task.yaml`]: 'instruction: Print hello.\n',
+    [`${prefix}Dockerfile`]: 'FROM ubuntu:24.04\n',
+    [`${prefix}docker-compose.yaml`]: 'services: {}\n',
+    [`${prefix}run-tests.sh`]: { data: '#!/bin/sh\nexit 0\n', mode: 0o755 },
+    [`${prefix}solution.sh`]: { data: '#!/bin/sh\necho hello\n', mode: 0o755 },
+    [`${prefix}tests/test_outputs.py`]: 'def test_ok():\n    pass\n',
+  }
+}
+
