@@ -1,0 +1,16 @@
+"""Test-only Harbor environment plugin used by Harbor Runner's test suite.
+
+Pass it to the real ``harbor`` CLI as an import path::
+
+    PYTHONPATH=test/harbor-env harbor run ... \
+        -e harbor_runner_testenv:LocalSandboxEnvironment
+
+See ``environment.py`` for what it does and ``../README.md`` for how it was verified.
+"""
+
+from harbor_runner_testenv.environment import (
+    LocalSandboxEnvironment,
+    LocalSandboxOptions,
+)
+
+__all__ = ["LocalSandboxEnvironment", "LocalSandboxOptions"]
