@@ -168,8 +168,12 @@ function phaseTimings(result: TrialResult): PhaseTimings {
 export function outcomeWithoutTrialResult(exitCode: number | null, stderr: string): AttemptOutcome {
   const tail = usefulTail(stderr)
   const status = exitCode === null ? 'the harness process was lost' : `harbor exited with status ${exitCode}`
-  return errorOutcome('harness', tail ? `${status}: ${tail}` : `${status} and wrote no trial result`)
+  // Harbor's own preflight refusing to start for lack of Docker is the host's fault, not the harness's.
+  const errorClass = INFRA_STDERR.some((pattern) => pattern.test(stderr)) ? 'infra' : 'harness'
+  return errorOutcome(errorClass, tail ? `${status}: ${tail}` : `${status} and wrote no trial result`)
 }
+
+const INFRA_STDERR = [/Docker is not installed/i, /Docker daemon is not running/i, /No space left on device/i]
 
 /** The last meaningful lines of a stderr dump: for a traceback, the exception line and its context. */
 export function usefulTail(stderr: string, maxLines = 6, maxChars = 1500): string {
