@@ -9,6 +9,7 @@ import { provideInfrastructure } from './runtime/infrastructure.js'
 import { boot, fail, installTemporalRuntime, onShutdownSignal } from './runtime/process.js'
 import { createWorkerRuntime } from './runtime/worker-runtime.js'
 import { LocalHost } from './hosts/local-host.js'
+import { execa } from 'execa'
 
 async function main() {
   const { config, logger } = boot('main')
@@ -35,6 +36,10 @@ async function main() {
     })
     workerDone.catch((err) => fail(logger, err))
 
+    const docker = await dockerStatus()
+    if (docker !== 'ok' && config.harness.defaultEnvironment === 'docker') {
+      logger.warn('Docker is not usable on this host: runs in the docker environment will end as infra errors', { docker })
+    }
     process.stdout.write(
       [
         '',
@@ -42,6 +47,7 @@ async function main() {
         `  API            ${api.url}   (try: curl ${api.url}/api/health)`,
         `  Temporal UI    ${infra.temporalUiUrl ?? '(external Temporal; see its own UI)'}`,
         `  Data dir       ${config.dataDir}`,
+        `  Docker         ${docker === 'ok' ? 'available' : `${docker} (runs with environment=docker will fail as infra errors)`}`,
         `  Press Ctrl-C to stop everything.`,
         '',
       ].join('\n') + '\n',
@@ -49,6 +55,13 @@ async function main() {
   } catch (err) {
     fail(logger, err)
   }
+}
+
+/** Whether this execution host can run Harbor's default Docker environment. */
+async function dockerStatus(): Promise<string> {
+  const result = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false, timeout: 5000 })
+  if (result.failed && (result as { code?: string }).code === 'ENOENT') return 'not installed'
+  return result.exitCode === 0 ? 'ok' : 'daemon not running'
 }
 
 void main()
