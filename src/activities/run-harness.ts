@@ -143,7 +143,12 @@ export function createRunHarness(deps: HostActivityDeps) {
     }
   }
 
-  /** The files worth following: the harness's own output, Harbor's job log, and each trial's verifier output. */
+  /**
+   * The files worth following: the harness's stderr; Harbor's job log (which holds every line of the
+   * trial's own trial.log as well, so that is not followed twice); and, per trial, the agent's text
+   * logs (e.g. the oracle's `oracle.txt`) and the verifier's test output, which grow live when the
+   * environment bind-mounts them.
+   */
   async function logSources(layout: AttemptLayout): Promise<LogSource[]> {
     const sources: LogSource[] = [
       { key: 'proc/stderr', path: path.join(layout.proc, 'stderr'), stream: 'stderr' },
@@ -152,6 +157,9 @@ export function createRunHarness(deps: HostActivityDeps) {
     for (const entry of await host.list(layout.jobDir)) {
       if (!entry.includes('__')) continue
       const trial = path.join(layout.jobDir, entry)
+      for (const file of await host.list(path.join(trial, 'agent'))) {
+        if (file.endsWith('.txt')) sources.push({ key: `${entry}/agent/${file}`, path: path.join(trial, 'agent', file), stream: 'agent' })
+      }
       sources.push({ key: `${entry}/verifier/test-stdout.txt`, path: path.join(trial, 'verifier', 'test-stdout.txt'), stream: 'verifier' })
     }
     sources.push({ key: 'proc/stdout', path: path.join(layout.proc, 'stdout'), stream: 'stdout' })

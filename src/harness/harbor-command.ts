@@ -20,7 +20,7 @@ export interface HarborRunSpec {
 }
 
 export function harborRunArgv(spec: HarborRunSpec): string[] {
-  return [
+  const argv = [
     spec.harborBin,
     'run',
     '--path', spec.taskDir,
@@ -35,6 +35,10 @@ export function harborRunArgv(spec: HarborRunSpec): string[] {
     '--yes',
     '--quiet',
   ]
+  // Since Harbor 0.26 the Docker environment copies the agent's and verifier's files out after each
+  // phase unless asked to bind-mount them; bound, they grow on the host while the run goes on.
+  if (spec.environment === 'docker') argv.push('--environment-kwarg', 'auto_mounting=true')
+  return argv
 }
 
 /**

@@ -18,9 +18,18 @@ export function boot(component: string): { config: Config; logger: Logger } {
   return { config, logger: createLogger(config.logLevel, { component }) }
 }
 
-/** The Temporal SDK's own logging, quiet; and we, not the SDK, decide what a signal does. */
+let runtimeInstalled = false
+
+/** The Temporal SDK's own logging, quiet; and we, not the SDK, decide what a signal does. Once per process. */
 export function installTemporalRuntime(): void {
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] })
+  if (runtimeInstalled) return
+  const sdkLogger = new DefaultLogger('WARN', (entry) => {
+    // Expected: the host's worker serves activities only.
+    if (entry.message.startsWith('No workflows registered')) return
+    process.stderr.write(`${new Date().toISOString()} [${entry.level}] ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`)
+  })
+  Runtime.install({ logger: sdkLogger, shutdownSignals: [] })
+  runtimeInstalled = true
 }
 
 /**

@@ -51,7 +51,13 @@ function hostActivities(taskQueue: string) {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 10 },
   })
-  return { ...quick, runHarness: harness.runHarness }
+  // (Activity proxies are Proxy objects: pick the functions, don't spread them.)
+  return {
+    stageTask: quick.stageTask,
+    runHarness: harness.runHarness,
+    collectResults: quick.collectResults,
+    cleanupAttempt: quick.cleanupAttempt,
+  }
 }
 
 export async function runWorkflow(input: RunWorkflowInput): Promise<RunSummary> {

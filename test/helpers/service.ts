@@ -14,6 +14,7 @@ import { execa, type ResultPromise } from 'execa'
 import { inject } from 'vitest'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
+import { installTemporalRuntime } from '../../src/runtime/process.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { startApiRuntime, type ApiRuntime } from '../../src/runtime/api-runtime.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker-runtime.js'
@@ -52,6 +53,7 @@ export async function startTestService(options: { worker?: boolean; env?: Record
     LOG_LEVEL: 'warn',
     ...options.env,
   }
+  installTemporalRuntime()
   const config = loadConfig(env)
   const logger = createLogger(config.logLevel, { component: 'test' })
   const infra = {

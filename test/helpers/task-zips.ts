@@ -44,3 +44,17 @@ export function terminalBenchTask(prefix = ''): ZipSpec {
   }
 }
 
+
+/** Zips a task directory from disk (executable bits kept), e.g. one of test/fixtures/tasks. */
+export async function zipDirectory(dir: string, prefix = ''): Promise<Buffer> {
+  const { readdir, readFile, stat } = await import('node:fs/promises')
+  const path = await import('node:path')
+  const zip = new JSZip()
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const file = path.join(entry.parentPath, entry.name)
+    const rel = path.relative(dir, file).split(path.sep).join('/')
+    zip.file(prefix + rel, await readFile(file), { unixPermissions: (await stat(file)).mode & 0o777, createFolders: false })
+  }
+  return zip.generateAsync({ type: 'nodebuffer', platform: 'UNIX', compression: 'DEFLATE' })
+}
