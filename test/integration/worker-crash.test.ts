@@ -1,0 +1,78 @@
+/**
+ * A worker killed (SIGKILL) while its harness runs: the harness goes on, detached; a new worker
+ * re-attaches to it instead of starting a second one, and continues the log where the dead worker
+ * left it. The run finishes with its log complete and without duplicates.
+ */
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { PROJECT_ROOT } from '../../src/paths.js'
+import { readSse, upload, waitForJob } from '../helpers/api-client.js'
+import { startTestService, type TestService } from '../helpers/service.js'
+import { buildZip, type ZipSpec } from '../helpers/task-zips.js'
+
+const STEPS = 30
+
+/** hello-pass, with a solution that takes ~30 s: long enough to outlive the heartbeat timeout. */
+async function slowTask(): Promise<Buffer> {
+  const dir = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'hello-pass')
+  const read = (f: string) => readFile(path.join(dir, f), 'utf8')
+  const spec: ZipSpec = {
+    'task.toml': await read('task.toml'),
+    'instruction.md': await read('instruction.md'),
+    'environment/Dockerfile': await read('environment/Dockerfile'),
+    'tests/test.sh': { data: await read('tests/test.sh'), mode: 0o755 },
+    'solution/solve.sh': {
+      data: `#!/bin/bash\nfor i in $(seq 1 ${STEPS}); do echo "slow step $i/${STEPS}"; sleep 1; done\necho 'Hello, Harbor!' > hello.txt\n`,
+      mode: 0o755,
+    },
+  }
+  return buildZip(spec)
+}
+
+let service: TestService
+beforeAll(async () => {
+  service = await startTestService({ worker: false })
+})
+afterAll(() => service?.stop())
+
+it('finishes a run whose worker was killed mid-run, with its log complete and without duplicates', async () => {
+  const first = service.spawnWorker()
+  const { status, body } = await upload(service.api.url, {
+    file: await slowTask(),
+    filename: 'slow.zip',
+    fields: { model: 'openai/gpt-4o', agent: 'oracle', n_runs: '1' },
+  })
+  expect(status).toBe(201)
+  const jobId = body.job_id
+  const stream = `${service.api.url}/api/jobs/${jobId}/runs/1/logs/stream`
+
+  // Kill the worker once the agent is well under way.
+  const beforeKill = await readSse(stream, {
+    stopWhen: (e) => e.event === 'log' && e.data.line === `slow step 3/${STEPS}`,
+    timeoutMs: 90_000,
+  })
+  first.kill('SIGKILL')
+  const killed = await first
+  expect(killed.signal).toBe('SIGKILL')
+
+  // The harness outlives it: its lines keep coming into the log only once a new worker re-attaches.
+  const second = service.spawnWorker()
+  const job = await waitForJob(service.api.url, jobId, (j) => j.status === 'completed', 150_000)
+  expect(job.runs[0]).toMatchObject({ status: 'completed', outcome: 'passed', attempts: 1 })
+
+  const all = await readSse(stream)
+  expect(all.ended).toBe(true)
+  const logs = all.events.filter((e) => e.event === 'log')
+  const ids = all.events.filter((e) => e.id !== null).map((e) => Number(e.id))
+  expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 1))
+  expect(beforeKill.events.map((e) => e.id)).toEqual(all.events.slice(0, beforeKill.events.length).map((e) => e.id))
+
+  // Every line the solution printed, once and in order: one harness, read without gap or repeat.
+  const steps = logs.filter((e) => e.data.stream === 'agent' && e.data.line.startsWith('slow step')).map((e) => e.data.line)
+  expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => `slow step ${i + 1}/${STEPS}`))
+  const runner = logs.filter((e) => e.data.stream === 'runner').map((e) => e.data.line)
+  expect(runner.filter((l) => l.startsWith('starting on local'))).toHaveLength(1)
+  expect(runner.filter((l) => l.startsWith('re-attached to the running harness'))).toHaveLength(1)
+  second.kill('SIGTERM')
+}, 240_000)
