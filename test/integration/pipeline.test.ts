@@ -161,6 +161,15 @@ describe('a job of the passing task and one of the failing task', () => {
     expect(await service.db.db.selectFrom('job_secrets').selectAll().execute()).toEqual([])
   })
 
+  it('labels each workflow with its job, run number and model for the Temporal Web UI', async () => {
+    const job = await temporal.workflow.getHandle(jobWorkflowId(passJob.job_id)).describe()
+    expect(job.memo).toMatchObject({ jobId: passJob.job_id, model: 'openai/gpt-4o', agent: 'oracle', task: 'hello-pass' })
+    expect(await job.staticSummary()).toContain('hello-pass')
+    const run = await temporal.workflow.getHandle(runWorkflowId(passJob.job_id, 2)).describe()
+    expect(run.memo).toMatchObject({ jobId: passJob.job_id, runNumber: 2, model: 'openai/gpt-4o' })
+    expect(await run.staticSummary()).toMatch(/^run 2\/3 of hello-pass/)
+  })
+
   it('lists jobs, newest first, with filters', async () => {
     const all = (await api('/api/jobs')).body
     expect(all.total).toBe(2)
