@@ -6,7 +6,7 @@
 import { ApplicationFailure, heartbeat } from '@temporalio/activity'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { findRunWithJob, storeAttemptResult } from '../db/runs.js'
+import { findRunWithJob, setRunStatus, storeAttemptResult } from '../db/runs.js'
 import {
   outcomeFromTrialResult,
   outcomeWithoutTrialResult,
@@ -47,6 +47,7 @@ export function createHostActivities(deps: HostActivityDeps) {
      * trial's result document, and says how the attempt came out.
      */
     async collectResults(input: AttemptRef & { harness: HarnessRun }): Promise<AttemptOutcome> {
+      await setRunStatus(db, input.runId, 'collecting', input.attempt)
       const layout = layoutOf(input)
       const scrub = makeScrubber([await loadJobKey(deps, input.jobId)])
       const local = path.join(deps.artifactsDir, input.jobId, `run-${input.runNumber}`, `attempt-${input.attempt}`)

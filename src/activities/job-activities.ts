@@ -9,7 +9,7 @@ import { completeRun, finishAttempt, findRun, listRuns, setRunStatus, startAttem
 import type { AttemptOutcome } from '../harness/outcome.js'
 import { computeJobMetrics, type JobMetrics } from '../metrics/job-metrics.js'
 import { hostTaskQueue } from '../shared/ids.js'
-import type { JobStatus, RunStatus } from '../shared/status.js'
+import type { JobStatus } from '../shared/status.js'
 
 export interface JobActivityDeps {
   db: Db
@@ -56,21 +56,16 @@ export function createJobActivities({ db, taskQueue, hostId }: JobActivityDeps) 
       return { runId, hostId, hostTaskQueue: hostTaskQueue(taskQueue, hostId) }
     },
 
-    async setRunStatus(input: { runId: string; attempt: number; status: Exclude<RunStatus, 'completed'> }): Promise<void> {
-      await setRunStatus(db, input.runId, input.status, input.attempt)
-    },
-
-    async finishAttempt(input: {
+    /** Records how an attempt ended; with `completeRun`, also completes the run with that outcome. */
+    async recordAttempt(input: {
       runId: string
       attempt: number
       outcome: AttemptOutcome
       harness: HarnessTimes | null
+      completeRun: boolean
     }): Promise<void> {
       await finishAttempt(db, input.runId, input.attempt, input.outcome, input.harness)
-    },
-
-    async completeRun(input: { runId: string; attempt: number; outcome: AttemptOutcome }): Promise<void> {
-      await completeRun(db, input.runId, input.attempt, input.outcome)
+      if (input.completeRun) await completeRun(db, input.runId, input.attempt, input.outcome)
     },
 
     /**

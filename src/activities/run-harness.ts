@@ -13,7 +13,7 @@
 import { Context, CancelledFailure, heartbeat } from '@temporalio/activity'
 import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path/posix'
-import { findRunWithJob } from '../db/runs.js'
+import { findRunWithJob, setRunStatus } from '../db/runs.js'
 import { appendRunLog } from '../db/run-logs.js'
 import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
 import { attemptLayout, harborRunArgv, type AttemptLayout } from '../harness/harbor-command.js'
@@ -54,6 +54,7 @@ export function createRunHarness(deps: HostActivityDeps) {
     const found = await findRunWithJob(db, ref.jobId, ref.runNumber)
     if (!found) throw new Error(`run ${ref.runNumber} of job ${ref.jobId} does not exist`)
     const { job } = found
+    await setRunStatus(db, ref.runId, 'running', ref.attempt)
     const layout = layoutOf(ref)
     const key = await loadJobKey(deps, ref.jobId)
     const tailer = new LogTailer(host, db, ref.runId, ref.attempt, makeScrubber([key]))

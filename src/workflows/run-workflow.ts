@@ -72,9 +72,8 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<RunSummary> 
     let outcome: AttemptOutcome
     try {
       await host.stageTask(ref)
-      await db.setRunStatus({ runId: placed.runId, attempt, status: 'running' })
+      // These two move the run to `running` and `collecting` as they begin.
       harness = await host.runHarness(ref)
-      await db.setRunStatus({ runId: placed.runId, attempt, status: 'collecting' })
       outcome = await host.collectResults({ ...ref, harness })
     } catch (err) {
       if (isCancellation(err)) throw err
@@ -84,13 +83,11 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<RunSummary> 
     const retry = outcome.error_class !== null && RETRYABLE_ERROR_CLASSES.includes(outcome.error_class)
     const last = !retry || attempt >= input.maxAttempts
     await CancellationScope.nonCancellable(async () => {
-      await db.finishAttempt({ runId: placed.runId, attempt, outcome, harness: harnessTimes(harness) })
+      await db.recordAttempt({ runId: placed.runId, attempt, outcome, harness: harnessTimes(harness), completeRun: last })
+      // After the record: a host that fails to clean up delays nothing (its sweep catches leftovers).
       await host.cleanupAttempt({ jobId, runNumber, attempt, runFinished: last }).catch(() => undefined)
     })
-    if (last) {
-      await db.completeRun({ runId: placed.runId, attempt, outcome })
-      return { runNumber, outcome: outcome.outcome, attempts: attempt }
-    }
+    if (last) return { runNumber, outcome: outcome.outcome, attempts: attempt }
     await sleep(Math.min(5_000 * 2 ** (attempt - 1), 60_000))
   }
 }
