@@ -48,6 +48,7 @@ const EnvSchema = z.object({
   HARBOR_BIN: z.string().min(1).optional(),
   HARNESS_PYTHONPATH: z.string().optional(),
   DEFAULT_ENVIRONMENT: z.string().min(1).default('docker'),
+  HARNESS_LOCAL_COST_MAP: bool.default(true),
   RUN_MAX_ATTEMPTS: positiveInt.max(20).default(3),
 
   UPLOAD_MAX_BYTES: bytes.default(100 * 1024 * 1024),
@@ -89,6 +90,8 @@ export interface Config {
     readonly path: string
     readonly home: string
     readonly defaultEnvironment: string
+    /** LiteLLM prices from its installed copy instead of fetching them from GitHub on every run. */
+    readonly localCostMap: boolean
     readonly maxAttempts: number
   }
   readonly limits: {
@@ -142,10 +145,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     harness: {
       harborBin: e.HARBOR_BIN ? path.resolve(cwd, e.HARBOR_BIN) : null,
-      pythonPath: e.HARNESS_PYTHONPATH ?? null,
+      // The harness runs in another directory: relative entries are taken from here.
+      pythonPath: e.HARNESS_PYTHONPATH
+        ? e.HARNESS_PYTHONPATH.split(':').filter(Boolean).map((p) => path.resolve(cwd, p)).join(':')
+        : null,
       path: e.PATH,
       home: e.HOME,
       defaultEnvironment: e.DEFAULT_ENVIRONMENT,
+      localCostMap: e.HARNESS_LOCAL_COST_MAP,
       maxAttempts: e.RUN_MAX_ATTEMPTS,
     },
     limits: {

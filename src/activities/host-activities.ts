@@ -65,8 +65,9 @@ export function createHostActivities(deps: HostActivityDeps) {
       }
       const trialResult = await findTrialResult(path.join(local, 'jobs', path.basename(layout.jobDir)))
       if (!trialResult) {
-        const stderr = await fs.readFile(path.join(local, 'harness.stderr.txt'), 'utf8').catch(() => '')
-        return outcomeWithoutTrialResult(input.harness.exitCode, stderr)
+        const read = (name: string) => fs.readFile(path.join(local, `harness.${name}.txt`), 'utf8').catch(() => '')
+        const outcome = outcomeWithoutTrialResult(input.harness.exitCode, await read('stderr'), await read('stdout'))
+        return { ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) }
       }
       try {
         const parsed = parseTrialResultJson(trialResult)

@@ -45,7 +45,12 @@ export function harborRunArgv(spec: HarborRunSpec): string[] {
  * The harness's whole environment, apart from secrets: nothing of the worker's own environment
  * (which holds the database URL and the master key) is passed on.
  */
-export function harnessEnvironment(base: { path: string; home: string; pythonPath: string | null }): Record<string, string> {
+export function harnessEnvironment(base: {
+  path: string
+  home: string
+  pythonPath: string | null
+  localCostMap: boolean
+}): Record<string, string> {
   return {
     PATH: base.path,
     HOME: base.home,
@@ -58,6 +63,9 @@ export function harnessEnvironment(base: { path: string; home: string; pythonPat
     _TYPER_STANDARD_TRACEBACK: '1',
     PYTHONUNBUFFERED: '1',
     ...(base.pythonPath ? { PYTHONPATH: base.pythonPath } : {}),
+    // Otherwise every run starts by fetching LiteLLM's price list from GitHub (retried for seconds
+    // where that is unreachable); the installed copy prices the same models.
+    ...(base.localCostMap ? { LITELLM_LOCAL_MODEL_COST_MAP: 'True' } : {}),
   }
 }
 

@@ -163,13 +163,14 @@ function phaseTimings(result: TrialResult): PhaseTimings {
 
 /**
  * The outcome when the harness left no trial result: a harness error whose message is the useful
- * end of its stderr (a Python traceback's last lines), not the whole dump.
+ * end of its stderr (a Python traceback's last lines), not the whole dump. Harbor prints some of its
+ * own refusals (an environment class it cannot import) on stdout, so that is the fallback.
  */
-export function outcomeWithoutTrialResult(exitCode: number | null, stderr: string): AttemptOutcome {
-  const tail = usefulTail(stderr)
+export function outcomeWithoutTrialResult(exitCode: number | null, stderr: string, stdout = ''): AttemptOutcome {
+  const tail = usefulTail(stderr) || usefulTail(stdout)
   const status = exitCode === null ? 'the harness process was lost' : `harbor exited with status ${exitCode}`
   // Harbor's own preflight refusing to start for lack of Docker is the host's fault, not the harness's.
-  const errorClass = INFRA_STDERR.some((pattern) => pattern.test(stderr)) ? 'infra' : 'harness'
+  const errorClass = INFRA_STDERR.some((pattern) => pattern.test(tail)) ? 'infra' : 'harness'
   return errorOutcome(errorClass, tail ? `${status}: ${tail}` : `${status} and wrote no trial result`)
 }
 

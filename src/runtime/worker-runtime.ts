@@ -69,6 +69,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
         path: config.harness.path,
         home: config.harness.home,
         pythonPath: config.harness.pythonPath,
+        localCostMap: config.harness.localCostMap,
       }),
       masterKey: options.masterKey,
       keepHostFiles: config.host.keepFiles,

@@ -221,7 +221,8 @@ async function unpackTask(zipPath: string, dest: string, filename: string, deps:
       maxEntries: deps.config.limits.uploadEntries,
       maxUncompressedBytes: deps.config.limits.uploadUncompressedBytes,
     })
-    const fallbackName = path.basename(filename).replace(/\.zip$/i, '')
+    // A task zipped as its folder is named after the folder, else after the zip file.
+    const fallbackName = archive.topLevelDir ?? path.basename(filename).replace(/\.zip$/i, '')
     const detected = await detectTask(archive.root, { fallbackName })
     return { ...detected, root: archive.root }
   } catch (err) {

@@ -34,6 +34,12 @@ describe('loadConfig', () => {
     for (const name of ['API_PORT', 'TEMPORAL_ADDRESS', 'SECRETS_KEY', 'RUN_MAX_ATTEMPTS']) expect(message).toContain(name)
   })
 
+  it('makes the harness import path absolute (the harness runs elsewhere)', () => {
+    expect(loadConfig({ HARNESS_PYTHONPATH: 'test/harbor-env:/opt/x' }, '/srv/app').harness.pythonPath).toBe(
+      '/srv/app/test/harbor-env:/opt/x',
+    )
+  })
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', API_PORT: '' }).api.port).toBe(8000)
   })

@@ -80,6 +80,13 @@ describe('outcome without a trial result', () => {
     expect(o.error_message!.split('\n').length).toBeLessThanOrEqual(6)
   })
 
+  it('falls back to stdout, where Harbor prints some refusals', () => {
+    // What harbor 0.26 prints (exit 1) when the environment class cannot be imported.
+    const o = outcomeWithoutTrialResult(1, '', "Failed to import module 'nope': No module named 'nope'\n")
+    expect(o).toMatchObject({ outcome: 'error', error_class: 'harness' })
+    expect(o.error_message).toBe("harbor exited with status 1: Failed to import module 'nope': No module named 'nope'")
+  })
+
   it('is an infra error when Harbor found no usable Docker on the host', () => {
     // What harbor 0.26 prints (exit 1) on a host without a Docker daemon.
     const o = outcomeWithoutTrialResult(1, 'Docker daemon is not running. Please start Docker and try again.\n')
