@@ -10,7 +10,7 @@
  *   (Harbor stops its containers), then its process group gets SIGKILL. On worker shutdown the
  *   harness is left running for the next worker to re-attach.
  */
-import { Context, CancelledFailure, heartbeat } from '@temporalio/activity'
+import { ApplicationFailure, Context, CancelledFailure, heartbeat } from '@temporalio/activity'
 import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path/posix'
 import { findRunWithJob, setRunStatus } from '../db/runs.js'
@@ -52,7 +52,7 @@ export function createRunHarness(deps: HostActivityDeps) {
   return async function runHarness(ref: AttemptRef): Promise<HarnessRun> {
     const ctx = Context.current()
     const found = await findRunWithJob(db, ref.jobId, ref.runNumber)
-    if (!found) throw new Error(`run ${ref.runNumber} of job ${ref.jobId} does not exist`)
+    if (!found) throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
     const { job } = found
     await setRunStatus(db, ref.runId, 'running', ref.attempt)
     const layout = layoutOf(ref)
