@@ -43,7 +43,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   if (options.uiPort === null) args.push('--headless')
   else args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch')
 
-  const child = spawn(options.bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  // Its own process group: a Ctrl-C in the terminal reaches the service, which stops this in order.
+  const child = spawn(options.bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   const output: string[] = []
   const collect = (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
@@ -81,7 +82,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')
-  const timedOut = await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)])
+  const timedOut = await Promise.race([exited.then(() => false), sleep(10_000, true, { ref: false })])
   if (timedOut) {
     child.kill('SIGKILL')
     await exited

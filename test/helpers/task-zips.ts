@@ -1,5 +1,8 @@
 /** Task archives for tests, built with jszip (well-formed); see raw-zip.ts for hostile ones. */
+import { readdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
 import JSZip from 'jszip'
+import { PROJECT_ROOT } from '../../src/paths.js'
 
 export interface ZipFileSpec {
   readonly data: string | Buffer
@@ -47,8 +50,6 @@ export function terminalBenchTask(prefix = ''): ZipSpec {
 
 /** Zips a task directory from disk (executable bits kept), e.g. one of test/fixtures/tasks. */
 export async function zipDirectory(dir: string, prefix = ''): Promise<Buffer> {
-  const { readdir, readFile, stat } = await import('node:fs/promises')
-  const path = await import('node:path')
   const zip = new JSZip()
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue
@@ -57,4 +58,20 @@ export async function zipDirectory(dir: string, prefix = ''): Promise<Buffer> {
     zip.file(prefix + rel, await readFile(file), { unixPermissions: (await stat(file)).mode & 0o777, createFolders: false })
   }
   return zip.generateAsync({ type: 'nodebuffer', platform: 'UNIX', compression: 'DEFLATE' })
+}
+
+/** hello-pass whose solution prints `slow step i/steps` once a second: a run that lasts `steps` seconds. */
+export async function slowTask(steps: number): Promise<Buffer> {
+  const dir = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'hello-pass')
+  const read = (f: string) => readFile(path.join(dir, f), 'utf8')
+  return buildZip({
+    'task.toml': await read('task.toml'),
+    'instruction.md': await read('instruction.md'),
+    'environment/Dockerfile': await read('environment/Dockerfile'),
+    'tests/test.sh': { data: await read('tests/test.sh'), mode: 0o755 },
+    'solution/solve.sh': {
+      data: `#!/bin/bash\nfor i in $(seq 1 ${steps}); do echo "slow step $i/${steps}"; sleep 1; done\necho 'Hello, Harbor!' > hello.txt\n`,
+      mode: 0o755,
+    },
+  })
 }

@@ -3,32 +3,13 @@
  * re-attaches to it instead of starting a second one, and continues the log where the dead worker
  * left it. The run finishes with its log complete and without duplicates.
  */
-import { readFile } from 'node:fs/promises'
-import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { PROJECT_ROOT } from '../../src/paths.js'
 import { readSse, upload, waitForJob } from '../helpers/api-client.js'
 import { startTestService, type TestService } from '../helpers/service.js'
-import { buildZip, type ZipSpec } from '../helpers/task-zips.js'
+import { slowTask } from '../helpers/task-zips.js'
 
+// Long enough to outlive the 20 s heartbeat timeout, so the new worker finds the harness running.
 const STEPS = 30
-
-/** hello-pass, with a solution that takes ~30 s: long enough to outlive the heartbeat timeout. */
-async function slowTask(): Promise<Buffer> {
-  const dir = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'hello-pass')
-  const read = (f: string) => readFile(path.join(dir, f), 'utf8')
-  const spec: ZipSpec = {
-    'task.toml': await read('task.toml'),
-    'instruction.md': await read('instruction.md'),
-    'environment/Dockerfile': await read('environment/Dockerfile'),
-    'tests/test.sh': { data: await read('tests/test.sh'), mode: 0o755 },
-    'solution/solve.sh': {
-      data: `#!/bin/bash\nfor i in $(seq 1 ${STEPS}); do echo "slow step $i/${STEPS}"; sleep 1; done\necho 'Hello, Harbor!' > hello.txt\n`,
-      mode: 0o755,
-    },
-  }
-  return buildZip(spec)
-}
 
 let service: TestService
 beforeAll(async () => {
@@ -39,7 +20,7 @@ afterAll(() => service?.stop())
 it('finishes a run whose worker was killed mid-run, with its log complete and without duplicates', async () => {
   const first = service.spawnWorker()
   const { status, body } = await upload(service.api.url, {
-    file: await slowTask(),
+    file: await slowTask(STEPS),
     filename: 'slow.zip',
     fields: { model: 'openai/gpt-4o', agent: 'oracle', n_runs: '1' },
   })
