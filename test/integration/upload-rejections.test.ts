@@ -139,4 +139,18 @@ describe('malformed uploads', () => {
     expect(await leftovers()).toEqual({ jobs: 1, runs: 2, secrets: 1, tasks: 1, uploads: 0, workflows: 1 })
     await temporal.workflow.getHandle(`job-${body.job_id}`).terminate('test over')
   })
+
+  it('answers a retried upload with its Idempotency-Key with the first job, not a second', async () => {
+    const before = await leftovers()
+    const input = { ...(await valid()), headers: { 'Idempotency-Key': 'retry-me-123' } }
+    const first = await upload(service.api.url, input)
+    const again = await upload(service.api.url, input)
+    expect(first.status).toBe(201)
+    expect(again.status).toBe(200)
+    expect(again.body.job_id).toBe(first.body.job_id)
+    const after = await leftovers()
+    expect(after.jobs - before.jobs).toBe(1)
+    expect(after.workflows - before.workflows).toBe(1)
+    await temporal.workflow.getHandle(`job-${first.body.job_id}`).terminate('test over')
+  })
 })

@@ -1,0 +1,94 @@
+/**
+ * The fields of an upload besides the archive (PRODUCT.md, "API"): validated, defaulted, and checked
+ * against each other. Every problem is a 400 whose code names the field, e.g. `invalid_n_runs`.
+ */
+import { z } from 'zod'
+import { ApiError } from '../errors.js'
+
+export const UPLOAD_FIELDS = [
+  'harness',
+  'model',
+  'openrouter_key',
+  'n_runs',
+  'agent',
+  'environment',
+  'max_parallel',
+  'timeout_multiplier',
+] as const
+
+/** Agents that never call a model, so need no key. */
+const KEYLESS_AGENTS = new Set(['oracle', 'nop'])
+
+/** A built-in name, a `module.path:ClassName` import path, or an ACP shorthand. */
+const PLUGIN_NAME = /^(?:[a-z0-9][a-z0-9._-]{0,63}|[A-Za-z_][\w.]{0,199}:[A-Za-z_]\w{0,99}|acp:[a-z0-9][\w.@-]{0,99})$/
+
+function intField(name: string, min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\s*\d+\s*$/, `${name} must be a whole number`)
+    .transform((v) => Number.parseInt(v, 10))
+    .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
+}
+
+function uploadSchema(maxRuns: number, defaultEnvironment: string) {
+  return z
+    .object({
+      harness: z.enum(['harbor', 'terminus'], { message: 'harness must be "harbor" or "terminus"' }).default('harbor'),
+      model: z
+        .string({ message: 'model is required, e.g. openai/gpt-4o' })
+        .trim()
+        .regex(/^[A-Za-z0-9][\w.:/@+-]{0,199}$/, 'model must look like vendor/model, e.g. openai/gpt-4o'),
+      openrouter_key: z
+        .string()
+        .trim()
+        .regex(/^[\x21-\x7e]{8,512}$/, 'openrouter_key must be 8 to 512 printable characters without spaces')
+        .optional(),
+      n_runs: intField('n_runs', 1, maxRuns).default(10),
+      agent: z.string().trim().regex(PLUGIN_NAME, 'agent must be an agent name or module.path:ClassName').optional(),
+      environment: z
+        .string()
+        .trim()
+        .regex(PLUGIN_NAME, 'environment must be an environment type or module.path:ClassName')
+        .default(defaultEnvironment),
+      max_parallel: intField('max_parallel', 1, maxRuns).optional(),
+      timeout_multiplier: z
+        .string()
+        .regex(/^\s*\d+(\.\d+)?\s*$/, 'timeout_multiplier must be a number')
+        .transform(Number)
+        .pipe(z.number().gt(0, 'timeout_multiplier must be above 0').max(100, 'timeout_multiplier must be at most 100'))
+        .default(1),
+    })
+    .transform((f) => ({
+      ...f,
+      agent: f.agent ?? (f.harness === 'harbor' ? 'terminus-2' : 'terminus'),
+      max_parallel: Math.min(f.max_parallel ?? f.n_runs, f.n_runs),
+    }))
+}
+
+export type UploadForm = z.infer<ReturnType<typeof uploadSchema>>
+
+/** A parser of the text fields for the service's limits; throws {@link ApiError}. */
+export function uploadFormParser(maxRuns: number, defaultEnvironment: string) {
+  const schema = uploadSchema(maxRuns, defaultEnvironment)
+  return function parseUploadForm(fields: Record<string, string>): UploadForm {
+    const parsed = schema.safeParse(fields)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!
+      const field = String(issue.path[0] ?? 'form')
+      throw new ApiError(400, `invalid_${field}`, issue.message, field)
+    }
+    const form = parsed.data
+    if (!form.openrouter_key && !KEYLESS_AGENTS.has(form.agent)) {
+      throw new ApiError(400, 'invalid_openrouter_key', `openrouter_key is required for agent ${form.agent}`, 'openrouter_key')
+    }
+    if (form.harness === 'terminus') {
+      throw new ApiError(
+        422,
+        'harness_not_available',
+        'the terminus harness (tb run) is not available on this service yet; use harness=harbor',
+        'harness',
+      )
+    }
+    return form
+  }
+}
