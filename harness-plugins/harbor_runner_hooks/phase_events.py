@@ -1,0 +1,131 @@
+"""PhaseEvents: a Harbor job plugin that records each trial's phases as they happen.
+
+Why this exists
+---------------
+Harbor writes a trial's ``result.json`` once, when the trial is over, and its
+``job.log``/``trial.log`` say little about phases (see the README next to this
+package). Harbor Runner wants to show which phase a run is in while it runs, and
+to time the phases, without scraping human-oriented logs. Harbor 0.26 calls a
+job plugin's ``on_job_start(job)`` before any trial starts; there this plugin
+registers a callback for every trial lifecycle event
+(``harbor.trial.hooks.TrialEvent``) and appends one JSON object per line to
+``<job dir>/harbor-runner-events.jsonl``::
+
+    {"event": "agent_started", "trial": "hello-pass__AbCdEfG", "time": "2026-11-29T05:07:13.012Z"}
+
+Only these three fields are written: never the trial config, environment
+variables, or anything else that could hold a secret.
+
+Events (Harbor's ``TrialEvent`` -> our name, in the order Harbor emits them):
+``START`` -> ``trial_started``, ``ENVIRONMENT_START`` -> ``environment_started``
+(before the environment starts), ``AGENT_START`` -> ``agent_started``,
+``AGENT_END`` -> ``agent_ended``, ``VERIFICATION_START`` ->
+``verification_started`` (skipped when Harbor does not grade),
+``CANCEL`` -> ``trial_cancelled`` (then ``trial_ended`` still follows), and
+``END`` -> ``trial_ended`` (after ``result.json`` is written). A member added by
+a later Harbor version is written as its value with ``-`` replaced by ``_``.
+
+How lines are written
+---------------------
+Each line is written with a single ``os.write`` to a file descriptor opened with
+``O_APPEND`` for that one event, then closed: the line is visible to readers as
+soon as the call returns (there is no user-space buffer to flush), and lines from
+concurrent trials never interleave. A failed write only logs a warning: Harbor
+awaits hooks inline, and an exception from a hook would fail the trial (or, for
+``START``, abort the whole job), which is far worse than a missing event line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harbor.trial.hooks import TrialEvent, TrialHookEvent
+
+if TYPE_CHECKING:
+    from harbor.job import Job
+    from harbor.models.job.result import JobResult
+
+EVENTS_FILE_NAME = "harbor-runner-events.jsonl"
+
+_EVENT_NAMES: dict[TrialEvent, str] = {
+    TrialEvent.START: "trial_started",
+    TrialEvent.ENVIRONMENT_START: "environment_started",
+    TrialEvent.AGENT_START: "agent_started",
+    TrialEvent.AGENT_END: "agent_ended",
+    TrialEvent.VERIFICATION_START: "verification_started",
+    TrialEvent.END: "trial_ended",
+    TrialEvent.CANCEL: "trial_cancelled",
+}
+
+_logger = logging.getLogger(__name__)
+
+
+def event_name(event: TrialEvent) -> str:
+    """Our stable name for a Harbor trial event (also for members we do not know)."""
+    return _EVENT_NAMES.get(event, str(event.value).replace("-", "_"))
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with millisecond precision and a ``Z`` suffix, the form
+    JavaScript's ``Date.parse`` reads exactly."""
+    if moment.tzinfo is None:  # Harbor's timestamps are aware; be safe anyway
+        moment = moment.replace(tzinfo=UTC)
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def append_line(path: Path, record: dict[str, str]) -> None:
+    """Append ``record`` as one JSON line with a single write (see module doc)."""
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+class PhaseEvents:
+    """Job plugin (``--plugin harbor_runner_hooks:PhaseEvents``) that appends one
+    JSON line per trial event to ``<job dir>/harbor-runner-events.jsonl``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Harbor passes --plugin-kwarg values here; this plugin has no options,
+        # and rejecting unknown ones makes a typo fail loudly at job start.
+        if kwargs:
+            raise TypeError(f"PhaseEvents takes no options, got {sorted(kwargs)}")
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path | None:
+        """The events file, once the job has started."""
+        return self._path
+
+    async def on_job_start(self, job: Job) -> None:
+        """Register for every trial event. The file is created now (empty), so a
+        reader can tell "plugin loaded, no trial yet" from "plugin missing"."""
+        self._path = Path(job.job_dir) / EVENTS_FILE_NAME
+        fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.close(fd)
+        for event in TrialEvent:
+            job.add_hook(event, self._record)
+
+    async def on_job_end(self, job_result: JobResult) -> None:
+        """Nothing to do: every line is already on disk."""
+
+    async def _record(self, event: TrialHookEvent) -> None:
+        if self._path is None:
+            return
+        record = {
+            "event": event_name(event.event),
+            "trial": event.trial_name,
+            "time": iso_utc(event.timestamp),
+        }
+        try:
+            append_line(self._path, record)
+        except OSError as exc:
+            _logger.warning("Could not append to %s: %s", self._path, exc)
