@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from './database.js'
 import type { JobRow, RunAttemptRow, RunRow } from './schema.js'
 import { appendRunLogInTransaction } from './run-logs.js'
-import type { AttemptOutcome } from '../harness/outcome.js'
+import type { AttemptOutcome } from '../shared/outcome.js'
 import type { RunStatus } from '../shared/status.js'
 
 export async function findRun(db: Db, jobId: string, runNumber: number): Promise<RunRow | undefined> {
@@ -108,6 +108,7 @@ export async function finishAttempt(
       error_class: outcome.error_class,
       error_message: outcome.error_message,
       phases: outcome.phases ? JSON.stringify(outcome.phases) : null,
+      tests: outcome.tests ? JSON.stringify(outcome.tests) : null,
       harness_exit_code: harness?.exitCode ?? null,
       harness_started_at: harness?.startedAt ?? null,
       harness_finished_at: harness?.finishedAt ?? null,
@@ -145,6 +146,7 @@ export async function completeRun(db: Db, runId: string, attempt: number, o: Att
         n_cache_tokens: o.n_cache_tokens,
         n_output_tokens: o.n_output_tokens,
         cost_usd: o.cost_usd,
+        tests: o.tests ? JSON.stringify(o.tests) : null,
         updated_at: sql`now()`,
         finished_at: sql`now()`,
       })

@@ -5,7 +5,7 @@
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely'
 import type { ErrorClass, Harness, JobStatus, RunOutcome, RunStatus } from '../shared/status.js'
 import type { JobMetrics } from '../metrics/job-metrics.js'
-import type { PhaseTimings } from '../harness/outcome.js'
+import type { PhaseTimings, TestCounts } from '../shared/outcome.js'
 
 /** `timestamptz`: read as Date, written as Date or ISO string. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>
@@ -60,6 +60,7 @@ export interface RunTable {
   n_cache_tokens: BigIntColumn | null
   n_output_tokens: BigIntColumn | null
   cost_usd: number | null
+  tests: JSONColumnType<TestCounts, string | null, string | null> | null
   attempts: Generated<number>
   host: string | null
   phase: string | null
@@ -81,6 +82,7 @@ export interface RunAttemptTable {
   harness_started_at: Timestamp | null
   harness_finished_at: Timestamp | null
   phases: JSONColumnType<PhaseTimings, string | null, string | null> | null
+  tests: JSONColumnType<TestCounts, string | null, string | null> | null
   result: JSONColumnType<object, string | null, string | null> | null
   started_at: DefaultTimestamp
   finished_at: Timestamp | null

@@ -50,6 +50,7 @@ export function harnessEnvironment(base: {
   home: string
   pythonPath: string | null
   localCostMap: boolean
+  openRouterBaseUrl: string | null
 }): Record<string, string> {
   return {
     PATH: base.path,
@@ -66,6 +67,8 @@ export function harnessEnvironment(base: {
     // Otherwise every run starts by fetching LiteLLM's price list from GitHub (retried for seconds
     // where that is unreachable); the installed copy prices the same models.
     ...(base.localCostMap ? { LITELLM_LOCAL_MODEL_COST_MAP: 'True' } : {}),
+    // LiteLLM's OpenRouter provider reads its base URL from here.
+    ...(base.openRouterBaseUrl ? { OPENROUTER_API_BASE: base.openRouterBaseUrl } : {}),
   }
 }
 

@@ -9,39 +9,54 @@
  */
 import { z } from 'zod'
 import type { ErrorClass } from '../shared/status.js'
-import { errorOutcome, PASS_MARK, type AttemptOutcome, type PhaseSpan, type PhaseTimings } from './outcome.js'
+import { errorClassOf, invalidatesReward } from './error-classes.js'
+import { errorOutcome, PASS_MARK, type AttemptOutcome, type PhaseSpan, type PhaseTimings, type TestCounts } from '../shared/outcome.js'
 
 const Span = z
   .object({ started_at: z.string().nullish(), finished_at: z.string().nullish() })
+  .nullish()
+
+const Usage = z
+  .object({
+    n_input_tokens: z.number().nullish(),
+    n_cache_tokens: z.number().nullish(),
+    n_output_tokens: z.number().nullish(),
+    cost_usd: z.number().nullish(),
+  })
+  .nullish()
+
+const Rewards = z.object({ rewards: z.record(z.string(), z.number()).nullish() }).nullish()
+
+const ExceptionInfo = z
+  .object({
+    exception_type: z.string(),
+    exception_message: z.string().nullish(),
+    // Harbor ≥ 0.26 records its own verdict on the exception.
+    policy: z.object({ has_valid_reward: z.boolean() }).nullish(),
+  })
   .nullish()
 
 /** The fields of Harbor's `TrialResult` we read; everything else is kept raw, not interpreted. */
 export const TrialResultSchema = z.object({
   trial_name: z.string(),
   task_name: z.string().nullish(),
-  agent_result: z
-    .object({
-      n_input_tokens: z.number().nullish(),
-      n_cache_tokens: z.number().nullish(),
-      n_output_tokens: z.number().nullish(),
-      cost_usd: z.number().nullish(),
-    })
-    .nullish(),
-  verifier_result: z.object({ rewards: z.record(z.string(), z.number()).nullish() }).nullish(),
-  exception_info: z
-    .object({
-      exception_type: z.string(),
-      exception_message: z.string().nullish(),
-    })
-    .nullish(),
+  agent_result: Usage,
+  verifier_result: Rewards,
+  /** Harbor ≥ 0.26: rewards exist and no recorded exception makes them meaningless. */
+  reward_valid: z.boolean().nullish(),
+  exception_info: ExceptionInfo,
   started_at: z.string().nullish(),
   finished_at: z.string().nullish(),
   environment_setup: Span,
   agent_setup: Span,
   agent_execution: Span,
   verifier: Span,
+  step_results: z
+    .array(z.object({ agent_result: Usage, verifier_result: Rewards, exception_info: ExceptionInfo }))
+    .nullish(),
 })
 export type TrialResult = z.infer<typeof TrialResultSchema>
+type RecordedException = NonNullable<z.infer<typeof ExceptionInfo>>
 
 export class UnreadableResultError extends Error {
   override name = 'UnreadableResultError'
@@ -61,46 +76,91 @@ export function parseTrialResultJson(text: string): TrialResult {
   return parsed.data
 }
 
-export function outcomeFromTrialResult(result: TrialResult): AttemptOutcome {
+/**
+ * The attempt's outcome from its trial result:
+ * - rewards that are valid → `passed` or `failed` by the pass mark, any exception recorded beside;
+ * - rewards made meaningless by an exception (a rate limit mid-run, a verifier that broke), or no
+ *   rewards at all → `error`, classed by the exception (see error-classes.ts), else by the phase
+ *   that was under way;
+ * - neither rewards nor an exception → a `verifier` error.
+ * `tests` are the verifier's test counts when it wrote a CTRF report.
+ */
+export function outcomeFromTrialResult(result: TrialResult, tests: TestCounts | null = null): AttemptOutcome {
   const phases = phaseTimings(result)
-  const usage = {
-    n_input_tokens: result.agent_result?.n_input_tokens ?? null,
-    n_cache_tokens: result.agent_result?.n_cache_tokens ?? null,
-    n_output_tokens: result.agent_result?.n_output_tokens ?? null,
-    cost_usd: result.agent_result?.cost_usd ?? null,
-  }
-  const exception = result.exception_info ?? null
-  const exceptionText = exception ? describeException(exception.exception_type, exception.exception_message) : null
-  const rewards = result.verifier_result?.rewards ?? null
+  const usage = usageOf(result)
+  const exceptions = [result.exception_info, ...(result.step_results ?? []).map((s) => s.exception_info)].filter(
+    (e): e is RecordedException => Boolean(e),
+  )
+  const first = exceptions[0] ?? null
+  const rewards = rewardsOf(result)
+  const rewardValid = rewards !== null && (result.reward_valid ?? exceptions.every(keepsRewardValid))
 
-  if (rewards && Object.keys(rewards).length > 0) {
+  if (rewards && rewardValid) {
     const reward = primaryReward(rewards)
     return {
-      outcome: reward !== null && reward >= PASS_MARK ? 'passed' : 'failed',
+      outcome: passes(rewards) ? 'passed' : 'failed',
       error_class: null,
-      error_message: exceptionText,
-      exception_type: exception?.exception_type ?? null,
+      error_message: first ? describeException(first) : null,
+      exception_type: first?.exception_type ?? null,
       reward,
       rewards,
       ...usage,
       phases,
+      tests,
     }
   }
-  if (exception) {
+  if (first) {
+    const culprit = exceptions.find((e) => !keepsRewardValid(e)) ?? first
     return {
-      ...errorOutcome(classifyException(exception.exception_type, phases), exceptionText!, exception.exception_type),
+      ...errorOutcome(
+        errorClassOf(culprit.exception_type) ?? classifyByPhase(phases),
+        describeException(culprit),
+        culprit.exception_type,
+      ),
+      rewards,
       ...usage,
       phases,
+      tests,
     }
   }
   return {
     ...errorOutcome('verifier', 'the trial ended without an exception and without a reward'),
     ...usage,
     phases,
+    tests,
   }
 }
 
-/** `reward` when present, else the only key's value, else the mean of all keys. */
+/** Whether an exception leaves the rewards meaningful: Harbor's own verdict, else our table. */
+function keepsRewardValid(e: RecordedException): boolean {
+  if (e.policy) return e.policy.has_valid_reward
+  const cls = errorClassOf(e.exception_type)
+  return cls === null || !invalidatesReward(cls)
+}
+
+/** The trial's rewards; a multi-step trial without trial-level rewards takes its last step's. */
+function rewardsOf(result: TrialResult): Record<string, number> | null {
+  const candidates = [result.verifier_result?.rewards, ...(result.step_results ?? []).map((s) => s.verifier_result?.rewards).reverse()]
+  const found = candidates.find((r) => r && Object.keys(r).length > 0)
+  return found ?? null
+}
+
+/** Tokens and cost, summed over the steps of a multi-step trial; unknown stays null. */
+function usageOf(result: TrialResult) {
+  const contexts = result.agent_result ? [result.agent_result] : (result.step_results ?? []).map((s) => s.agent_result)
+  const sum = (key: 'n_input_tokens' | 'n_cache_tokens' | 'n_output_tokens' | 'cost_usd') => {
+    const known = contexts.map((c) => c?.[key]).filter((v): v is number => typeof v === 'number')
+    return known.length > 0 ? known.reduce((a, b) => a + b, 0) : null
+  }
+  return {
+    n_input_tokens: sum('n_input_tokens'),
+    n_cache_tokens: sum('n_cache_tokens'),
+    n_output_tokens: sum('n_output_tokens'),
+    cost_usd: sum('cost_usd'),
+  }
+}
+
+/** `reward` when present, else the only key's value, else the mean of all keys (for the mean metric). */
 export function primaryReward(rewards: Record<string, number>): number | null {
   if ('reward' in rewards) return rewards.reward ?? null
   const values = Object.values(rewards)
@@ -108,45 +168,29 @@ export function primaryReward(rewards: Record<string, number>): number | null {
   return values.reduce((a, b) => a + b, 0) / values.length
 }
 
-const PROVIDER_EXCEPTIONS = new Set([
-  'AgentAuthenticationError',
-  'ApiUsageLimitError',
-  'ModelNotFoundError',
-  'RateLimitError',
-  'AuthenticationError',
-  'BadRequestError',
-  'ContextLengthExceededError',
-  'OutputLengthExceededError',
-])
-const VERIFIER_EXCEPTIONS = new Set([
-  'VerifierTimeoutError',
-  'RewardFileNotFoundError',
-  'RewardFileEmptyError',
-  'VerifierOutputParseError',
-])
-const INFRA_EXCEPTIONS = new Set([
-  'EnvironmentStartTimeoutError',
-  'SandboxBuildFailedError',
-  'HealthcheckError',
-  'CancelledError',
-])
+/**
+ * The pass mark: `reward` (or a single key) must reach 1; multi-key rewards without a `reward` key
+ * pass only when every key does.
+ */
+export function passes(rewards: Record<string, number>): boolean {
+  if ('reward' in rewards) return (rewards.reward ?? 0) >= PASS_MARK
+  const values = Object.values(rewards)
+  return values.length > 0 && values.every((v) => v >= PASS_MARK)
+}
 
-/** Which class of error an exception recorded without rewards belongs to. */
-export function classifyException(type: string, phases: PhaseTimings): ErrorClass {
-  if (PROVIDER_EXCEPTIONS.has(type)) return 'provider'
-  if (VERIFIER_EXCEPTIONS.has(type)) return 'verifier'
-  if (INFRA_EXCEPTIONS.has(type) || /Environment|Docker|Sandbox/.test(type)) return 'infra'
-  if (/^Agent|Agent/.test(type)) return 'agent'
-  // Otherwise: the phase that was under way when it happened.
-  const inProgress = (span: PhaseSpan | null | undefined) => Boolean(span?.started_at && !span.finished_at)
-  if (!phases.environment_setup?.finished_at) return 'infra'
-  if (inProgress(phases.verifier) || phases.verifier?.finished_at) return 'verifier'
+/**
+ * For an exception the table does not know, the phase it interrupted: before the agent ran, the
+ * environment (or the host under it) failed; once the verifier started, the verifier did.
+ */
+export function classifyByPhase(phases: PhaseTimings): ErrorClass {
+  if (phases.verifier?.started_at) return 'verifier'
+  if (!phases.agent_execution?.started_at) return 'infra'
   return 'agent'
 }
 
-function describeException(type: string, message: string | null | undefined): string {
-  const text = (message ?? '').trim()
-  return text ? `${type}: ${text}` : type
+function describeException(e: RecordedException): string {
+  const text = (e.exception_message ?? '').trim()
+  return text ? `${e.exception_type}: ${text}` : e.exception_type
 }
 
 function phaseTimings(result: TrialResult): PhaseTimings {
@@ -171,17 +215,27 @@ export function outcomeWithoutTrialResult(exitCode: number | null, stderr: strin
   const status = exitCode === null ? 'the harness process was lost' : `harbor exited with status ${exitCode}`
   // Harbor's own preflight refusing to start for lack of Docker is the host's fault, not the harness's.
   const errorClass = INFRA_STDERR.some((pattern) => pattern.test(tail)) ? 'infra' : 'harness'
-  return errorOutcome(errorClass, tail ? `${status}: ${tail}` : `${status} and wrote no trial result`)
+  return errorOutcome(errorClass, tail ? `${status}: ${tail.trimStart()}` : `${status} and wrote no trial result`)
 }
 
 const INFRA_STDERR = [/Docker is not installed/i, /Docker daemon is not running/i, /No space left on device/i]
 
-/** The last meaningful lines of a stderr dump: for a traceback, the exception line and its context. */
+/**
+ * The useful end of a stderr dump. For a Python traceback (plain, or an exception group's with its
+ * `|` margins), the last frame and the exception it raised; otherwise the last few lines.
+ */
 export function usefulTail(stderr: string, maxLines = 6, maxChars = 1500): string {
   const lines = stderr
     .split(/\r?\n/)
-    .map((l) => l.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '').trimEnd())
-    .filter((l) => l.trim() !== '' && !/^[\s│╭╰─╮╯]+$/.test(l))
-  const text = lines.slice(-maxLines).join('\n')
+    .map((l) =>
+      l
+        .replace(/\u001b\[[0-9;]*[A-Za-z]/g, '')
+        .replace(/^\s*\|\s?/, '')
+        .trimEnd(),
+    )
+    .filter((l) => l.trim() !== '' && !/^[\s│╭╰─╮╯+|-]+$/.test(l) && !/^\s*\^+\s*$/.test(l) && !/^\s*\+-/.test(l))
+  const lastFrame = lines.findLastIndex((l) => /^\s*File "/.test(l))
+  const relevant = lastFrame >= 0 ? lines.slice(lastFrame) : lines
+  const text = relevant.slice(-maxLines).join('\n')
   return text.length > maxChars ? text.slice(text.length - maxChars) : text
 }

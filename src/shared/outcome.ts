@@ -2,7 +2,7 @@
  * What one attempt of a run came to, whichever harness ran it (PRODUCT.md, "Run lifecycle and
  * outcome"). Small and JSON-safe: it travels through Temporal as an activity result.
  */
-import type { ErrorClass, RunOutcome } from '../shared/status.js'
+import type { ErrorClass, RunOutcome } from './status.js'
 
 export interface PhaseSpan {
   started_at: string | null
@@ -16,6 +16,15 @@ export interface PhaseTimings {
   agent_execution?: PhaseSpan | null
   verifier?: PhaseSpan | null
   trial?: PhaseSpan | null
+}
+
+/** The verifier's test counts, from its CTRF report (`verifier/ctrf.json`) when it wrote one. */
+export interface TestCounts {
+  total: number
+  passed: number
+  failed: number
+  skipped: number
+  other: number
 }
 
 export interface AttemptOutcome {
@@ -34,6 +43,7 @@ export interface AttemptOutcome {
   n_output_tokens: number | null
   cost_usd: number | null
   phases: PhaseTimings | null
+  tests: TestCounts | null
 }
 
 /** A binary reward passes at 1; a fractional one must reach it too. */
@@ -52,5 +62,6 @@ export function errorOutcome(errorClass: ErrorClass, message: string, exceptionT
     n_output_tokens: null,
     cost_usd: null,
     phases: null,
+    tests: null,
   }
 }
