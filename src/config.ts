@@ -49,6 +49,7 @@ const EnvSchema = z.object({
   HARNESS_PYTHONPATH: z.string().optional(),
   DEFAULT_ENVIRONMENT: z.string().min(1).default('docker'),
   HARNESS_LOCAL_COST_MAP: bool.default(true),
+  OPENROUTER_BASE_URL: z.string().url().optional(),
   RUN_MAX_ATTEMPTS: positiveInt.max(20).default(3),
 
   UPLOAD_MAX_BYTES: bytes.default(100 * 1024 * 1024),
@@ -92,6 +93,8 @@ export interface Config {
     readonly defaultEnvironment: string
     /** LiteLLM prices from its installed copy instead of fetching them from GitHub on every run. */
     readonly localCostMap: boolean
+    /** Where agents reach OpenRouter (a proxy, a gateway); `null` for OpenRouter itself. */
+    readonly openRouterBaseUrl: string | null
     readonly maxAttempts: number
   }
   readonly limits: {
@@ -153,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       home: e.HOME,
       defaultEnvironment: e.DEFAULT_ENVIRONMENT,
       localCostMap: e.HARNESS_LOCAL_COST_MAP,
+      openRouterBaseUrl: e.OPENROUTER_BASE_URL ?? null,
       maxAttempts: e.RUN_MAX_ATTEMPTS,
     },
     limits: {

@@ -13,7 +13,8 @@ import {
   parseTrialResultJson,
   UnreadableResultError,
 } from '../harness/harbor-result.js'
-import { errorOutcome, type AttemptOutcome } from '../harness/outcome.js'
+import { testCountsFromCtrf } from '../harness/ctrf.js'
+import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
 import { makeScrubber, type Scrubber } from '../secrets/scrub.js'
 import { hostRunDir } from '../shared/ids.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
@@ -63,16 +64,17 @@ export function createHostActivities(deps: HostActivityDeps) {
       if (input.harness.state === 'lost') {
         return errorOutcome('infra', `the harness process on ${host.id} ended without an exit status (killed, or the host restarted)`)
       }
-      const trialResult = await findTrialResult(path.join(local, 'jobs', path.basename(layout.jobDir)))
-      if (!trialResult) {
+      const trial = await findTrial(path.join(local, 'jobs', path.basename(layout.jobDir)))
+      if (!trial) {
         const read = (name: string) => fs.readFile(path.join(local, `harness.${name}.txt`), 'utf8').catch(() => '')
         const outcome = outcomeWithoutTrialResult(input.harness.exitCode, await read('stderr'), await read('stdout'))
         return { ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) }
       }
       try {
-        const parsed = parseTrialResultJson(trialResult)
-        await storeAttemptResult(db, input.runId, input.attempt, JSON.parse(trialResult))
-        const outcome = outcomeFromTrialResult(parsed)
+        const parsed = parseTrialResultJson(trial.result)
+        await storeAttemptResult(db, input.runId, input.attempt, JSON.parse(trial.result))
+        const ctrf = await fs.readFile(path.join(trial.dir, 'verifier', 'ctrf.json'), 'utf8').catch(() => null)
+        const outcome = outcomeFromTrialResult(parsed, ctrf === null ? null : testCountsFromCtrf(ctrf))
         return { ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) }
       } catch (err) {
         if (err instanceof UnreadableResultError) return errorOutcome('harness', err.message)
@@ -95,13 +97,14 @@ function ignoreMissing(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
 }
 
-/** The text of the single trial's `result.json` in a Harbor job directory, or null. */
-async function findTrialResult(jobDir: string): Promise<string | null> {
+/** The single trial of a Harbor job directory that has a `result.json`: its directory and that text. */
+async function findTrial(jobDir: string): Promise<{ dir: string; result: string } | null> {
   const entries = await fs.readdir(jobDir, { withFileTypes: true }).catch(() => [])
   for (const entry of entries) {
     if (!entry.isDirectory()) continue
-    const text = await fs.readFile(path.join(jobDir, entry.name, 'result.json'), 'utf8').catch(() => null)
-    if (text !== null) return text
+    const dir = path.join(jobDir, entry.name)
+    const result = await fs.readFile(path.join(dir, 'result.json'), 'utf8').catch(() => null)
+    if (result !== null) return { dir, result }
   }
   return null
 }

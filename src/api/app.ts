@@ -26,6 +26,8 @@ export interface AppDeps {
   masterKey: Buffer
   jobs: JobStarter
   notifier: LogNotifier
+  /** The Python that has Harbor installed, to check tasks by Harbor's rules; null skips that check. */
+  harborPython: string | null
   logError: (err: unknown) => void
 }
 

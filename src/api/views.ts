@@ -1,6 +1,6 @@
 /** The JSON shapes the API answers with (compatible with the earlier design's field names). */
 import type { JobRow, RunAttemptRow, RunRow } from '../db/schema.js'
-import type { PhaseTimings } from '../harness/outcome.js'
+import type { PhaseTimings } from '../shared/outcome.js'
 import { computeJobMetrics, type JobMetrics } from '../metrics/job-metrics.js'
 import { harnessModel, jobWorkflowId } from '../shared/ids.js'
 import { isTerminalJobStatus, RUN_STATUSES, type RunStatus } from '../shared/status.js'
@@ -55,6 +55,7 @@ export function runView(run: RunRow) {
     rewards: run.rewards,
     tokens: { input: run.n_input_tokens, cache: run.n_cache_tokens, output: run.n_output_tokens },
     cost_usd: run.cost_usd,
+    tests: run.tests,
     attempts: run.attempts,
     host: run.host,
     log_lines: run.log_seq,
@@ -72,6 +73,7 @@ export function attemptView(a: RunAttemptRow) {
     outcome: a.outcome,
     error_class: a.error_class,
     error_message: a.error_message,
+    tests: a.tests,
     harness_exit_code: a.harness_exit_code,
     started_at: iso(a.started_at),
     finished_at: iso(a.finished_at),

@@ -1,11 +1,14 @@
 /** Builds the API side of the service: database pool, Temporal client, log notifier, HTTP server. */
 import { serve, type ServerType } from '@hono/node-server'
+import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import path from 'node:path'
 import { createApp } from '../api/app.js'
 import { createLogNotifier } from '../api/log-notifier.js'
 import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
 import type { Logger } from '../logger.js'
+import { findExecutable } from '../paths.js'
 import { connectTemporalClient, startJobWorkflow } from '../temporal/client.js'
 
 export interface ApiRuntime {
@@ -27,8 +30,12 @@ export async function startApiRuntime(options: {
   const dbh = createDb(options.databaseUrl)
   const temporal = await connectTemporalClient(config, options.temporalAddress)
   const notifier = createLogNotifier(options.databaseUrl, (err) => logger.warn('log notifier connection problem', { err }))
+  const harbor = findExecutable('harbor', config.harness.harborBin)
+  const harborPython = harbor && existsSync(path.join(path.dirname(harbor), 'python')) ? path.join(path.dirname(harbor), 'python') : null
+  if (!harborPython) logger.warn('no Python with Harbor found: uploads are checked without Harbor\'s own task model')
   const app = createApp({
     config,
+    harborPython,
     db: dbh.db,
     masterKey: options.masterKey,
     notifier,

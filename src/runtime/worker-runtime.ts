@@ -70,6 +70,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
         home: config.harness.home,
         pythonPath: config.harness.pythonPath,
         localCostMap: config.harness.localCostMap,
+        openRouterBaseUrl: config.harness.openRouterBaseUrl,
       }),
       masterKey: options.masterKey,
       keepHostFiles: config.host.keepFiles,

@@ -18,6 +18,7 @@ export const TASK_ARCHIVE_ERROR_CODES = [
   'unknown_task_format',
   'missing_task_file',
   'invalid_task_file',
+  'invalid_task',
 ] as const
 
 export type TaskArchiveErrorCode = (typeof TASK_ARCHIVE_ERROR_CODES)[number]

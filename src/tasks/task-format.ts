@@ -31,7 +31,7 @@ export interface DetectedTaskFiles {
 
 export interface DetectedTask {
   readonly format: TaskFormat
-  /** 1–64 characters of `[A-Za-z0-9._-]`, not starting with `.` or `-`. */
+  /** 1–64 characters of `[A-Za-z0-9._-]`, not starting with `.` or `-`; or two such, as `org/name`. */
   readonly name: string
   readonly files: DetectedTaskFiles
 }
@@ -46,7 +46,8 @@ export interface DetectTaskOptions {
 
 const MAX_TASK_TOML_BYTES = 1024 * 1024
 const MAX_NAME_LENGTH = 64
-const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/
+// A plain name, or Harbor's package form `org/name`.
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}(\/[A-Za-z0-9_][A-Za-z0-9._-]{0,63})?$/
 const DEFAULT_NAME = 'task'
 
 const HARBOR_ENVIRONMENT_FILES = [

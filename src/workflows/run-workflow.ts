@@ -13,7 +13,7 @@ import {
   setCurrentDetails,
   sleep,
 } from '@temporalio/workflow'
-import type { AttemptOutcome } from '../harness/outcome.js'
+import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
 import type { HostActivities, HarnessRun } from '../activities/host-activities.js'
 import type { JobActivities } from '../activities/job-activities.js'
 import { RETRYABLE_ERROR_CLASSES, type RunOutcome } from '../shared/status.js'
@@ -101,18 +101,5 @@ function harnessTimes(h: HarnessRun | null) {
 /** A step that failed after its own retries: the host, the network or the disk let us down. */
 function infraError(err: unknown): AttemptOutcome {
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
-  const message = cause instanceof Error ? cause.message : String(cause)
-  return {
-    outcome: 'error',
-    error_class: 'infra',
-    error_message: message,
-    exception_type: null,
-    reward: null,
-    rewards: null,
-    n_input_tokens: null,
-    n_cache_tokens: null,
-    n_output_tokens: null,
-    cost_usd: null,
-    phases: null,
-  }
+  return errorOutcome('infra', cause instanceof Error ? cause.message : String(cause))
 }

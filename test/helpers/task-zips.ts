@@ -25,7 +25,7 @@ export async function buildZip(spec: ZipSpec, order?: string[]): Promise<Buffer>
 }
 
 /** A minimal valid Harbor task, optionally under a folder prefix such as `hello/`. */
-export function harborTask(prefix = '', taskToml = '[task]\nname = "hello-world"\n'): ZipSpec {
+export function harborTask(prefix = '', taskToml = '[task]\nname = "test/hello-world"\n'): ZipSpec {
   return {
     [`${prefix}task.toml`]: taskToml,
     [`${prefix}instruction.md`]: 'Print hello.\n',

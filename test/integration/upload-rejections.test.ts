@@ -44,6 +44,8 @@ const CASES: Case[] = [
   { name: 'no task.toml', input: async () => ({ file: await buildZip(without(harborTask(), 'task.toml')), fields: FIELDS }), status: 422, code: 'unknown_task_format' },
   { name: 'no instruction.md', input: async () => ({ file: await buildZip(without(harborTask(), 'instruction.md')), fields: FIELDS }), status: 422, code: 'missing_task_file' },
   { name: 'no tests', input: async () => ({ file: await buildZip(without(harborTask(), 'tests/test.sh')), fields: FIELDS }), status: 422, code: 'missing_task_file' },
+  { name: 'task.toml with an invalid field (Harbor\'s own model)', input: async () => ({ file: await buildZip({ ...harborTask(), 'task.toml': '[agent]\ntimeout_sec = "soon"\n' }), fields: FIELDS }), status: 422, code: 'invalid_task' },
+  { name: 'task.toml that is not TOML', input: async () => ({ file: await buildZip({ ...harborTask(), 'task.toml': '[agent\ntimeout' }), fields: FIELDS }), status: 422, code: 'invalid_task' },
   { name: 'n_runs of 0', input: () => valid({ n_runs: '0' }), status: 400, code: 'invalid_n_runs' },
   { name: 'n_runs of -1', input: () => valid({ n_runs: '-1' }), status: 400, code: 'invalid_n_runs' },
   { name: 'n_runs of "abc"', input: () => valid({ n_runs: 'abc' }), status: 400, code: 'invalid_n_runs' },
@@ -135,7 +137,7 @@ describe('malformed uploads', () => {
   it('accepts the same upload when it is well-formed (the leftover check sees what a job leaves)', async () => {
     const { status, body } = await upload(service.api.url, await valid())
     expect(status).toBe(201)
-    expect(body).toMatchObject({ status: 'queued', runs_queued: 2, task_name: 'hello-world', agent: 'oracle' })
+    expect(body).toMatchObject({ status: 'queued', runs_queued: 2, task_name: 'test/hello-world', agent: 'oracle' })
     expect(await leftovers()).toEqual({ jobs: 1, runs: 2, secrets: 1, tasks: 1, uploads: 0, workflows: 1 })
     await temporal.workflow.getHandle(`job-${body.job_id}`).terminate('test over')
   })

@@ -19,6 +19,7 @@ import { seal } from '../../secrets/sealed-box.js'
 import { extractArchive } from '../../tasks/archive.js'
 import { TaskArchiveError, httpStatusFor } from '../../tasks/errors.js'
 import { detectTask } from '../../tasks/task-format.js'
+import { checkWithHarbor } from '../../tasks/harbor-validation.js'
 import { removeStoredTask, storeTask } from '../../tasks/task-store.js'
 import { jobView } from '../views.js'
 
@@ -75,6 +76,7 @@ export function uploadRoutes(deps: AppDeps) {
           'file',
         )
       }
+      if (deps.harborPython) await checkTask(() => checkWithHarbor(deps.harborPython!, task.root))
       const stored = await storeTask(path.join(config.dataDir, 'tasks'), task.root)
 
       const jobId = randomUUID()
@@ -133,8 +135,18 @@ export function uploadRoutes(deps: AppDeps) {
   return app
 }
 
-async function unpackTask(zipPath: string, dest: string, filename: string, deps: AppDeps) {
+/** Runs a task check, turning its rejection into the API's error. */
+async function checkTask<T>(check: () => Promise<T>): Promise<T> {
   try {
+    return await check()
+  } catch (err) {
+    if (err instanceof TaskArchiveError) throw new ApiError(httpStatusFor(err.code), err.code, err.message, 'file')
+    throw err
+  }
+}
+
+function unpackTask(zipPath: string, dest: string, filename: string, deps: AppDeps) {
+  return checkTask(async () => {
     const archive = await extractArchive(zipPath, dest, {
       maxEntries: deps.config.limits.uploadEntries,
       maxUncompressedBytes: deps.config.limits.uploadUncompressedBytes,
@@ -143,8 +155,5 @@ async function unpackTask(zipPath: string, dest: string, filename: string, deps:
     const fallbackName = archive.topLevelDir ?? path.basename(filename).replace(/\.zip$/i, '')
     const detected = await detectTask(archive.root, { fallbackName })
     return { ...detected, root: archive.root }
-  } catch (err) {
-    if (err instanceof TaskArchiveError) throw new ApiError(httpStatusFor(err.code), err.code, err.message, 'file')
-    throw err
-  }
+  })
 }

@@ -33,6 +33,7 @@ describe('TaskArchiveError', () => {
       unknown_task_format: 422,
       missing_task_file: 422,
       invalid_task_file: 422,
+      invalid_task: 422,
     })
   })
 })

@@ -48,7 +48,7 @@ describe('detectTask: Harbor', () => {
     const task = await detectTask(extracted.root)
     expect(task).toEqual({
       format: 'harbor',
-      name: 'hello-world',
+      name: 'test/hello-world',
       files: {
         config: 'task.toml',
         instruction: 'instruction.md',
@@ -84,6 +84,11 @@ describe('detectTask: Harbor', () => {
     ].join('\n')
     const root = await taskDir(harborTask('', toml))
     expect((await detectTask(root)).name).toBe('dotted')
+  })
+
+  it("keeps Harbor's org/name form", async () => {
+    const root = await taskDir(harborTask('', '[task]\nname = "acme/hello-world"\n'))
+    expect((await detectTask(root)).name).toBe('acme/hello-world')
   })
 
   it('sanitises a declared name', async () => {
