@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
+/** Our plugins for the harness (Harbor's `--plugin`), put on its PYTHONPATH. */
+export const HARNESS_PLUGINS_DIR = path.join(PROJECT_ROOT, 'harness-plugins')
+
 /** The project's Python virtualenv, where the bootstrap installs `harbor` and `temporal`. */
 export const VENV_BIN = path.join(PROJECT_ROOT, '.venv', 'bin')
 

@@ -25,6 +25,13 @@ Events (Harbor's ``TrialEvent`` -> our name, in the order Harbor emits them):
 ``END`` -> ``trial_ended`` (after ``result.json`` is written). A member added by
 a later Harbor version is written as its value with ``-`` replaced by ``_``.
 
+Harbor has no event for the start of agent setup (installing the agent in the
+environment, after the environment is up). The hook event carries the trial's
+live ``TrialResult``, whose ``agent_setup`` timing Harbor sets when that phase
+begins; from ``environment_started`` until ``agent_started`` the plugin watches
+it and writes ``agent_setup_started`` (with Harbor's own start time) when it
+appears, or, if setup was quicker than the watch, just before ``agent_started``.
+
 How lines are written
 ---------------------
 Each line is written with a single ``os.write`` to a file descriptor opened with
@@ -37,6 +44,7 @@ awaits hooks inline, and an exception from a hook would fail the trial (or, for
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -99,6 +107,8 @@ class PhaseEvents:
         if kwargs:
             raise TypeError(f"PhaseEvents takes no options, got {sorted(kwargs)}")
         self._path: Path | None = None
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._setup_seen: set[str] = set()
 
     @property
     def path(self) -> Path | None:
@@ -120,12 +130,38 @@ class PhaseEvents:
     async def _record(self, event: TrialHookEvent) -> None:
         if self._path is None:
             return
-        record = {
-            "event": event_name(event.event),
-            "trial": event.trial_name,
-            "time": iso_utc(event.timestamp),
-        }
+        if event.event is not TrialEvent.ENVIRONMENT_START:
+            self._stop_watching(event.trial_name)
+        if event.event is TrialEvent.AGENT_START:
+            self._note_agent_setup(event)
+        self._write(event_name(event.event), event.trial_name, event.timestamp)
+        if event.event is TrialEvent.ENVIRONMENT_START:
+            self._watchers[event.trial_name] = asyncio.create_task(self._watch_agent_setup(event))
+
+    async def _watch_agent_setup(self, event: TrialHookEvent) -> None:
+        """Writes ``agent_setup_started`` once Harbor has begun the trial's agent setup."""
+        while not self._note_agent_setup(event):
+            await asyncio.sleep(0.1)
+
+    def _note_agent_setup(self, event: TrialHookEvent) -> bool:
+        """Writes ``agent_setup_started`` once per trial, if Harbor has begun agent setup."""
+        if event.trial_name in self._setup_seen:
+            return True
+        timing = event.result.agent_setup
+        if timing is None or timing.started_at is None:
+            return False
+        self._setup_seen.add(event.trial_name)
+        self._write("agent_setup_started", event.trial_name, timing.started_at)
+        return True
+
+    def _stop_watching(self, trial: str) -> None:
+        task = self._watchers.pop(trial, None)
+        if task is not None and not task.done():
+            task.cancel()
+
+    def _write(self, name: str, trial: str, moment: datetime) -> None:
+        record = {"event": name, "trial": trial, "time": iso_utc(moment)}
         try:
-            append_line(self._path, record)
+            append_line(self._path, record)  # type: ignore[arg-type]
         except OSError as exc:
             _logger.warning("Could not append to %s: %s", self._path, exc)

@@ -14,9 +14,15 @@ import { ApplicationFailure, Context, CancelledFailure, heartbeat } from '@tempo
 import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path/posix'
 import { findRunWithJob, setRunStatus } from '../db/runs.js'
-import { appendRunLog } from '../db/run-logs.js'
+import { appendRunLog, type LogEntry } from '../db/run-logs.js'
 import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
-import { attemptLayout, harborRunArgv, type AttemptLayout } from '../harness/harbor-command.js'
+import {
+  attemptLayout,
+  harborRunArgv,
+  PHASE_EVENTS_FILE,
+  PHASE_OF_EVENT,
+  type AttemptLayout,
+} from '../harness/harbor-command.js'
 import { LogTailer, type LogSource } from '../harness/log-tailer.js'
 import { makeScrubber } from '../secrets/scrub.js'
 import { harnessJobName, hostAttemptDir, harnessModel } from '../shared/ids.js'
@@ -39,6 +45,20 @@ export interface HarnessRun {
 /** Checking the exit record is cheap; asking whether the process still lives is not. */
 const LIVENESS_EVERY_MS = 5_000
 
+/** The phase the newest phase event among `entries` puts the run in, if any. */
+function latestPhase(entries: readonly LogEntry[]): string | null {
+  for (const entry of [...entries].reverse()) {
+    if (entry.stream !== 'phase') continue
+    try {
+      const phase = PHASE_OF_EVENT[(JSON.parse(entry.line) as { event?: string }).event ?? '']
+      if (phase) return phase
+    } catch {
+      // not an event line: ignore
+    }
+  }
+  return null
+}
+
 export function layoutOf(ref: AttemptRef): AttemptLayout {
   return attemptLayout(
     hostAttemptDir(ref.jobId, ref.runNumber, ref.attempt),
@@ -57,7 +77,7 @@ export function createRunHarness(deps: HostActivityDeps) {
     await setRunStatus(db, ref.runId, 'running', ref.attempt)
     const layout = layoutOf(ref)
     const key = await loadJobKey(deps, ref.jobId)
-    const tailer = new LogTailer(host, db, ref.runId, ref.attempt, makeScrubber([key]))
+    const tailer = new LogTailer(host, db, ref.runId, ref.attempt, makeScrubber([key]), latestPhase)
     await tailer.load()
 
     let state = await host.probe(layout.proc)
@@ -95,12 +115,12 @@ export function createRunHarness(deps: HostActivityDeps) {
     let terminating: number | null = null
     for (;;) {
       if (state.state === 'exited' || state.state === 'lost') {
-        await tailer.poll(await logSources(layout), true)
+        await follow(tailer, layout, true)
         return state.state === 'exited'
           ? { state: 'exited', exitCode: state.exitCode, startedAtMs: state.startedAtMs, finishedAtMs: state.finishedAtMs }
           : { state: 'lost', exitCode: null, startedAtMs: null, finishedAtMs: null }
       }
-      await tailer.poll(await logSources(layout))
+      await follow(tailer, layout)
       heartbeat({ offsets: Object.fromEntries(tailer.offsets) })
 
       if (terminating === null) {
@@ -122,10 +142,15 @@ export function createRunHarness(deps: HostActivityDeps) {
       state = await probeCheaply(layout, Date.now() - lastLiveness > LIVENESS_EVERY_MS)
       if (state.state === 'running' && Date.now() - lastLiveness > LIVENESS_EVERY_MS) lastLiveness = Date.now()
       if (terminating !== null && state.state !== 'running') {
-        await tailer.poll(await logSources(layout), true)
+        await follow(tailer, layout, true)
         throw new CancelledFailure('CANCELLED')
       }
     }
+  }
+
+  /** Reads what the harness's files gained (a phase event moves the run's live phase with it). */
+  async function follow(tailer: LogTailer, layout: AttemptLayout, final = false): Promise<void> {
+    await tailer.poll(await logSources(layout), final)
   }
 
   /** The exit record on every call; the (costlier) liveness check only when `full`. */
@@ -152,6 +177,7 @@ export function createRunHarness(deps: HostActivityDeps) {
    */
   async function logSources(layout: AttemptLayout): Promise<LogSource[]> {
     const sources: LogSource[] = [
+      { key: 'events', path: path.join(layout.jobDir, PHASE_EVENTS_FILE), stream: 'phase' },
       { key: 'proc/stderr', path: path.join(layout.proc, 'stderr'), stream: 'stderr' },
       { key: 'job.log', path: path.join(layout.jobDir, 'job.log'), stream: 'harbor' },
     ]
@@ -161,6 +187,12 @@ export function createRunHarness(deps: HostActivityDeps) {
       for (const file of await host.list(path.join(trial, 'agent'))) {
         if (file.endsWith('.txt')) sources.push({ key: `${entry}/agent/${file}`, path: path.join(trial, 'agent', file), stream: 'agent' })
       }
+      sources.push({
+        key: `${entry}/agent/trajectory.json`,
+        path: path.join(trial, 'agent', 'trajectory.json'),
+        stream: 'trajectory',
+        kind: 'trajectory',
+      })
       sources.push({ key: `${entry}/verifier/test-stdout.txt`, path: path.join(trial, 'verifier', 'test-stdout.txt'), stream: 'verifier' })
     }
     sources.push({ key: 'proc/stdout', path: path.join(layout.proc, 'stdout'), stream: 'stdout' })

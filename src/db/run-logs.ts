@@ -31,16 +31,24 @@ export class LogCursorConflict extends Error {
   override name = 'LogCursorConflict'
 }
 
+/**
+ * Appends entries and advances cursors in one transaction; with `phase`, the running run's harness
+ * phase moves in the same transaction, so a reader who sees the phase event sees the phase too.
+ */
 export async function appendRunLog(
   db: Db,
   runId: string,
   attempt: number,
   entries: readonly LogEntry[],
   cursors: readonly CursorAdvance[] = [],
+  options: { phase?: string | null } = {},
 ): Promise<void> {
   if (entries.length === 0 && cursors.length === 0) return
   await db.transaction().execute(async (trx) => {
     for (const cursor of cursors) await advanceCursor(trx, runId, attempt, cursor)
+    if (options.phase) {
+      await trx.updateTable('runs').set({ phase: options.phase }).where('id', '=', runId).where('status', '=', 'running').execute()
+    }
     await insertLines(trx, runId, attempt, entries)
   })
 }

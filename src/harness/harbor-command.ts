@@ -19,6 +19,22 @@ export interface HarborRunSpec {
   timeoutMultiplier: number
 }
 
+export const PHASE_PLUGIN = 'harbor_runner_hooks:PhaseEvents'
+/** Where the phase plugin writes, in Harbor's job directory: one JSON object per line. */
+export const PHASE_EVENTS_FILE = 'harbor-runner-events.jsonl'
+
+/** The run's phase once a phase event has been seen (see harness-plugins/harbor_runner_hooks). */
+export const PHASE_OF_EVENT: Record<string, string> = {
+  trial_started: 'environment_setup',
+  environment_started: 'environment_setup',
+  agent_setup_started: 'agent_setup',
+  agent_started: 'agent',
+  agent_ended: 'agent',
+  verification_started: 'verifier',
+  trial_cancelled: 'cancelling',
+  trial_ended: 'finishing',
+}
+
 export function harborRunArgv(spec: HarborRunSpec): string[] {
   const argv = [
     spec.harborBin,
@@ -32,6 +48,8 @@ export function harborRunArgv(spec: HarborRunSpec): string[] {
     '--job-name', spec.jobName,
     '--env', spec.environment,
     '--timeout-multiplier', String(spec.timeoutMultiplier),
+    // Our job plugin (harness-plugins/) reports each trial's phases as they happen.
+    '--plugin', PHASE_PLUGIN,
     '--yes',
     '--quiet',
   ]

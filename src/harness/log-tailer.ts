@@ -1,22 +1,32 @@
 /**
- * Follows a harness's log files on its host and appends their new lines to the run's log.
+ * Follows a harness's files on its host and appends what they gain to the run's log.
  *
- * Exactly-once: the byte offset reached in each file is committed together with the lines read from
- * it (see `appendRunLog`), and a reader starts from the committed offsets. A worker that dies
- * mid-read, or two readers of the same attempt, can neither duplicate nor skip a line.
+ * Two kinds of source: a `lines` file grows at the end (logs, JSON-lines event files), and its
+ * cursor is the byte offset read; a `trajectory` file is rewritten whole (an agent's ATIF
+ * trajectory), and its cursor is the number of steps already turned into log entries.
+ *
+ * Exactly-once: each source's cursor is committed together with the entries read from it (see
+ * `appendRunLog`), and a reader starts from the committed cursors. A worker that dies mid-read, or
+ * two readers of the same attempt, can neither duplicate nor skip an entry.
  */
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import type { Db } from '../db/database.js'
 import { appendRunLog, LogCursorConflict, readLogCursors, type CursorAdvance, type LogEntry } from '../db/run-logs.js'
+import { compactStep, trajectorySteps } from './trajectory.js'
 
 export interface LogSource {
   /** Stable key of the file within the attempt (its relative path). */
   key: string
   /** Path on the host, relative to its work dir. */
   path: string
-  /** The stream its lines are shown as: `harbor`, `agent`, `verifier`, `stderr`, … */
+  /** The stream its entries are shown as: `harbor`, `agent`, `verifier`, `stderr`, `phase`, `trajectory`, … */
   stream: string
+  /** `lines` (the default) or a `trajectory` document. */
+  kind?: 'lines' | 'trajectory'
 }
+
+/** A trajectory is read whole; one larger than this is not followed. */
+const MAX_TRAJECTORY_BYTES = 32 * 1024 * 1024
 
 const CHUNK_BYTES = 256 * 1024
 /** A "line" longer than this without a newline is cut rather than held back forever. */
@@ -24,6 +34,8 @@ const MAX_PENDING_BYTES = CHUNK_BYTES
 
 export class LogTailer {
   #offsets = new Map<string, number>()
+  /** Size of each trajectory when last read: it is read again only when that changes. */
+  #trajectorySizes = new Map<string, number>()
 
   constructor(
     private readonly host: ExecutionHost,
@@ -31,10 +43,13 @@ export class LogTailer {
     private readonly runId: string,
     private readonly attempt: number,
     private readonly scrub: (line: string) => string,
+    /** The run's harness phase after these entries, if they move it (recorded with them). */
+    private readonly phaseAfter: (entries: readonly LogEntry[]) => string | null = () => null,
   ) {}
 
   async load(): Promise<void> {
     this.#offsets = await readLogCursors(this.db, this.runId, this.attempt)
+    this.#trajectorySizes.clear()
   }
 
   /** Bytes of each source committed so far. */
@@ -45,9 +60,9 @@ export class LogTailer {
   /**
    * Reads what the sources gained since the last poll and commits it. Until `final`, a last line
    * without its newline is left for the next poll; with `final` (the process has ended) it is taken.
-   * Returns the number of lines appended.
+   * Returns the entries appended.
    */
-  async poll(sources: readonly LogSource[], final = false): Promise<number> {
+  async poll(sources: readonly LogSource[], final = false): Promise<LogEntry[]> {
     for (let tries = 0; ; tries++) {
       try {
         return await this.#pollOnce(sources, final)
@@ -58,10 +73,14 @@ export class LogTailer {
     }
   }
 
-  async #pollOnce(sources: readonly LogSource[], final: boolean): Promise<number> {
+  async #pollOnce(sources: readonly LogSource[], final: boolean): Promise<LogEntry[]> {
     const entries: LogEntry[] = []
     const cursors: CursorAdvance[] = []
     for (const source of sources) {
+      if (source.kind === 'trajectory') {
+        await this.#readTrajectory(source, entries, cursors)
+        continue
+      }
       const from = this.#offsets.get(source.key) ?? 0
       let offset = from
       for (;;) {
@@ -75,10 +94,24 @@ export class LogTailer {
       }
       if (offset !== from) cursors.push({ source: source.key, from, to: offset })
     }
-    if (cursors.length === 0) return 0
-    await appendRunLog(this.db, this.runId, this.attempt, entries, cursors)
+    if (cursors.length === 0) return []
+    await appendRunLog(this.db, this.runId, this.attempt, entries, cursors, { phase: this.phaseAfter(entries) })
     for (const c of cursors) this.#offsets.set(c.source, c.to)
-    return entries.length
+    return entries
+  }
+
+  /** New steps of a trajectory, if the file changed and is whole. */
+  async #readTrajectory(source: LogSource, entries: LogEntry[], cursors: CursorAdvance[]): Promise<void> {
+    const size = await this.host.fileSize(source.path)
+    if (size === null || size > MAX_TRAJECTORY_BYTES || size === this.#trajectorySizes.get(source.key)) return
+    const data = await this.host.readFrom(source.path, 0, size)
+    const steps = data ? trajectorySteps(data.toString('utf8')) : null
+    if (!steps) return
+    this.#trajectorySizes.set(source.key, size)
+    const from = this.#offsets.get(source.key) ?? 0
+    if (steps.length <= from) return
+    for (const step of steps.slice(from)) entries.push({ stream: source.stream, line: this.scrub(compactStep(step)) })
+    cursors.push({ source: source.key, from, to: steps.length })
   }
 }
 

@@ -33,6 +33,8 @@ export interface ExecutionHost {
   getDirectory(rel: string, localDir: string): Promise<void>
   /** Up to `maxBytes` of `rel` from byte `offset`; `null` if the file does not exist. */
   readFrom(rel: string, offset: number, maxBytes: number): Promise<Buffer | null>
+  /** The size of file `rel` in bytes, or `null` if it does not exist. */
+  fileSize(rel: string): Promise<number | null>
   /** The entries of directory `rel`, or `[]` if it does not exist. */
   list(rel: string): Promise<string[]>
   /** Removes `rel` and everything below it; no error if missing. */

@@ -69,6 +69,15 @@ export class LocalHost implements ExecutionHost {
     }
   }
 
+  async fileSize(rel: string): Promise<number | null> {
+    try {
+      return (await fs.stat(this.resolve(rel))).size
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw err
+    }
+  }
+
   async list(rel: string): Promise<string[]> {
     try {
       return (await fs.readdir(this.resolve(rel))).sort()

@@ -11,7 +11,7 @@ import { createJobActivities } from '../activities/job-activities.js'
 import { createHostActivities } from '../activities/host-activities.js'
 import { harnessEnvironment } from '../harness/harbor-command.js'
 import { LocalHost } from '../hosts/local-host.js'
-import { findExecutable } from '../paths.js'
+import { findExecutable, HARNESS_PLUGINS_DIR } from '../paths.js'
 import { hostTaskQueue } from '../shared/ids.js'
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url))
@@ -68,7 +68,8 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
       harnessEnv: harnessEnvironment({
         path: config.harness.path,
         home: config.harness.home,
-        pythonPath: config.harness.pythonPath,
+        // Our Harbor job plugin first, then whatever the operator adds.
+        pythonPath: [HARNESS_PLUGINS_DIR, config.harness.pythonPath].filter(Boolean).join(':'),
         localCostMap: config.harness.localCostMap,
         openRouterBaseUrl: config.harness.openRouterBaseUrl,
       }),

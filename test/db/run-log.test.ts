@@ -76,18 +76,18 @@ describe('LogTailer', () => {
     await writeFile(file, 'first\nsecond with sk-secret-123456\nthi')
     const reader1 = new LogTailer(host, tdb.db, runId, 1, scrub)
     await reader1.load()
-    expect(await reader1.poll(sources)).toBe(2)
+    expect(await reader1.poll(sources)).toHaveLength(2)
 
     // A second reader (a retried activity) starts from the committed offset.
     await appendFile(file, 'rd\nfourth\n')
     const reader2 = new LogTailer(host, tdb.db, runId, 1, scrub)
     await reader2.load()
-    expect(await reader2.poll(sources)).toBe(2)
+    expect(await reader2.poll(sources)).toHaveLength(2)
 
     // The first reader, now stale, notices the conflict, reloads, and adds nothing twice.
     await appendFile(file, 'last without newline')
-    expect(await reader1.poll(sources)).toBe(0)
-    expect(await reader1.poll(sources, true)).toBe(1)
+    expect(await reader1.poll(sources)).toHaveLength(0)
+    expect(await reader1.poll(sources, true)).toHaveLength(1)
 
     expect((await lines(runId)).map((l) => l.line)).toEqual([
       'first',

@@ -1,18 +1,27 @@
-"""A stand-in for the OpenRouter API that refuses every request, for provider-error tests.
+"""A stand-in for the OpenRouter API, for tests of model-driven agents.
 
 Test-only. Agents reach it through LiteLLM's OPENROUTER_API_BASE (Harbor Runner's
-OPENROUTER_BASE_URL): every POST answers with the given HTTP status and an
-OpenRouter-shaped error body, so the agent fails the way it would against the
-real service (401: bad key, 429: rate limited, 404: unknown model, 402: no credit).
+OPENROUTER_BASE_URL). Two modes:
 
-usage: python fake_openrouter.py --status 401 [--port 0]
+- ``--status N`` (N >= 400): every request is refused with that HTTP status and an
+  OpenRouter-shaped error body, so the agent fails the way it would against the
+  real service (401: bad key, 429: rate limited, 404: unknown model, 402: no credit).
+- ``--solve KEYSTROKES``: every request gets a chat completion in the reply format
+  of Harbor's Terminus 2 agent that types KEYSTROKES and marks the task complete
+  (Terminus asks twice before it stops), with token usage, after ``--delay``
+  seconds. A "model" that solves the task, so a run passes through the real agent
+  loop and writes a real trajectory.
+
+usage: python fake_openrouter.py (--status 401 | --solve "echo hi > f\n") [--delay 1] [--port 0]
 Prints the port it listens on (127.0.0.1 only) as the first line of stdout, then
-one line per request it refused.
+one line per request it answered.
 """
 
 import argparse
 import http.server
 import json
+import re
+import time
 
 MESSAGES = {
     401: "No auth credentials found",
@@ -24,22 +33,36 @@ MESSAGES = {
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--status", type=int, required=True)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--status", type=int)
+    mode.add_argument("--solve")
+    mode.add_argument("--by-model")
+    parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    body = json.dumps(
-        {"error": {"message": MESSAGES.get(args.status, "error"), "code": args.status}}
-    ).encode()
+
+    def answer(request: bytes) -> tuple[int, bytes]:
+        """The status and body for one request."""
+        status, keystrokes = args.status, args.solve
+        if args.by_model is not None:
+            model = str(json.loads(request or b"{}").get("model", ""))
+            refused = re.search(r"status-(\d{3})$", model)
+            status, keystrokes = (int(refused.group(1)), None) if refused else (200, args.by_model)
+        if keystrokes is not None:
+            return 200, json.dumps(completion(keystrokes)).encode()
+        return status, json.dumps({"error": {"message": MESSAGES.get(status, "error"), "code": status}}).encode()
 
     class Refuse(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the stdlib's naming
-            self.rfile.read(int(self.headers.get("content-length") or 0))
-            self.send_response(args.status)
+            status, body = answer(self.rfile.read(int(self.headers.get("content-length") or 0)))
+            if status == 200:
+                time.sleep(args.delay)
+            self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-            print(f"refused {self.path} with {args.status}", flush=True)
+            print(f"answered {self.path} with {status}", flush=True)
 
         do_GET = do_POST
 
@@ -49,6 +72,30 @@ def main() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Refuse)
     print(server.server_address[1], flush=True)
     server.serve_forever()
+
+
+def completion(keystrokes: str) -> dict:
+    """An OpenAI-style chat completion whose message is a Terminus 2 reply."""
+    reply = {
+        "analysis": "The task asks for a file; it does not exist yet.",
+        "plan": "Write the file with the expected content, then finish.",
+        "commands": [{"keystrokes": keystrokes, "duration": 0.2}],
+        "task_complete": True,
+    }
+    return {
+        "id": "gen-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "openai/gpt-4o",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": json.dumps(reply)},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1200, "completion_tokens": 80, "total_tokens": 1280},
+    }
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 /**
  * A run's log: live as Server-Sent Events, or whole as text.
  *
- * SSE: every log line is a `log` event and every status change a `status` event, each with its
- * sequence number as `id`. A client reconnecting with `Last-Event-ID` (or `?last_event_id=`, for a
+ * SSE: every log line is a `log` event, every status change a `status` event, every harness phase
+ * change a `phase` event and every new step of the agent's trajectory a `trajectory` event, each
+ * with its sequence number as `id`. A client reconnecting with `Last-Event-ID` (or `?last_event_id=`, for a
  * first connection) continues right after it: no gap, no duplicate. Once the run is terminal and
  * every line has been sent, an `end` event carries the final status and the stream closes.
  */
@@ -17,6 +18,7 @@ import { listRunLogAfter } from '../../db/run-logs.js'
 import type { RunLogLineRow, RunRow } from '../../db/schema.js'
 import type { Db } from '../../db/database.js'
 import { isTerminalRunStatus } from '../../shared/status.js'
+import { PHASE_OF_EVENT } from '../../harness/harbor-command.js'
 
 const PAGE = 500
 /** Longest wait between looks at the database when no notification arrives. */
@@ -92,16 +94,31 @@ function lastEventId(value: string | undefined): number {
 }
 
 function eventOf(line: RunLogLineRow) {
-  const isStatus = line.stream === 'status'
-  return {
-    id: String(line.seq),
-    event: isStatus ? 'status' : 'log',
-    data: JSON.stringify({
-      seq: line.seq,
-      attempt: line.attempt,
-      ...(isStatus ? { status: line.line.split(':')[0], message: line.line } : { stream: line.stream, line: line.line }),
-      time: line.created_at.toISOString(),
-    }),
+  const base = { seq: line.seq, attempt: line.attempt, time: line.created_at.toISOString() }
+  const event = (name: string, data: object) => ({ id: String(line.seq), event: name, data: JSON.stringify({ ...base, ...data }) })
+  switch (line.stream) {
+    case 'status':
+      return event('status', { status: line.line.split(':')[0], message: line.line })
+    case 'phase': {
+      const parsed = parseJson(line.line) as { event?: string; time?: string } | null
+      return event('phase', {
+        event: parsed?.event ?? null,
+        phase: PHASE_OF_EVENT[parsed?.event ?? ''] ?? null,
+        harness_time: parsed?.time ?? null,
+      })
+    }
+    case 'trajectory':
+      return event('trajectory', { step: parseJson(line.line) })
+    default:
+      return event('log', { stream: line.stream, line: line.line })
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
   }
 }
 
