@@ -8,6 +8,7 @@ import type { Db } from '../db/database.js'
 import type { JobWorkflowInput } from '../workflows/job-workflow.js'
 import { notFound, onError } from './errors.js'
 import type { LogNotifier } from './log-notifier.js'
+import { artifactRoutes } from './routes/artifacts.js'
 import { healthRoutes } from './routes/health.js'
 import { jobRoutes } from './routes/jobs.js'
 import { logRoutes } from './routes/logs.js'
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api', uploadRoutes(deps))
   app.route('/api/jobs', jobRoutes(deps))
   app.route('/api/jobs', logRoutes(deps))
+  app.route('/api/jobs', artifactRoutes(deps))
   app.onError(onError(deps.logError))
   app.notFound(notFound)
   return app

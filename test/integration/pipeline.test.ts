@@ -5,6 +5,7 @@
  */
 import path from 'node:path'
 import { Client, Connection } from '@temporalio/client'
+import JSZip from 'jszip'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { runWorkflowId, jobWorkflowId } from '../../src/shared/ids.js'
@@ -138,6 +139,22 @@ describe('a job of the passing task and one of the failing task', () => {
     // A client that reconnects after the end gets only the end event.
     const after = await readSse(`${service.api.url}/api/jobs/${passJob.job_id}/runs/2/logs/stream`, { lastEventId: String(run2.log_lines) })
     expect(after.events.map((e) => e.event)).toEqual(['end'])
+  })
+
+  it('serves the run\'s collected files as a zip: result, agent log, verifier output', async () => {
+    const res = await fetch(`${service.api.url}/api/jobs/${passJob.job_id}/runs/1/artifacts`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/zip')
+    const zip = await JSZip.loadAsync(Buffer.from(await res.arrayBuffer()))
+    const names = Object.keys(zip.files).filter((n) => !zip.files[n]!.dir)
+    // In the trial's directory (`<task>__<id>/`), not the Harbor job's.
+    const trialFile = (suffix: string) => names.find((n) => /__\w+\//.test(n) && n.endsWith(suffix))
+    expect(trialFile('/result.json')).toMatch(/attempt-1\/jobs\/.*__\w+\/result\.json$/)
+    expect(await zip.file(trialFile('/agent/oracle.txt')!)!.async('string')).toContain('solve step 5/5')
+    expect(await zip.file(trialFile('/verifier/test-stdout.txt')!)!.async('string')).toContain('PASS')
+    expect(names).toEqual(expect.arrayContaining([expect.stringMatching(/attempt-1\/harness\.stdout\.txt$/)]))
+    for (const name of names) responses.push(await zip.file(name)!.async('string'))
+    expect((await api(`/api/jobs/${passJob.job_id}/runs/9/artifacts`)).body.error.code).toBe('run_not_found')
   })
 
   it('keeps the API key out of Temporal history, log lines, API responses and files', async () => {

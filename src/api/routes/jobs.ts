@@ -2,11 +2,11 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppDeps } from '../app.js'
-import { ApiError } from '../errors.js'
-import { jobIdParam, parseQuery, runNumberParam } from '../params.js'
+import { requireJob, requireRun } from '../lookups.js'
+import { parseQuery } from '../params.js'
 import { attemptView, jobMetrics, jobView, phaseDurations, runCounts, runView } from '../views.js'
-import { findJob, listJobs } from '../../db/jobs.js'
-import { findRun, listAttempts, listRuns } from '../../db/runs.js'
+import { listJobs } from '../../db/jobs.js'
+import { listAttempts, listRuns } from '../../db/runs.js'
 import { HARNESSES, JOB_STATUSES } from '../../shared/status.js'
 
 const ListQuery = z
@@ -33,10 +33,8 @@ export function jobRoutes(deps: AppDeps) {
   })
 
   app.get('/:job_id', async (c) => {
-    const jobId = jobIdParam(c.req.param('job_id'))
-    const job = await findJob(db, jobId)
-    if (!job) throw new ApiError(404, 'job_not_found', `no job ${jobId}`)
-    const runs = await listRuns(db, jobId)
+    const job = await requireJob(db, c.req.param('job_id'))
+    const runs = await listRuns(db, job.id)
     return c.json({
       ...view(job),
       runs_by_status: runCounts(runs),
@@ -46,19 +44,11 @@ export function jobRoutes(deps: AppDeps) {
   })
 
   app.get('/:job_id/runs/:run_number', async (c) => {
-    const jobId = jobIdParam(c.req.param('job_id'))
-    const runNumber = runNumberParam(c.req.param('run_number'))
-    const run = await findRun(db, jobId, runNumber)
-    if (!run) {
-      const job = await findJob(db, jobId)
-      throw job
-        ? new ApiError(404, 'run_not_found', `job ${jobId} has no run ${runNumber}`)
-        : new ApiError(404, 'job_not_found', `no job ${jobId}`)
-    }
+    const run = await requireRun(db, c.req.param('job_id'), c.req.param('run_number'))
     const attempts = await listAttempts(db, run.id)
     const last = attempts.at(-1)
     return c.json({
-      job_id: jobId,
+      job_id: run.job_id,
       ...runView(run),
       phase_timings: phaseDurations(last?.phases ?? null),
       attempt_history: attempts.map(attemptView),

@@ -11,12 +11,10 @@ import { Hono } from 'hono'
 import { stream, streamSSE } from 'hono/streaming'
 import type { AppDeps } from '../app.js'
 import { ApiError } from '../errors.js'
-import { jobIdParam, runNumberParam } from '../params.js'
-import { findJob } from '../../db/jobs.js'
-import { findRun, findRunById } from '../../db/runs.js'
+import { requireRun } from '../lookups.js'
+import { findRunById } from '../../db/runs.js'
 import { listRunLogAfter } from '../../db/run-logs.js'
 import type { RunLogLineRow, RunRow } from '../../db/schema.js'
-import type { Db } from '../../db/database.js'
 import { isTerminalRunStatus } from '../../shared/status.js'
 import { PHASE_OF_EVENT } from '../../harness/harbor-command.js'
 
@@ -75,16 +73,6 @@ export function logRoutes(deps: AppDeps) {
   })
 
   return app
-}
-
-async function requireRun(db: Db, jobIdRaw: string | undefined, runNumberRaw: string | undefined): Promise<RunRow> {
-  const jobId = jobIdParam(jobIdRaw)
-  const runNumber = runNumberParam(runNumberRaw)
-  const run = await findRun(db, jobId, runNumber)
-  if (run) return run
-  throw (await findJob(db, jobId))
-    ? new ApiError(404, 'run_not_found', `job ${jobId} has no run ${runNumber}`)
-    : new ApiError(404, 'job_not_found', `no job ${jobId}`)
 }
 
 function lastEventId(value: string | undefined): number {
