@@ -7,10 +7,12 @@ import * as createJobs from './2026_11_29_000100_create_jobs.js'
 import * as createRuns from './2026_11_29_000200_create_runs.js'
 import * as createRunLogs from './2026_11_29_000300_create_run_logs.js'
 import * as addTestCounts from './2026_11_29_000400_add_test_counts.js'
+import * as addRunTimeLimit from './2026_11_29_000500_add_run_time_limit.js'
 
 export const migrations: Record<string, Migration> = {
   '2026_11_29_000100_create_jobs': createJobs,
   '2026_11_29_000200_create_runs': createRuns,
   '2026_11_29_000300_create_run_logs': createRunLogs,
   '2026_11_29_000400_add_test_counts': addTestCounts,
+  '2026_11_29_000500_add_run_time_limit': addRunTimeLimit,
 }

@@ -46,11 +46,14 @@ const EnvSchema = z.object({
   HOST_WORK_DIR: z.string().min(1).optional(),
 
   HARBOR_BIN: z.string().min(1).optional(),
+  TB_BIN: z.string().min(1).optional(),
   HARNESS_PYTHONPATH: z.string().optional(),
   DEFAULT_ENVIRONMENT: z.string().min(1).default('docker'),
   HARNESS_LOCAL_COST_MAP: bool.default(true),
   OPENROUTER_BASE_URL: z.string().url().optional(),
   RUN_MAX_ATTEMPTS: positiveInt.max(20).default(3),
+  // Below the harness activity's own 7-day fence in Temporal.
+  RUN_TIME_LIMIT_MAX_SEC: positiveInt.max(6 * 24 * 3600).default(24 * 3600),
 
   UPLOAD_MAX_BYTES: bytes.default(100 * 1024 * 1024),
   UPLOAD_MAX_ENTRIES: positiveInt.default(5000),
@@ -86,6 +89,8 @@ export interface Config {
   readonly harness: {
     /** `null` means `.venv/bin/harbor` of the project, then `harbor` from PATH. */
     readonly harborBin: string | null
+    /** `null` means `.venv/bin/tb` of the project, then `tb` from PATH. */
+    readonly tbBin: string | null
     readonly pythonPath: string | null
     /** PATH and HOME handed to the harness (it inherits nothing else from the worker). */
     readonly path: string
@@ -96,6 +101,8 @@ export interface Config {
     /** Where agents reach OpenRouter (a proxy, a gateway); `null` for OpenRouter itself. */
     readonly openRouterBaseUrl: string | null
     readonly maxAttempts: number
+    /** No harness run may take longer than this, whatever its task's timeouts say. */
+    readonly runTimeLimitMaxSec: number
   }
   readonly limits: {
     readonly uploadBytes: number
@@ -148,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     harness: {
       harborBin: e.HARBOR_BIN ? path.resolve(cwd, e.HARBOR_BIN) : null,
+      tbBin: e.TB_BIN ? path.resolve(cwd, e.TB_BIN) : null,
       // The harness runs in another directory: relative entries are taken from here.
       pythonPath: e.HARNESS_PYTHONPATH
         ? e.HARNESS_PYTHONPATH.split(':').filter(Boolean).map((p) => path.resolve(cwd, p)).join(':')
@@ -158,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       localCostMap: e.HARNESS_LOCAL_COST_MAP,
       openRouterBaseUrl: e.OPENROUTER_BASE_URL ?? null,
       maxAttempts: e.RUN_MAX_ATTEMPTS,
+      runTimeLimitMaxSec: e.RUN_TIME_LIMIT_MAX_SEC,
     },
     limits: {
       uploadBytes: e.UPLOAD_MAX_BYTES,

@@ -1,24 +1,19 @@
 /**
  * Activities that act on one execution host: stage the task, run the harness, collect its output,
  * clean up. They run on the host's own task queue, so every step of an attempt lands on the host
- * the attempt was placed on. All are idempotent.
+ * the attempt was placed on. All are idempotent. What differs between harnesses is in their drivers
+ * (src/harness/driver.ts).
  */
 import { ApplicationFailure, heartbeat } from '@temporalio/activity'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { findRunWithJob, setRunStatus, storeAttemptResult } from '../db/runs.js'
-import {
-  outcomeFromTrialResult,
-  outcomeWithoutTrialResult,
-  parseTrialResultJson,
-  UnreadableResultError,
-} from '../harness/harbor-result.js'
-import { testCountsFromCtrf } from '../harness/ctrf.js'
-import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
+import pathPosix from 'node:path/posix'
+import { setRunStatus, storeAttemptResult } from '../db/runs.js'
 import { makeScrubber, type Scrubber } from '../secrets/scrub.js'
-import { hostRunDir } from '../shared/ids.js'
+import { hostAttemptDir, hostRunDir } from '../shared/ids.js'
+import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
-import { createRunHarness, layoutOf, type AttemptRef, type HarnessRun } from './run-harness.js'
+import { attemptContext, createRunHarness, type AttemptRef, type HarnessRun } from './run-harness.js'
 
 export type { AttemptRef, HarnessRun } from './run-harness.js'
 
@@ -29,34 +24,36 @@ export function createHostActivities(deps: HostActivityDeps) {
   const { db, host } = deps
 
   return {
-    /** Copies the job's stored task into the attempt's directory on the host. */
+    /** Copies the job's stored task to where the attempt's harness expects it on the host. */
     async stageTask(ref: AttemptRef): Promise<void> {
-      const found = await findRunWithJob(db, ref.jobId, ref.runNumber)
-      if (!found) throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
-      const source = path.join(deps.taskStoreDir, found.job.task_sha256)
+      const { job, paths } = await attemptContext(deps, ref)
+      const source = path.join(deps.taskStoreDir, job.task_sha256)
       await fs.access(source).catch(() => {
-        throw ApplicationFailure.nonRetryable(`stored task ${found.job.task_sha256} is missing`, 'TaskMissing')
+        throw ApplicationFailure.nonRetryable(`stored task ${job.task_sha256} is missing`, 'TaskMissing')
       })
-      const layout = layoutOf(ref)
-      await host.putDirectory(source, layout.task)
+      await host.putDirectory(source, paths.task)
     },
 
     runHarness: createRunHarness(deps),
 
     /**
      * Copies the attempt's harness output into the data dir (scrubbed of the job's key), keeps the
-     * trial's result document, and says how the attempt came out.
+     * harness's result document, and says how the attempt came out.
      */
     async collectResults(input: AttemptRef & { harness: HarnessRun }): Promise<AttemptOutcome> {
+      const { job, driver, paths } = await attemptContext(deps, input)
       await setRunStatus(db, input.runId, 'collecting', input.attempt)
-      const layout = layoutOf(input)
       const scrub = makeScrubber([await loadJobKey(deps, input.jobId)])
       const local = path.join(deps.artifactsDir, input.jobId, `run-${input.runNumber}`, `attempt-${input.attempt}`)
       await fs.rm(local, { recursive: true, force: true })
-      await host.getDirectory(layout.jobs, path.join(local, 'jobs')).catch(ignoreMissing)
-      for (const name of ['stdout', 'stderr']) {
-        const data = await host.readFrom(`${layout.proc}/${name}`, 0, MAX_SCRUBBED_FILE_BYTES)
-        if (data) await fs.writeFile(path.join(local, `harness.${name}.txt`), data)
+      const localOutput = path.join(local, pathPosix.basename(paths.output))
+      await host.getDirectory(paths.output, localOutput).catch(ignoreMissing)
+      const exit = { exitCode: input.harness.exitCode, stdout: '', stderr: '' }
+      for (const name of ['stdout', 'stderr'] as const) {
+        const data = await host.readFrom(pathPosix.join(paths.proc, name), 0, MAX_SCRUBBED_FILE_BYTES)
+        if (!data) continue
+        await fs.writeFile(path.join(local, `harness.${name}.txt`), data)
+        exit[name] = scrub(data.toString('utf8'))
       }
       await scrubTree(local, scrub)
       heartbeat()
@@ -64,29 +61,26 @@ export function createHostActivities(deps: HostActivityDeps) {
       if (input.harness.state === 'lost') {
         return errorOutcome('infra', `the harness process on ${host.id} ended without an exit status (killed, or the host restarted)`)
       }
-      const trial = await findTrial(path.join(local, 'jobs', path.basename(layout.jobDir)))
-      if (!trial) {
-        const read = (name: string) => fs.readFile(path.join(local, `harness.${name}.txt`), 'utf8').catch(() => '')
-        const outcome = outcomeWithoutTrialResult(input.harness.exitCode, await read('stderr'), await read('stdout'))
-        return { ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) }
+      if (input.harness.overdue) {
+        // The agent not stopping at its timeout is the agent's failure; anything else hung the host.
+        const { phase } = input.harness.overdue
+        return errorOutcome(
+          phase === 'agent' || phase === 'agent_setup' ? 'agent' : 'infra',
+          `the run went past its time limit of ${job.run_time_limit_sec} s (the task's timeouts × ${job.timeout_multiplier}, ` +
+            `plus a margin, at most RUN_TIME_LIMIT_MAX_SEC) during ${phase ?? 'an unknown phase'}, and was stopped`,
+        )
       }
-      try {
-        const parsed = parseTrialResultJson(trial.result)
-        await storeAttemptResult(db, input.runId, input.attempt, JSON.parse(trial.result))
-        const ctrf = await fs.readFile(path.join(trial.dir, 'verifier', 'ctrf.json'), 'utf8').catch(() => null)
-        const outcome = outcomeFromTrialResult(parsed, ctrf === null ? null : testCountsFromCtrf(ctrf))
-        return { ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) }
-      } catch (err) {
-        if (err instanceof UnreadableResultError) return errorOutcome('harness', err.message)
-        throw err
-      }
+      const { outcome, result } = await driver.readOutcome(localOutput, paths, exit)
+      if (result) await storeAttemptResult(db, input.runId, input.attempt, JSON.parse(scrub(JSON.stringify(result))))
+      return { ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) }
     },
 
     /** Removes the attempt's files from the host (the whole run's, once the run is over). */
     async cleanupAttempt(input: { jobId: string; runNumber: number; attempt: number; runFinished: boolean }): Promise<void> {
       if (deps.keepHostFiles) return
-      const ref = { ...input, runId: '' }
-      await host.remove(input.runFinished ? hostRunDir(input.jobId, input.runNumber) : layoutOf(ref).root)
+      await host.remove(
+        input.runFinished ? hostRunDir(input.jobId, input.runNumber) : hostAttemptDir(input.jobId, input.runNumber, input.attempt),
+      )
     },
   }
 }
@@ -97,19 +91,7 @@ function ignoreMissing(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
 }
 
-/** The single trial of a Harbor job directory that has a `result.json`: its directory and that text. */
-async function findTrial(jobDir: string): Promise<{ dir: string; result: string } | null> {
-  const entries = await fs.readdir(jobDir, { withFileTypes: true }).catch(() => [])
-  for (const entry of entries) {
-    if (!entry.isDirectory()) continue
-    const dir = path.join(jobDir, entry.name)
-    const result = await fs.readFile(path.join(dir, 'result.json'), 'utf8').catch(() => null)
-    if (result !== null) return { dir, result }
-  }
-  return null
-}
-
-/** Replaces secrets in every file below `dir`; drops files too large to check. */
+/** Replaces secrets in every file below `dir`; drops files too large to check, leaving a note. */
 async function scrubTree(dir: string, scrub: Scrubber): Promise<void> {
   const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])
   for (const entry of entries) {
@@ -118,8 +100,10 @@ async function scrubTree(dir: string, scrub: Scrubber): Promise<void> {
     const { size } = await fs.stat(file)
     if (size > MAX_SCRUBBED_FILE_BYTES) {
       await fs.rm(file)
+      await fs.writeFile(`${file}.omitted.txt`, `${entry.name} (${size} bytes) was too large to check for secrets and was not kept\n`)
       continue
     }
+    // latin1 maps bytes one to one, so binary files come back unchanged.
     const text = await fs.readFile(file, 'latin1')
     const clean = scrub(text)
     if (clean !== text) await fs.writeFile(file, clean, 'latin1')

@@ -1,26 +1,26 @@
 import type { Db } from '../db/database.js'
 import { findJobSecret } from '../db/jobs.js'
+import type { HarnessDriver } from '../harness/driver.js'
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import { unseal } from '../secrets/sealed-box.js'
+import type { Harness } from '../shared/status.js'
 
 /** What the activities acting on one execution host are built over. */
 export interface HostActivityDeps {
   db: Db
   host: ExecutionHost
+  /** Each harness this host runs; a job whose harness is missing here fails as an infra error. */
+  drivers: Partial<Record<Harness, HarnessDriver>>
   /** Local directory of stored tasks, by sha256. */
   taskStoreDir: string
   /** Local directory that keeps each attempt's collected harness output. */
   artifactsDir: string
-  /** The `harbor` executable as the host sees it. */
-  harborBin: string
-  /** The harness's environment besides secrets. */
-  harnessEnv: Record<string, string>
   masterKey: Buffer
   /** Keep attempt directories on the host after a run (for debugging). */
   keepHostFiles: boolean
   /** How often a running harness's logs are read. */
   pollIntervalMs: number
-  /** How long a cancelled harness gets to tear down before it is killed. */
+  /** How long a cancelled (or overdue) harness gets to tear down before it is killed. */
   cancelGraceMs: number
 }
 

@@ -1,31 +1,30 @@
 /**
- * The harness activity: runs `harbor run` for one attempt of one run and follows it to the end.
+ * The harness activity: runs the job's harness (`harbor run` or `tb run`) for one attempt of one run
+ * and follows it to the end.
  *
  * Durability contract:
  * - The harness runs detached on the host. If this worker dies, the process goes on; the retried
  *   activity re-attaches to it (never starting a second one) and continues the log where the last
- *   committed offset left it. A process that vanished without an exit record is reported as `lost`.
+ *   committed cursor left it. A process that vanished without an exit record is reported as `lost`.
  * - Heartbeats every poll; a heartbeat timeout is how Temporal notices a dead worker.
  * - On cancellation by the workflow, the harness gets SIGTERM and `cancelGraceMs` to tear down
  *   (Harbor stops its containers), then its process group gets SIGKILL. On worker shutdown the
  *   harness is left running for the next worker to re-attach.
+ * - A run that outlives the job's time limit (the task's own timeouts × the multiplier, plus a
+ *   margin) is stopped the same way and reported `overdue`: a harness whose agent does not stop at
+ *   its timeout (Terminal-Bench waits for it) must not hold a slot forever.
  */
-import { ApplicationFailure, Context, CancelledFailure, heartbeat } from '@temporalio/activity'
+import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity'
 import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path/posix'
-import { findRunWithJob, setRunStatus } from '../db/runs.js'
-import { appendRunLog, type LogEntry } from '../db/run-logs.js'
+import { appendRunLog } from '../db/run-logs.js'
+import { findRunById, findRunWithJob, setRunStatus } from '../db/runs.js'
+import type { JobRow, RunRow } from '../db/schema.js'
+import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
+import { LogTailer } from '../harness/log-tailer.js'
 import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
-import {
-  attemptLayout,
-  harborRunArgv,
-  PHASE_EVENTS_FILE,
-  PHASE_OF_EVENT,
-  type AttemptLayout,
-} from '../harness/harbor-command.js'
-import { LogTailer, type LogSource } from '../harness/log-tailer.js'
 import { makeScrubber } from '../secrets/scrub.js'
-import { harnessJobName, hostAttemptDir, harnessModel } from '../shared/ids.js'
+import { hostAttemptDir } from '../shared/ids.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
 
 export interface AttemptRef {
@@ -40,30 +39,32 @@ export interface HarnessRun {
   exitCode: number | null
   startedAtMs: number | null
   finishedAtMs: number | null
+  /** Set when it was stopped for running past the job's time limit: the phase it was in then. */
+  overdue: { phase: string | null } | null
 }
 
 /** Checking the exit record is cheap; asking whether the process still lives is not. */
 const LIVENESS_EVERY_MS = 5_000
+/** In the attempt's proc dir: the harness was stopped for running past its time limit. */
+const OVERDUE_MARK = 'overdue'
 
-/** The phase the newest phase event among `entries` puts the run in, if any. */
-function latestPhase(entries: readonly LogEntry[]): string | null {
-  for (const entry of [...entries].reverse()) {
-    if (entry.stream !== 'phase') continue
-    try {
-      const phase = PHASE_OF_EVENT[(JSON.parse(entry.line) as { event?: string }).event ?? '']
-      if (phase) return phase
-    } catch {
-      // not an event line: ignore
-    }
-  }
-  return null
+export interface AttemptContext {
+  job: JobRow
+  run: RunRow
+  driver: HarnessDriver
+  paths: AttemptPaths
 }
 
-export function layoutOf(ref: AttemptRef): AttemptLayout {
-  return attemptLayout(
-    hostAttemptDir(ref.jobId, ref.runNumber, ref.attempt),
-    harnessJobName(ref.jobId, ref.runNumber, ref.attempt),
-  )
+/** The job, the run, this host's driver for the job's harness, and the attempt's paths on the host. */
+export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRef, 'runId'>): Promise<AttemptContext> {
+  const found = await findRunWithJob(deps.db, ref.jobId, ref.runNumber)
+  if (!found) throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
+  const driver = deps.drivers[found.job.harness]
+  if (!driver) {
+    throw ApplicationFailure.nonRetryable(`host ${deps.host.id} cannot run the ${found.job.harness} harness: it is not installed there`, 'HarnessMissing')
+  }
+  const paths = driver.paths(ref, found.job, hostAttemptDir(ref.jobId, ref.runNumber, ref.attempt))
+  return { ...found, driver, paths }
 }
 
 export function createRunHarness(deps: HostActivityDeps) {
@@ -71,32 +72,21 @@ export function createRunHarness(deps: HostActivityDeps) {
 
   return async function runHarness(ref: AttemptRef): Promise<HarnessRun> {
     const ctx = Context.current()
-    const found = await findRunWithJob(db, ref.jobId, ref.runNumber)
-    if (!found) throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
-    const { job } = found
+    const { job, driver, paths } = await attemptContext(deps, ref)
     await setRunStatus(db, ref.runId, 'running', ref.attempt)
-    const layout = layoutOf(ref)
     const key = await loadJobKey(deps, ref.jobId)
-    const tailer = new LogTailer(host, db, ref.runId, ref.attempt, makeScrubber([key]), latestPhase)
+    const tailer = new LogTailer(host, db, ref.runId, ref.attempt, makeScrubber([key]), driver.phaseAfter)
     await tailer.load()
+    const follow = async (final = false) => tailer.poll(await driver.logSources(host, paths), final)
 
-    let state = await host.probe(layout.proc)
+    let state = await host.probe(paths.proc)
     if (state.state === 'absent') {
-      const argv = harborRunArgv({
-        harborBin: deps.harborBin,
-        taskDir: host.absolute(layout.task),
-        jobsDir: host.absolute(layout.jobs),
-        jobName: path.basename(layout.jobDir),
-        agent: job.agent,
-        model: harnessModel(job.model),
-        environment: job.environment,
-        timeoutMultiplier: job.timeout_multiplier,
-      })
+      const argv = driver.argv(job, paths, host)
       await logOnce(ref, 'runner:start', `starting on ${host.id}: ${argv.slice(1).join(' ')}`)
       try {
-        await host.startDetached(layout.proc, argv, {
-          cwd: layout.root,
-          env: deps.harnessEnv,
+        await host.startDetached(paths.proc, argv, {
+          cwd: paths.root,
+          env: driver.env,
           secretEnv: key ? { OPENROUTER_API_KEY: key } : {},
         })
       } catch (err) {
@@ -111,16 +101,18 @@ export function createRunHarness(deps: HostActivityDeps) {
       () => null,
       (err: unknown) => err,
     )
+    const deadline = job.run_time_limit_sec === null ? null : (await harnessStartedAt(paths)) + job.run_time_limit_sec * 1000
     let lastLiveness = Date.now()
-    let terminating: number | null = null
+    let terminating: { since: number; cancelled: boolean } | null = null
     for (;;) {
       if (state.state === 'exited' || state.state === 'lost') {
-        await follow(tailer, layout, true)
+        await follow(true)
+        const overdue = await readOverdueMark(paths)
         return state.state === 'exited'
-          ? { state: 'exited', exitCode: state.exitCode, startedAtMs: state.startedAtMs, finishedAtMs: state.finishedAtMs }
-          : { state: 'lost', exitCode: null, startedAtMs: null, finishedAtMs: null }
+          ? { state: 'exited', exitCode: state.exitCode, startedAtMs: state.startedAtMs, finishedAtMs: state.finishedAtMs, overdue }
+          : { state: 'lost', exitCode: null, startedAtMs: null, finishedAtMs: null, overdue }
       }
-      await follow(tailer, layout)
+      await follow()
       heartbeat({ offsets: Object.fromEntries(tailer.offsets) })
 
       if (terminating === null) {
@@ -128,36 +120,53 @@ export function createRunHarness(deps: HostActivityDeps) {
         if (failure) {
           // Worker shutdown or a heartbeat timeout: leave the harness running for whoever comes next.
           if (!(failure instanceof CancelledFailure) || failure.message !== 'CANCELLED') throw failure
-          terminating = Date.now()
+          terminating = { since: Date.now(), cancelled: true }
           await logOnce(ref, 'runner:cancel', 'cancelled: sending SIGTERM to the harness')
-          await host.signal(layout.proc, 'SIGTERM')
+          await host.signal(paths.proc, 'SIGTERM')
+        } else if (deadline !== null && Date.now() > deadline) {
+          terminating = { since: Date.now(), cancelled: false }
+          const phase = (await findRunById(db, ref.runId))?.phase ?? null
+          await host.writeFile(path.join(paths.proc, OVERDUE_MARK), JSON.stringify({ at: Date.now(), phase }))
+          await logOnce(ref, 'runner:overdue', `the run passed its time limit of ${job.run_time_limit_sec} s: stopping the harness`)
+          await host.signal(paths.proc, 'SIGTERM')
         }
       } else {
         await sleep(deps.pollIntervalMs)
-      }
-      if (terminating !== null && Date.now() - terminating > deps.cancelGraceMs) {
-        await host.signal(layout.proc, 'SIGKILL', { group: true })
+        if (Date.now() - terminating.since > deps.cancelGraceMs) await host.signal(paths.proc, 'SIGKILL', { group: true })
       }
 
-      state = await probeCheaply(layout, Date.now() - lastLiveness > LIVENESS_EVERY_MS)
-      if (state.state === 'running' && Date.now() - lastLiveness > LIVENESS_EVERY_MS) lastLiveness = Date.now()
-      if (terminating !== null && state.state !== 'running') {
-        await follow(tailer, layout, true)
+      const full = Date.now() - lastLiveness > LIVENESS_EVERY_MS
+      state = await probeCheaply(paths, full)
+      if (full) lastLiveness = Date.now()
+      if (terminating?.cancelled && state.state !== 'running') {
+        await follow(true)
         throw new CancelledFailure('CANCELLED')
       }
     }
   }
 
-  /** Reads what the harness's files gained (a phase event moves the run's live phase with it). */
-  async function follow(tailer: LogTailer, layout: AttemptLayout, final = false): Promise<void> {
-    await tailer.poll(await logSources(layout), final)
+  /** The mark left when the harness was stopped for running past its time limit, if it was. */
+  async function readOverdueMark(paths: AttemptPaths): Promise<{ phase: string | null } | null> {
+    const mark = await host.readFrom(path.join(paths.proc, OVERDUE_MARK), 0, 4096)
+    if (!mark) return null
+    try {
+      return { phase: (JSON.parse(mark.toString('utf8')) as { phase?: string | null }).phase ?? null }
+    } catch {
+      return { phase: null }
+    }
+  }
+
+  /** When the harness started (the supervisor's record), or now if it has not recorded it yet. */
+  async function harnessStartedAt(paths: AttemptPaths): Promise<number> {
+    const started = Number((await host.readFrom(path.join(paths.proc, 'started'), 0, 64))?.toString().trim())
+    return Number.isFinite(started) && started > 0 ? started : Date.now()
   }
 
   /** The exit record on every call; the (costlier) liveness check only when `full`. */
-  async function probeCheaply(layout: AttemptLayout, full: boolean): Promise<HarnessProcessState> {
-    if (full) return host.probe(layout.proc)
-    const exit = await host.readFrom(path.join(layout.proc, 'exit'), 0, 64)
-    return exit && exit.length > 0 ? host.probe(layout.proc) : { state: 'running' }
+  async function probeCheaply(paths: AttemptPaths, full: boolean): Promise<HarnessProcessState> {
+    if (full) return host.probe(paths.proc)
+    const exit = await host.readFrom(path.join(paths.proc, 'exit'), 0, 64)
+    return exit && exit.length > 0 ? host.probe(paths.proc) : { state: 'running' }
   }
 
   /** Our own log line, written exactly once however often the activity is retried. */
@@ -167,35 +176,5 @@ export function createRunHarness(deps: HostActivityDeps) {
     } catch (err) {
       if ((err as Error).name !== 'LogCursorConflict') throw err
     }
-  }
-
-  /**
-   * The files worth following: the harness's stderr; Harbor's job log (which holds every line of the
-   * trial's own trial.log as well, so that is not followed twice); and, per trial, the agent's text
-   * logs (e.g. the oracle's `oracle.txt`) and the verifier's test output, which grow live when the
-   * environment bind-mounts them.
-   */
-  async function logSources(layout: AttemptLayout): Promise<LogSource[]> {
-    const sources: LogSource[] = [
-      { key: 'events', path: path.join(layout.jobDir, PHASE_EVENTS_FILE), stream: 'phase' },
-      { key: 'proc/stderr', path: path.join(layout.proc, 'stderr'), stream: 'stderr' },
-      { key: 'job.log', path: path.join(layout.jobDir, 'job.log'), stream: 'harbor' },
-    ]
-    for (const entry of await host.list(layout.jobDir)) {
-      if (!entry.includes('__')) continue
-      const trial = path.join(layout.jobDir, entry)
-      for (const file of await host.list(path.join(trial, 'agent'))) {
-        if (file.endsWith('.txt')) sources.push({ key: `${entry}/agent/${file}`, path: path.join(trial, 'agent', file), stream: 'agent' })
-      }
-      sources.push({
-        key: `${entry}/agent/trajectory.json`,
-        path: path.join(trial, 'agent', 'trajectory.json'),
-        stream: 'trajectory',
-        kind: 'trajectory',
-      })
-      sources.push({ key: `${entry}/verifier/test-stdout.txt`, path: path.join(trial, 'verifier', 'test-stdout.txt'), stream: 'verifier' })
-    }
-    sources.push({ key: 'proc/stdout', path: path.join(layout.proc, 'stdout'), stream: 'stdout' })
-    return sources
   }
 }

@@ -5,6 +5,7 @@
 import { Hono } from 'hono'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
+import type { TaskChecker } from '../tasks/harness-checks.js'
 import type { JobWorkflowInput } from '../workflows/job-workflow.js'
 import { notFound, onError } from './errors.js'
 import type { LogNotifier } from './log-notifier.js'
@@ -27,8 +28,10 @@ export interface AppDeps {
   masterKey: Buffer
   jobs: JobStarter
   notifier: LogNotifier
-  /** The Python that has Harbor installed, to check tasks by Harbor's rules; null skips that check. */
-  harborPython: string | null
+  /** Checks tasks by their harness's own rules; null skips those checks (no harness installed here). */
+  taskChecker: TaskChecker | null
+  /** The harbor CLI, to convert Terminal-Bench tasks for the harbor harness; null when not installed. */
+  harborBin: string | null
   logError: (err: unknown) => void
 }
 

@@ -29,6 +29,7 @@ export interface JobTable {
   n_runs: number
   max_parallel: number
   timeout_multiplier: number
+  run_time_limit_sec: number | null
   idempotency_key: string | null
   metrics: JSONColumnType<JobMetrics, string | null, string | null> | null
   error: string | null

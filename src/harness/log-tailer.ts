@@ -12,6 +12,7 @@
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import type { Db } from '../db/database.js'
 import { appendRunLog, LogCursorConflict, readLogCursors, type CursorAdvance, type LogEntry } from '../db/run-logs.js'
+import { findRunById } from '../db/runs.js'
 import { compactStep, trajectorySteps } from './trajectory.js'
 
 export interface LogSource {
@@ -36,6 +37,8 @@ export class LogTailer {
   #offsets = new Map<string, number>()
   /** Size of each trajectory when last read: it is read again only when that changes. */
   #trajectorySizes = new Map<string, number>()
+  /** The run's harness phase as last recorded. */
+  #phase: string | null = null
 
   constructor(
     private readonly host: ExecutionHost,
@@ -50,6 +53,7 @@ export class LogTailer {
   async load(): Promise<void> {
     this.#offsets = await readLogCursors(this.db, this.runId, this.attempt)
     this.#trajectorySizes.clear()
+    this.#phase = (await findRunById(this.db, this.runId))?.phase ?? null
   }
 
   /** Bytes of each source committed so far. */
@@ -95,8 +99,15 @@ export class LogTailer {
       if (offset !== from) cursors.push({ source: source.key, from, to: offset })
     }
     if (cursors.length === 0) return []
-    await appendRunLog(this.db, this.runId, this.attempt, entries, cursors, { phase: this.phaseAfter(entries) })
+    const phase = this.phaseAfter(entries)
+    const newPhase = phase !== null && phase !== this.#phase ? phase : null
+    // A harness that reports no phases of its own gets a phase event when its phase changes.
+    if (newPhase && !entries.some((e) => e.stream === 'phase')) {
+      entries.push({ stream: 'phase', line: JSON.stringify({ event: 'phase_changed', phase: newPhase, time: new Date().toISOString() }) })
+    }
+    await appendRunLog(this.db, this.runId, this.attempt, entries, cursors, { phase: newPhase })
     for (const c of cursors) this.#offsets.set(c.source, c.to)
+    if (newPhase) this.#phase = newPhase
     return entries
   }
 

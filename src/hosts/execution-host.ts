@@ -37,6 +37,8 @@ export interface ExecutionHost {
   fileSize(rel: string): Promise<number | null>
   /** The entries of directory `rel`, or `[]` if it does not exist. */
   list(rel: string): Promise<string[]>
+  /** Writes a small file `rel` (its directory must exist). */
+  writeFile(rel: string, content: string): Promise<void>
   /** Removes `rel` and everything below it; no error if missing. */
   remove(rel: string): Promise<void>
   /**

@@ -87,6 +87,10 @@ export class LocalHost implements ExecutionHost {
     }
   }
 
+  async writeFile(rel: string, content: string): Promise<void> {
+    await fs.writeFile(this.resolve(rel), content)
+  }
+
   async remove(rel: string): Promise<void> {
     await fs.rm(this.resolve(rel), { recursive: true, force: true })
   }

@@ -9,6 +9,7 @@ import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
 import type { Logger } from '../logger.js'
 import { findExecutable } from '../paths.js'
+import { TaskChecker } from '../tasks/harness-checks.js'
 import { connectTemporalClient, startJobWorkflow } from '../temporal/client.js'
 
 export interface ApiRuntime {
@@ -30,12 +31,14 @@ export async function startApiRuntime(options: {
   const dbh = createDb(options.databaseUrl)
   const temporal = await connectTemporalClient(config, options.temporalAddress)
   const notifier = createLogNotifier(options.databaseUrl, (err) => logger.warn('log notifier connection problem', { err }))
-  const harbor = findExecutable('harbor', config.harness.harborBin)
-  const harborPython = harbor && existsSync(path.join(path.dirname(harbor), 'python')) ? path.join(path.dirname(harbor), 'python') : null
-  if (!harborPython) logger.warn('no Python with Harbor found: uploads are checked without Harbor\'s own task model')
+  const harborBin = findExecutable('harbor', config.harness.harborBin)
+  const harnessPython = harborBin && existsSync(path.join(path.dirname(harborBin), 'python')) ? path.join(path.dirname(harborBin), 'python') : null
+  if (!harnessPython) logger.warn('no Python with the harnesses found: uploads are checked without their own task models')
+  const taskChecker = harnessPython ? new TaskChecker(harnessPython) : null
   const app = createApp({
     config,
-    harborPython,
+    taskChecker,
+    harborBin,
     db: dbh.db,
     masterKey: options.masterKey,
     notifier,
@@ -64,6 +67,7 @@ export async function startApiRuntime(options: {
         ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
       })
       await notifier.close()
+      await taskChecker?.close()
       await temporal.close()
       await dbh.close()
     },

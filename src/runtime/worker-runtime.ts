@@ -9,9 +9,14 @@ import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
 import { createJobActivities } from '../activities/job-activities.js'
 import { createHostActivities } from '../activities/host-activities.js'
+import type { HarnessDriver } from '../harness/driver.js'
 import { harnessEnvironment } from '../harness/harbor-command.js'
+import { harborDriver } from '../harness/harbor-driver.js'
+import { tbHarnessEnvironment } from '../harness/terminus-command.js'
+import { terminusDriver } from '../harness/terminus-driver.js'
 import { LocalHost } from '../hosts/local-host.js'
-import { findExecutable, HARNESS_PLUGINS_DIR } from '../paths.js'
+import { findExecutable, HARNESS_PLUGINS_DIR, VENV_BIN } from '../paths.js'
+import type { Harness } from '../shared/status.js'
 import { hostTaskQueue } from '../shared/ids.js'
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url))
@@ -34,14 +39,31 @@ export class HarnessMissingError extends Error {
   override name = 'HarnessMissingError'
 }
 
+/** A driver for each harness whose CLI this host has. */
+function harnessDrivers(config: Config): Partial<Record<Harness, HarnessDriver>> {
+  const base = {
+    // The harness CLIs' own environment first: Terminal-Bench's agents call `python`, `tb` itself.
+    path: [VENV_BIN, config.harness.path].join(':'),
+    home: config.harness.home,
+    // Our Harbor job plugin first, then whatever the operator adds.
+    pythonPath: [HARNESS_PLUGINS_DIR, config.harness.pythonPath].filter(Boolean).join(':'),
+    localCostMap: config.harness.localCostMap,
+    openRouterBaseUrl: config.harness.openRouterBaseUrl,
+  }
+  const drivers: Partial<Record<Harness, HarnessDriver>> = {}
+  const harbor = findExecutable('harbor', config.harness.harborBin)
+  if (harbor) drivers.harbor = harborDriver({ bin: harbor, env: harnessEnvironment(base) })
+  const tb = findExecutable('tb', config.harness.tbBin)
+  if (tb) drivers.terminus = terminusDriver({ bin: tb, env: tbHarnessEnvironment(base) })
+  return drivers
+}
+
 export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
   const { config } = options
-  const harborBin = findExecutable('harbor', config.harness.harborBin)
-  if (!harborBin) {
+  const drivers = harnessDrivers(config)
+  if (Object.keys(drivers).length === 0) {
     throw new HarnessMissingError(
-      config.harness.harborBin
-        ? `HARBOR_BIN: ${config.harness.harborBin} does not exist`
-        : 'the harbor CLI is not installed: run `npm run setup` (installs it into .venv) or set HARBOR_BIN',
+      'no harness CLI is installed: run `npm run setup` (installs harbor and tb into .venv) or set HARBOR_BIN / TB_BIN',
     )
   }
   const dbh = createDb(options.databaseUrl)
@@ -62,17 +84,9 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
     activities: createHostActivities({
       db: dbh.db,
       host,
+      drivers,
       taskStoreDir: path.join(config.dataDir, 'tasks'),
       artifactsDir: path.join(config.dataDir, 'artifacts'),
-      harborBin,
-      harnessEnv: harnessEnvironment({
-        path: config.harness.path,
-        home: config.harness.home,
-        // Our Harbor job plugin first, then whatever the operator adds.
-        pythonPath: [HARNESS_PLUGINS_DIR, config.harness.pythonPath].filter(Boolean).join(':'),
-        localCostMap: config.harness.localCostMap,
-        openRouterBaseUrl: config.harness.openRouterBaseUrl,
-      }),
       masterKey: options.masterKey,
       keepHostFiles: config.host.keepFiles,
       pollIntervalMs: 250,

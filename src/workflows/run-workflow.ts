@@ -44,8 +44,9 @@ function hostActivities(taskQueue: string) {
   })
   const harness = proxyActivities<HostActivities>({
     taskQueue,
-    // Bounded by the task's own timeouts inside Harbor; this is only the outer fence.
-    startToCloseTimeout: '24 hours',
+    // The activity stops its harness at the job's time limit (RUN_TIME_LIMIT_MAX_SEC at most, 6
+    // days); this is only the outer fence.
+    startToCloseTimeout: '7 days',
     // How soon a dead worker is noticed and the harness re-attached by another.
     heartbeatTimeout: '20 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,

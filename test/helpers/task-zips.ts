@@ -38,7 +38,7 @@ export function harborTask(prefix = '', taskToml = '[task]\nname = "test/hello-w
 /** A minimal valid Terminal-Bench 1 task. */
 export function terminalBenchTask(prefix = ''): ZipSpec {
   return {
-    [`${prefix}task.yaml`]: 'instruction: Print hello.\n',
+    [`${prefix}task.yaml`]: 'instruction: Print hello.\ndifficulty: easy\n',
     [`${prefix}Dockerfile`]: 'FROM ubuntu:24.04\n',
     [`${prefix}docker-compose.yaml`]: 'services: {}\n',
     [`${prefix}run-tests.sh`]: { data: '#!/bin/sh\nexit 0\n', mode: 0o755 },

@@ -58,8 +58,10 @@ const CASES: Case[] = [
   { name: 'timeout_multiplier of 0', input: () => valid({ timeout_multiplier: '0' }), status: 400, code: 'invalid_timeout_multiplier' },
   { name: 'unknown field', input: () => valid({ colour: 'blue' }), status: 400, code: 'unknown_field' },
   { name: 'no file', input: async () => ({ fields: FIELDS }), status: 400, code: 'missing_file' },
-  { name: 'Terminal-Bench task for harbor', input: async () => ({ file: await buildZip(terminalBenchTask()), fields: FIELDS }), status: 422, code: 'unsupported_task_format' },
-  { name: 'terminus harness (not available yet)', input: () => valid({ harness: 'terminus' }), status: 422, code: 'harness_not_available' },
+  { name: 'Harbor task for the terminus harness', input: () => valid({ harness: 'terminus' }), status: 422, code: 'unsupported_task_format' },
+  { name: 'Terminal-Bench task without difficulty (its own model)', input: async () => ({ file: await buildZip({ ...terminalBenchTask(), 'task.yaml': 'instruction: Print hello.\n' }), fields: { ...FIELDS, harness: 'terminus' } }), status: 422, code: 'invalid_task' },
+  { name: 'Terminal-Bench task without docker-compose.yaml', input: async () => ({ file: await buildZip(without(terminalBenchTask(), 'docker-compose.yaml')), fields: { ...FIELDS, harness: 'terminus' } }), status: 422, code: 'invalid_task' },
+  { name: 'Terminal-Bench task harbor cannot convert', input: async () => ({ file: await buildZip({ ...without(terminalBenchTask(), 'solution.sh'), 'solution.yaml': '- command: echo hi\n' }), fields: FIELDS }), status: 422, code: 'invalid_task' },
 ]
 
 function raw(spec: ZipSpec) {

@@ -88,10 +88,10 @@ function eventOf(line: RunLogLineRow) {
     case 'status':
       return event('status', { status: line.line.split(':')[0], message: line.line })
     case 'phase': {
-      const parsed = parseJson(line.line) as { event?: string; time?: string } | null
+      const parsed = parseJson(line.line) as { event?: string; phase?: string; time?: string } | null
       return event('phase', {
         event: parsed?.event ?? null,
-        phase: PHASE_OF_EVENT[parsed?.event ?? ''] ?? null,
+        phase: parsed?.phase ?? PHASE_OF_EVENT[parsed?.event ?? ''] ?? null,
         harness_time: parsed?.time ?? null,
       })
     }

@@ -19,7 +19,8 @@ import { seal } from '../../secrets/sealed-box.js'
 import { extractArchive } from '../../tasks/archive.js'
 import { TaskArchiveError, httpStatusFor } from '../../tasks/errors.js'
 import { detectTask } from '../../tasks/task-format.js'
-import { checkWithHarbor } from '../../tasks/harbor-validation.js'
+import { migrateToHarbor, type TaskKind } from '../../tasks/harness-checks.js'
+import type { Harness } from '../../shared/status.js'
 import { removeStoredTask, storeTask } from '../../tasks/task-store.js'
 import { jobView } from '../views.js'
 
@@ -35,6 +36,31 @@ export function uploadRoutes(deps: AppDeps) {
     if (stored.created && !(await isTaskReferenced(db, stored.sha256))) {
       await removeStoredTask(path.join(config.dataDir, 'tasks'), stored.sha256)
     }
+  }
+
+  /**
+   * The task as the chosen harness runs it: Terminal-Bench 1 tasks for `terminus` as they are;
+   * Harbor tasks for `harbor` as they are, Terminal-Bench ones converted by `harbor task migrate`.
+   */
+  async function prepareForHarness(task: { format: TaskKind; root: string }, harness: Harness, workDir: string) {
+    if (harness === 'terminus') {
+      if (task.format !== 'terminal-bench') {
+        throw new ApiError(
+          422,
+          'unsupported_task_format',
+          'the terminus harness runs Terminal-Bench 1 tasks (task.yaml, run-tests.sh, docker-compose.yaml); ' +
+            'this is a Harbor task (task.toml): upload it with harness=harbor',
+          'file',
+        )
+      }
+      return { kind: task.format, root: task.root }
+    }
+    if (task.format === 'harbor') return { kind: task.format, root: task.root }
+    if (!deps.harborBin) {
+      throw new ApiError(503, 'harness_unavailable', 'this service cannot convert Terminal-Bench tasks: harbor is not installed')
+    }
+    const migrated = await checkTask(() => migrateToHarbor(deps.harborBin!, task.root, path.join(workDir, 'migrated')))
+    return { kind: 'harbor' as const, root: migrated }
   }
 
   app.post('/upload', async (c) => {
@@ -67,17 +93,11 @@ export function uploadRoutes(deps: AppDeps) {
       }
 
       const task = await unpackTask(received.file.path, path.join(workDir, 'extract'), received.file.filename, deps)
-      if (form.harness === 'harbor' && task.format !== 'harbor') {
-        throw new ApiError(
-          422,
-          'unsupported_task_format',
-          'this is a Terminal-Bench 1 task (task.yaml); the harbor harness runs Harbor tasks (task.toml). ' +
-            'Convert it with `harbor task migrate -i <task> -o <out>` and upload the result',
-          'file',
-        )
-      }
-      if (deps.harborPython) await checkTask(() => checkWithHarbor(deps.harborPython!, task.root))
-      const stored = await storeTask(path.join(config.dataDir, 'tasks'), task.root)
+      const runnable = await prepareForHarness(task, form.harness, workDir)
+      const checked = deps.taskChecker
+        ? await checkTask(() => deps.taskChecker!.check(runnable.kind, runnable.root))
+        : { timeLimitSec: null }
+      const stored = await storeTask(path.join(config.dataDir, 'tasks'), runnable.root)
 
       const jobId = randomUUID()
       try {
@@ -96,6 +116,7 @@ export function uploadRoutes(deps: AppDeps) {
               n_runs: form.n_runs,
               max_parallel: form.max_parallel,
               timeout_multiplier: form.timeout_multiplier,
+              run_time_limit_sec: runTimeLimit(checked.timeLimitSec, form.timeout_multiplier, config.harness.runTimeLimitMaxSec),
               idempotency_key: idempotencyKey,
             },
             secret: form.openrouter_key ? seal(deps.masterKey, form.openrouter_key, jobId) : null,
@@ -133,6 +154,14 @@ export function uploadRoutes(deps: AppDeps) {
   })
 
   return app
+}
+
+/** Margin over the task's own timeouts before a harness run is stopped from outside. */
+const RUN_TIME_MARGIN_SEC = 300
+
+/** The task's own limit × the multiplier, plus a margin; never above the service's cap. */
+function runTimeLimit(taskLimitSec: number | null, multiplier: number, capSec: number): number {
+  return taskLimitSec === null ? capSec : Math.min(capSec, Math.ceil(taskLimitSec * multiplier + RUN_TIME_MARGIN_SEC))
 }
 
 /** Runs a task check, turning its rejection into the API's error. */

@@ -81,14 +81,6 @@ export function uploadFormParser(maxRuns: number, defaultEnvironment: string) {
     if (!form.openrouter_key && !KEYLESS_AGENTS.has(form.agent)) {
       throw new ApiError(400, 'invalid_openrouter_key', `openrouter_key is required for agent ${form.agent}`, 'openrouter_key')
     }
-    if (form.harness === 'terminus') {
-      throw new ApiError(
-        422,
-        'harness_not_available',
-        'the terminus harness (tb run) is not available on this service yet; use harness=harbor',
-        'harness',
-      )
-    }
     return form
   }
 }

@@ -1,0 +1,57 @@
+/**
+ * What the activities need to know about a harness, in one interface: where an attempt's pieces
+ * live on the host, the command line, the files to follow while it runs, and how to read its
+ * outcome from what it left. One implementation per harness (harbor-driver.ts, terminus-driver.ts).
+ */
+import type { JobRow } from '../db/schema.js'
+import type { LogEntry } from '../db/run-logs.js'
+import type { ExecutionHost } from '../hosts/execution-host.js'
+import type { AttemptOutcome } from '../shared/outcome.js'
+import type { Harness } from '../shared/status.js'
+import type { LogSource } from './log-tailer.js'
+
+export interface AttemptIds {
+  jobId: string
+  runNumber: number
+  attempt: number
+}
+
+/** An attempt's directories on the host, relative to its work dir. */
+export interface AttemptPaths {
+  root: string
+  /** Where the stored task is staged. */
+  task: string
+  /** The supervisor's record of the harness process. */
+  proc: string
+  /** What the harness wrote, copied back when the attempt is collected. */
+  output: string
+  /** Inside `output`: this harness run's own directory (Harbor's job dir, tb's run dir). */
+  runDir: string
+}
+
+/** What the harness process left besides its output directory. */
+export interface HarnessExit {
+  exitCode: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface ReadOutcome {
+  outcome: AttemptOutcome
+  /** The harness's own result document, kept with the attempt; null if there is none. */
+  result: object | null
+}
+
+export interface HarnessDriver {
+  readonly harness: Harness
+  paths(ids: AttemptIds, job: JobRow, attemptDir: string): AttemptPaths
+  argv(job: JobRow, paths: AttemptPaths, host: ExecutionHost): string[]
+  /** The harness's environment besides secrets. */
+  readonly env: Record<string, string>
+  /** The files to follow while the harness runs (some appear only as it goes). */
+  logSources(host: ExecutionHost, paths: AttemptPaths): Promise<LogSource[]>
+  /** The run's phase after these log entries, if they move it. */
+  phaseAfter(entries: readonly LogEntry[]): string | null
+  /** The attempt's outcome from a local copy of its output directory. */
+  readOutcome(localOutput: string, paths: AttemptPaths, exit: HarnessExit): Promise<ReadOutcome>
+}

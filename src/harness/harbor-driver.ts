@@ -1,0 +1,115 @@
+/** The `harbor` harness (Harbor's `harbor run`) for the activities; see driver.ts. */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import pathPosix from 'node:path/posix'
+import type { LogEntry } from '../db/run-logs.js'
+import type { ExecutionHost } from '../hosts/execution-host.js'
+import { harnessJobName, harnessModel } from '../shared/ids.js'
+import { testCountsFromCtrf } from './ctrf.js'
+import type { HarnessDriver } from './driver.js'
+import { attemptLayout, harborRunArgv, PHASE_EVENTS_FILE, PHASE_OF_EVENT } from './harbor-command.js'
+import {
+  outcomeFromTrialResult,
+  outcomeWithoutTrialResult,
+  parseTrialResultJson,
+  UnreadableResultError,
+} from './harbor-result.js'
+import { errorOutcome } from '../shared/outcome.js'
+import type { LogSource } from './log-tailer.js'
+
+export function harborDriver(options: { bin: string; env: Record<string, string> }): HarnessDriver {
+  return {
+    harness: 'harbor',
+    env: options.env,
+
+    paths(ids, _job, attemptDir) {
+      const layout = attemptLayout(attemptDir, harnessJobName(ids.jobId, ids.runNumber, ids.attempt))
+      return { root: layout.root, task: layout.task, proc: layout.proc, output: layout.jobs, runDir: layout.jobDir }
+    },
+
+    argv(job, paths, host) {
+      return harborRunArgv({
+        harborBin: options.bin,
+        taskDir: host.absolute(paths.task),
+        jobsDir: host.absolute(paths.output),
+        jobName: pathPosix.basename(paths.runDir),
+        agent: job.agent,
+        model: harnessModel(job.model),
+        environment: job.environment,
+        timeoutMultiplier: job.timeout_multiplier,
+      })
+    },
+
+    /**
+     * Harbor's stderr, its job log (which holds every line of the trial's trial.log as well, so that
+     * is not followed twice), the phase events of our job plugin, and per trial the agent's text logs
+     * (e.g. the oracle's `oracle.txt`), its trajectory, and the verifier's test output: these grow
+     * live when the environment bind-mounts them.
+     */
+    async logSources(host: ExecutionHost, paths) {
+      const jobDir = paths.runDir
+      const sources: LogSource[] = [
+        { key: 'events', path: pathPosix.join(jobDir, PHASE_EVENTS_FILE), stream: 'phase' },
+        { key: 'proc/stderr', path: pathPosix.join(paths.proc, 'stderr'), stream: 'stderr' },
+        { key: 'job.log', path: pathPosix.join(jobDir, 'job.log'), stream: 'harbor' },
+      ]
+      for (const entry of await host.list(jobDir)) {
+        if (!entry.includes('__')) continue
+        const trial = pathPosix.join(jobDir, entry)
+        for (const file of await host.list(pathPosix.join(trial, 'agent'))) {
+          if (file.endsWith('.txt')) sources.push({ key: `${entry}/agent/${file}`, path: pathPosix.join(trial, 'agent', file), stream: 'agent' })
+        }
+        sources.push({
+          key: `${entry}/agent/trajectory.json`,
+          path: pathPosix.join(trial, 'agent', 'trajectory.json'),
+          stream: 'trajectory',
+          kind: 'trajectory',
+        })
+        sources.push({ key: `${entry}/verifier/test-stdout.txt`, path: pathPosix.join(trial, 'verifier', 'test-stdout.txt'), stream: 'verifier' })
+      }
+      sources.push({ key: 'proc/stdout', path: pathPosix.join(paths.proc, 'stdout'), stream: 'stdout' })
+      return sources
+    },
+
+    phaseAfter(entries: readonly LogEntry[]) {
+      for (const entry of [...entries].reverse()) {
+        if (entry.stream !== 'phase') continue
+        try {
+          const phase = PHASE_OF_EVENT[(JSON.parse(entry.line) as { event?: string }).event ?? '']
+          if (phase) return phase
+        } catch {
+          // not an event line
+        }
+      }
+      return null
+    },
+
+    async readOutcome(localOutput, paths, exit) {
+      const trial = await findTrial(path.join(localOutput, pathPosix.relative(paths.output, paths.runDir)))
+      if (!trial) return { outcome: outcomeWithoutTrialResult(exit.exitCode, exit.stderr, exit.stdout), result: null }
+      try {
+        const parsed = parseTrialResultJson(trial.result)
+        const ctrf = await fs.readFile(path.join(trial.dir, 'verifier', 'ctrf.json'), 'utf8').catch(() => null)
+        return {
+          outcome: outcomeFromTrialResult(parsed, ctrf === null ? null : testCountsFromCtrf(ctrf)),
+          result: JSON.parse(trial.result) as object,
+        }
+      } catch (err) {
+        if (err instanceof UnreadableResultError) return { outcome: errorOutcome('harness', err.message), result: null }
+        throw err
+      }
+    },
+  }
+}
+
+/** The single trial of a Harbor job directory that has a `result.json`: its directory and that text. */
+async function findTrial(jobDir: string): Promise<{ dir: string; result: string } | null> {
+  const entries = await fs.readdir(jobDir, { withFileTypes: true }).catch(() => [])
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue
+    const dir = path.join(jobDir, entry.name)
+    const result = await fs.readFile(path.join(dir, 'result.json'), 'utf8').catch(() => null)
+    if (result !== null) return { dir, result }
+  }
+  return null
+}

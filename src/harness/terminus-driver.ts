@@ -1,0 +1,77 @@
+/** The `terminus` harness (Terminal-Bench 1's `tb run`) for the activities; see driver.ts. */
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import pathPosix from 'node:path/posix'
+import type { LogEntry } from '../db/run-logs.js'
+import { harnessJobName, harnessModel } from '../shared/ids.js'
+import type { HarnessDriver } from './driver.js'
+import type { LogSource } from './log-tailer.js'
+import { tbAttemptLayout, tbRunArgv, tbTaskId, tbTrialName } from './terminus-command.js'
+import { outcomeFromTbResults, outcomeWithoutTbResults, parseTbResultsJson, UnreadableTbResultsError } from './terminus-result.js'
+import { errorOutcome } from '../shared/outcome.js'
+
+/** Agents of Terminal-Bench that call no model. */
+const MODELLESS_AGENTS = new Set(['oracle', 'nop'])
+
+export function terminusDriver(options: { bin: string; env: Record<string, string> }): HarnessDriver {
+  return {
+    harness: 'terminus',
+    env: options.env,
+
+    paths(ids, job, attemptDir) {
+      // tb's ids end up in Docker names: lowercase, and distinct for tasks of different content.
+      const layout = tbAttemptLayout(
+        attemptDir,
+        tbTaskId(job.task_name, job.task_sha256),
+        harnessJobName(ids.jobId, ids.runNumber, ids.attempt),
+      )
+      return { root: layout.root, task: layout.task, proc: layout.proc, output: layout.output, runDir: layout.runDir }
+    },
+
+    argv(job, paths, host) {
+      return tbRunArgv({
+        tbBin: options.bin,
+        datasetPath: host.absolute(pathPosix.dirname(paths.task)),
+        taskId: pathPosix.basename(paths.task),
+        agent: job.agent,
+        model: MODELLESS_AGENTS.has(job.agent) ? null : harnessModel(job.model),
+        outputPath: host.absolute(paths.output),
+        runId: pathPosix.basename(paths.runDir),
+        timeoutMultiplier: job.timeout_multiplier,
+      })
+    },
+
+    /** tb's stderr and its run log, and the trial's agent and test sessions as they grow. */
+    async logSources(_host, paths) {
+      const taskId = pathPosix.basename(paths.task)
+      const trialDir = pathPosix.join(paths.runDir, taskId, tbTrialName(taskId, pathPosix.basename(paths.runDir)))
+      const sources: LogSource[] = [
+        { key: 'proc/stderr', path: pathPosix.join(paths.proc, 'stderr'), stream: 'stderr' },
+        { key: 'run.log', path: pathPosix.join(paths.runDir, 'run.log'), stream: 'tb' },
+        { key: 'sessions/agent.log', path: pathPosix.join(trialDir, 'sessions', 'agent.log'), stream: 'agent' },
+        { key: 'sessions/tests.log', path: pathPosix.join(trialDir, 'sessions', 'tests.log'), stream: 'verifier' },
+        { key: 'proc/stdout', path: pathPosix.join(paths.proc, 'stdout'), stream: 'stdout' },
+      ]
+      return sources
+    },
+
+    /** tb reports no phases; the session that is writing tells which one is under way. */
+    phaseAfter(entries: readonly LogEntry[]) {
+      const last = [...entries].reverse().find((e) => e.stream === 'agent' || e.stream === 'verifier')
+      return last ? (last.stream === 'agent' ? 'agent' : 'verifier') : null
+    },
+
+    async readOutcome(localOutput, paths, exit) {
+      const runDir = path.join(localOutput, pathPosix.relative(paths.output, paths.runDir))
+      const text = await fs.readFile(path.join(runDir, 'results.json'), 'utf8').catch(() => null)
+      if (text === null) return { outcome: outcomeWithoutTbResults(exit.exitCode, exit.stderr, exit.stdout), result: null }
+      const log = await fs.readFile(path.join(runDir, 'run.log'), 'utf8').catch(() => exit.stderr)
+      try {
+        return { outcome: outcomeFromTbResults(parseTbResultsJson(text), log), result: JSON.parse(text) as object }
+      } catch (err) {
+        if (err instanceof UnreadableTbResultsError) return { outcome: errorOutcome('harness', err.message), result: null }
+        throw err
+      }
+    },
+  }
+}
