@@ -73,10 +73,11 @@ async function main() {
   const fields = { model: 'openai/gpt-4o', agent: 'oracle', openrouter_key: `sk-bench-${randomBytes(8).toString('hex')}` }
 
   try {
-    // 1. Upload → first log line on an idle service.
+    // 1. Upload → first log line on an idle service. The first upload after start is not counted:
+    // it waits for the task checker to import the harnesses (about 3.5 s, once per API process).
     const toFirstLine: number[] = []
     const toFirstHarnessLine: number[] = []
-    for (let i = 0; i < PROBES; i++) {
+    for (let i = -1; i < PROBES; i++) {
       const t0 = performance.now()
       const res = await upload(api.url, { file: zip, filename: 'hello-pass.zip', fields: { ...fields, n_runs: '1' } })
       if (res.status !== 201) throw new Error(`upload failed: ${JSON.stringify(res.body)}`)
@@ -90,7 +91,8 @@ async function main() {
           return true
         },
       })
-      toFirstLine.push(firstAny!)
+      if (i < 0) toFirstHarnessLine.pop()
+      else toFirstLine.push(firstAny!)
       await waitForJob(api.url, res.body.job_id, (j) => j.status === 'completed')
     }
 

@@ -35,6 +35,7 @@ export async function startApiRuntime(options: {
   const harnessPython = harborBin && existsSync(path.join(path.dirname(harborBin), 'python')) ? path.join(path.dirname(harborBin), 'python') : null
   if (!harnessPython) logger.warn('no Python with the harnesses found: uploads are checked without their own task models')
   const taskChecker = harnessPython ? new TaskChecker(harnessPython) : null
+  taskChecker?.warm((err) => logger.warn('the task checker did not start; it is tried again at the next upload', { err }))
   const app = createApp({
     config,
     taskChecker,

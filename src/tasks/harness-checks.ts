@@ -53,6 +53,11 @@ export class TaskChecker {
 
   constructor(private readonly python: string) {}
 
+  /** Starts the checker ahead of the first upload, which would otherwise wait for its imports. */
+  warm(onError: (err: unknown) => void): void {
+    this.#start().catch(onError)
+  }
+
   /** Resolves for a valid task; throws {@link TaskArchiveError} `invalid_task` with the harness's reason. */
   async check(kind: TaskKind, root: string): Promise<CheckedTask> {
     await this.#start()
