@@ -65,7 +65,7 @@ async function main() {
   const logger = createLogger('warn', { component: 'bench' })
   installTemporalRuntime()
   const infra = await provideInfrastructure(config, logger, { embedded: true })
-  const worker = await createWorkerRuntime({ config, ...infra })
+  const worker = await createWorkerRuntime({ config, logger, ...infra })
   const workerDone = worker.run()
   const api = await startApiRuntime({ config, logger, ...infra })
   const dbh = createDb(infra.databaseUrl)

@@ -16,7 +16,7 @@ async function main() {
   installTemporalRuntime()
   try {
     const infra = await provideInfrastructure(config, logger, { embedded: true })
-    const worker = await createWorkerRuntime({ config, ...infra }).catch(async (err) => {
+    const worker = await createWorkerRuntime({ config, logger, ...infra }).catch(async (err) => {
       await infra.stop()
       throw err
     })
@@ -30,7 +30,10 @@ async function main() {
     onShutdownSignal(logger, async () => {
       await api.close()
       await worker.shutdown()
-      const stopped = await new LocalHost(config.host.id, config.host.workDir).stopAllHarnesses(30_000)
+      let stopped = 0
+      for (const host of config.hosts.filter((h) => !h.ssh && config.workerHosts.includes(h.id))) {
+        stopped += await new LocalHost(host.id, host.workDir).stopAllHarnesses(30_000)
+      }
       if (stopped > 0) logger.info('stopped running harness processes; their runs resume as new attempts', { stopped })
       await infra.stop()
     })

@@ -11,9 +11,9 @@ async function main() {
   installTemporalRuntime()
   try {
     const infra = await provideInfrastructure(config, logger, { embedded: false })
-    const worker = await createWorkerRuntime({ config, ...infra })
+    const worker = await createWorkerRuntime({ config, logger, ...infra })
     onShutdownSignal(logger, () => worker.shutdown())
-    logger.info('worker started', { taskQueue: config.temporal.taskQueue, host: config.host.id, slots: config.host.slots })
+    logger.info('worker started', { taskQueue: config.temporal.taskQueue, hosts: config.workerHosts })
     await worker.run()
   } catch (err) {
     fail(logger, err)

@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import pathPosix from 'node:path/posix'
 import { setRunStatus, storeAttemptResult } from '../db/runs.js'
+import { downComposeProjects } from '../hosts/compose.js'
 import { makeScrubber, type Scrubber } from '../secrets/scrub.js'
 import { hostAttemptDir, hostRunDir } from '../shared/ids.js'
 import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
@@ -75,12 +76,15 @@ export function createHostActivities(deps: HostActivityDeps) {
       return { ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) }
     },
 
-    /** Removes the attempt's files from the host (the whole run's, once the run is over). */
+    /**
+     * Removes the attempt's files from the host (the whole run's, once the run is over), with the
+     * containers of a harness that was killed before it could stop them.
+     */
     async cleanupAttempt(input: { jobId: string; runNumber: number; attempt: number; runFinished: boolean }): Promise<void> {
       if (deps.keepHostFiles) return
-      await host.remove(
-        input.runFinished ? hostRunDir(input.jobId, input.runNumber) : hostAttemptDir(input.jobId, input.runNumber, input.attempt),
-      )
+      const attemptDir = hostAttemptDir(input.jobId, input.runNumber, input.attempt)
+      await downComposeProjects(host, attemptDir)
+      await host.remove(input.runFinished ? hostRunDir(input.jobId, input.runNumber) : attemptDir)
     },
   }
 }

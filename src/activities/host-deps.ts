@@ -1,14 +1,14 @@
 import type { Db } from '../db/database.js'
 import { findJobSecret } from '../db/jobs.js'
 import type { HarnessDriver } from '../harness/driver.js'
-import type { ExecutionHost } from '../hosts/execution-host.js'
+import type { ManagedHost } from '../hosts/execution-host.js'
 import { unseal } from '../secrets/sealed-box.js'
 import type { Harness } from '../shared/status.js'
 
 /** What the activities acting on one execution host are built over. */
 export interface HostActivityDeps {
   db: Db
-  host: ExecutionHost
+  host: ManagedHost
   /** Each harness this host runs; a job whose harness is missing here fails as an infra error. */
   drivers: Partial<Record<Harness, HarnessDriver>>
   /** Local directory of stored tasks, by sha256. */

@@ -2,10 +2,20 @@
  * Activities on the job's bookkeeping in PostgreSQL. They run on the service's main task queue.
  * Every one is idempotent: Temporal may run an activity more than once.
  */
-import { ApplicationFailure } from '@temporalio/activity'
+import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity'
 import type { Db } from '../db/database.js'
 import { finishJob, markJobRunning } from '../db/jobs.js'
-import { completeRun, finishAttempt, findRun, listRuns, setRunStatus, startAttempt, type HarnessTimes } from '../db/runs.js'
+import { placeAttempt } from '../db/hosts.js'
+import {
+  cancelRun,
+  cancelUnfinishedRuns,
+  completeRun,
+  finishAttempt,
+  findRun,
+  listRuns,
+  setRunStatus,
+  type HarnessTimes,
+} from '../db/runs.js'
 import type { AttemptOutcome } from '../shared/outcome.js'
 import { computeJobMetrics, type JobMetrics } from '../metrics/job-metrics.js'
 import { hostTaskQueue } from '../shared/ids.js'
@@ -15,8 +25,8 @@ export interface JobActivityDeps {
   db: Db
   /** The service's main task queue; host queues are derived from it. */
   taskQueue: string
-  /** Where runs are placed. One host for now. */
-  hostId: string
+  /** How long placement waits between looks for a free slot. */
+  placementPollMs?: number
 }
 
 export interface RunRef {
@@ -36,7 +46,7 @@ export interface JobSummary {
   metrics: JobMetrics
 }
 
-export function createJobActivities({ db, taskQueue, hostId }: JobActivityDeps) {
+export function createJobActivities({ db, taskQueue, placementPollMs = 1000 }: JobActivityDeps) {
   async function runIdOf(ref: RunRef): Promise<string> {
     const run = await findRun(db, ref.jobId, ref.runNumber)
     if (!run) throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
@@ -48,12 +58,24 @@ export function createJobActivities({ db, taskQueue, hostId }: JobActivityDeps) 
       await markJobRunning(db, jobId)
     },
 
-    /** Places attempt `attempt` of a run on a host, opens its record and moves the run to `staging`. */
-    async beginAttempt(input: RunRef & { attempt: number }): Promise<PlacedAttempt> {
+    /**
+     * Places attempt `attempt` of a run on the live, healthy host with the most free slots (not on
+     * `avoid`), opens or moves its record, and moves the run to `staging`. While every host is full
+     * or down it waits, heartbeating, and the run stays `queued`.
+     */
+    async placeAttempt(input: RunRef & { attempt: number; avoid?: string[] }): Promise<PlacedAttempt> {
       const runId = await runIdOf(input)
-      await startAttempt(db, runId, input.attempt, hostId)
-      await setRunStatus(db, runId, 'staging', input.attempt, input.attempt > 1 ? `attempt ${input.attempt}` : undefined)
-      return { runId, hostId, hostTaskQueue: hostTaskQueue(taskQueue, hostId) }
+      for (;;) {
+        const hostId = await placeAttempt(db, runId, input.attempt, input.avoid ?? [])
+        if (hostId) {
+          const note = [input.attempt > 1 ? `attempt ${input.attempt}` : null, `on ${hostId}`].filter(Boolean).join(', ')
+          await setRunStatus(db, runId, 'staging', input.attempt, note)
+          return { runId, hostId, hostTaskQueue: hostTaskQueue(taskQueue, hostId) }
+        }
+        heartbeat()
+        // Cancellation-aware: a cancelled run stops waiting here.
+        await Context.current().sleep(placementPollMs)
+      }
     },
 
     /** Records how an attempt ended; with `completeRun`, also completes the run with that outcome. */
@@ -68,12 +90,19 @@ export function createJobActivities({ db, taskQueue, hostId }: JobActivityDeps) 
       if (input.completeRun) await completeRun(db, input.runId, input.attempt, input.outcome)
     },
 
+    /** Ends a run as cancelled and frees its slot (its log stays). */
+    async cancelRun(input: RunRef & { attempt: number }): Promise<void> {
+      const run = await findRun(db, input.jobId, input.runNumber)
+      if (run) await cancelRun(db, run.id, input.attempt)
+    },
+
     /**
      * Computes the job's metrics from its runs, records its final status and purges its secret.
      * The job `failed` when nothing could run at all: no run was judged, and every run ended in an
      * error of the infrastructure or the harness.
      */
     async finalizeJob(input: { jobId: string; cancelled?: boolean }): Promise<JobSummary> {
+      if (input.cancelled) await cancelUnfinishedRuns(db, input.jobId)
       const runs = await listRuns(db, input.jobId)
       const metrics = computeJobMetrics(runs)
       const nothingRan =

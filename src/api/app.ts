@@ -18,6 +18,8 @@ import { uploadRoutes } from './routes/upload.js'
 /** How the API hands jobs to the orchestrator. */
 export interface JobStarter {
   start(input: JobWorkflowInput): Promise<void>
+  /** Asks the job's workflow to cancel; a workflow already gone is not an error. */
+  cancel(jobId: string): Promise<void>
   /** Whether the orchestrator answers. */
   ping(): Promise<boolean>
 }

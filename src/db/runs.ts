@@ -119,6 +119,31 @@ export async function finishAttempt(
     .execute()
 }
 
+/**
+ * Ends a run as `cancelled` (logged once), and frees its slot: its unfinished attempt is closed with
+ * no outcome. Idempotent; a run that already ended is left as it is.
+ */
+export async function cancelRun(db: Db, runId: string, attempt: number): Promise<void> {
+  await setRunStatus(db, runId, 'cancelled', attempt)
+  await db
+    .updateTable('run_attempts')
+    .set({ error_message: 'cancelled', finished_at: sql`now()` })
+    .where('run_id', '=', runId)
+    .where('finished_at', 'is', null)
+    .execute()
+}
+
+/** Cancels every run of a job that has not ended (those that never started, when the job is cancelled). */
+export async function cancelUnfinishedRuns(db: Db, jobId: string): Promise<void> {
+  const open = await db
+    .selectFrom('runs')
+    .select(['id', 'attempts'])
+    .where('job_id', '=', jobId)
+    .where('status', 'not in', ['completed', 'cancelled'])
+    .execute()
+  for (const run of open) await cancelRun(db, run.id, Math.max(run.attempts, 1))
+}
+
 /** Keeps the harness's own result document of an attempt (Harbor's trial result.json). */
 export async function storeAttemptResult(db: Db, runId: string, attempt: number, result: unknown): Promise<void> {
   await db

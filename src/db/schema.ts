@@ -105,6 +105,17 @@ export interface RunLogCursorTable {
   byte_offset: BigIntColumn
 }
 
+export interface HostTable {
+  id: string
+  kind: 'local' | 'ssh'
+  address: string | null
+  slots: number
+  healthy: Generated<boolean>
+  problem: string | null
+  seen_at: Timestamp | null
+  created_at: DefaultTimestamp
+}
+
 export interface Database {
   jobs: JobTable
   job_secrets: JobSecretTable
@@ -112,6 +123,7 @@ export interface Database {
   run_attempts: RunAttemptTable
   run_log_lines: RunLogLineTable
   run_log_cursors: RunLogCursorTable
+  hosts: HostTable
 }
 
 export type JobRow = Selectable<JobTable>
@@ -119,3 +131,4 @@ export type NewJob = Insertable<JobTable>
 export type RunRow = Selectable<RunTable>
 export type RunAttemptRow = Selectable<RunAttemptTable>
 export type RunLogLineRow = Selectable<RunLogLineTable>
+export type HostRow = Selectable<HostTable>

@@ -65,14 +65,17 @@ export function harborRunArgv(spec: HarborRunSpec): string[] {
  */
 export function harnessEnvironment(base: {
   path: string
-  home: string
+  /** `null` leaves HOME to the host (a remote user's own). */
+  home: string | null
   pythonPath: string | null
   localCostMap: boolean
   openRouterBaseUrl: string | null
+  /** A remote Docker daemon for the harness's containers. */
+  docker?: { host: string; tlsVerify: boolean; certPath: string | null } | null
 }): Record<string, string> {
   return {
     PATH: base.path,
-    HOME: base.home,
+    ...(base.home ? { HOME: base.home } : {}),
     LANG: 'C.UTF-8',
     // Telemetry off, plain and parseable output.
     HARBOR_TELEMETRY: '0',
@@ -87,6 +90,7 @@ export function harnessEnvironment(base: {
     ...(base.localCostMap ? { LITELLM_LOCAL_MODEL_COST_MAP: 'True' } : {}),
     // LiteLLM's OpenRouter provider reads its base URL from here.
     ...(base.openRouterBaseUrl ? { OPENROUTER_API_BASE: base.openRouterBaseUrl } : {}),
+    ...dockerEnvironment(base.docker ?? null),
   }
 }
 
@@ -102,3 +106,13 @@ export function attemptLayout(attemptDir: string, jobName: string) {
   }
 }
 export type AttemptLayout = ReturnType<typeof attemptLayout>
+
+/** DOCKER_HOST and its TLS settings, for a harness whose containers run on a remote daemon. */
+export function dockerEnvironment(docker: { host: string; tlsVerify: boolean; certPath: string | null } | null): Record<string, string> {
+  if (!docker) return {}
+  return {
+    DOCKER_HOST: docker.host,
+    ...(docker.tlsVerify ? { DOCKER_TLS_VERIFY: '1' } : {}),
+    ...(docker.certPath ? { DOCKER_CERT_PATH: docker.certPath } : {}),
+  }
+}

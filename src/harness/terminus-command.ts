@@ -11,6 +11,7 @@
  * `commands.txt`, `panes/`, `sessions/<name>.log|.cast` and `agent-logs/`.
  */
 import path from 'node:path/posix'
+import { dockerEnvironment } from './harbor-command.js'
 
 /**
  * Task and run ids `tb` can use safely: `--task-id` is a glob pattern, and both ids end up in Docker
@@ -86,14 +87,17 @@ export function tbRunArgv(spec: TbRunSpec): string[] {
  */
 export function tbHarnessEnvironment(base: {
   path: string
-  home: string
+  /** `null` leaves HOME to the host (a remote user's own). */
+  home: string | null
   pythonPath: string | null
   localCostMap: boolean
   openRouterBaseUrl: string | null
+  /** A remote Docker daemon for the harness's containers. */
+  docker?: { host: string; tlsVerify: boolean; certPath: string | null } | null
 }): Record<string, string> {
   return {
     PATH: base.path,
-    HOME: base.home,
+    ...(base.home ? { HOME: base.home } : {}),
     LANG: 'C.UTF-8',
     // Plain, parseable output: no colour, standard Python tracebacks instead of Rich panels.
     NO_COLOR: '1',
@@ -110,6 +114,7 @@ export function tbHarnessEnvironment(base: {
     ...(base.pythonPath ? { PYTHONPATH: base.pythonPath } : {}),
     // LiteLLM's OpenRouter provider reads its base URL from here.
     ...(base.openRouterBaseUrl ? { OPENROUTER_API_BASE: base.openRouterBaseUrl } : {}),
+    ...dockerEnvironment(base.docker ?? null),
   }
 }
 

@@ -51,6 +51,20 @@ export interface ExecutionHost {
   signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options?: { group?: boolean }): Promise<void>
 }
 
+/** A host as a worker runs it: prepared once, checked regularly, closed at shutdown. */
+export interface ManagedHost extends ExecutionHost {
+  readonly kind: 'local' | 'ssh'
+  /** Where it is, for people: a path or `user@host:port`. */
+  readonly address: string
+  /** Puts what the harness needs besides itself (our scripts and plugins) on the host. Idempotent. */
+  prepare(): Promise<void>
+  /** Throws when the host cannot take runs (unreachable, work dir not writable). */
+  check(): Promise<void>
+  /** Runs a command on the host; never throws on a non-zero exit. */
+  exec(argv: readonly string[], options?: { cwd?: string }): Promise<{ code: number | null; stdout: string; stderr: string }>
+  close(): Promise<void>
+}
+
 export class AlreadyStartedError extends Error {
   override name = 'AlreadyStartedError'
 }

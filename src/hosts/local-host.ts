@@ -9,24 +9,46 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
+import { parseProbe } from './shell.js'
 import {
   AlreadyStartedError,
   formatEnvFile,
-  type ExecutionHost,
   type HarnessProcessState,
+  type ManagedHost,
   type StartOptions,
 } from './execution-host.js'
 
 export const SUPERVISOR_SCRIPT = fileURLToPath(new URL('./supervise.sh', import.meta.url))
+export const PROBE_SCRIPT = fileURLToPath(new URL('./probe.sh', import.meta.url))
 
-/** A started process that has not written its lock within this long is considered lost. */
-const START_GRACE_MS = 15_000
+export class LocalHost implements ManagedHost {
+  readonly kind = 'local'
 
-export class LocalHost implements ExecutionHost {
   constructor(
     readonly id: string,
     readonly workDir: string,
   ) {}
+
+  get address(): string {
+    return this.workDir
+  }
+
+  async prepare(): Promise<void> {
+    await fs.mkdir(this.workDir, { recursive: true })
+  }
+
+  async check(): Promise<void> {
+    await fs.mkdir(this.workDir, { recursive: true })
+    await fs.access(this.workDir, constants.W_OK)
+  }
+
+  async close(): Promise<void> {}
+
+  async exec(argv: readonly string[], options: { cwd?: string } = {}) {
+    const [file, ...args] = argv
+    const result = await execa(file!, args, { cwd: options.cwd, reject: false })
+    return { code: result.exitCode ?? null, stdout: String(result.stdout), stderr: String(result.stderr) }
+  }
 
   absolute(rel: string): string {
     return this.resolve(rel)
@@ -121,33 +143,11 @@ export class LocalHost implements ExecutionHost {
   }
 
   async probe(procDir: string): Promise<HarnessProcessState> {
-    const proc = this.resolve(procDir)
-    const exit = await readText(path.join(proc, 'exit'))
+    const { stdout } = await execa('sh', [PROBE_SCRIPT, this.resolve(procDir)])
+    const state = parseProbe(stdout)
     // Stopped by a service shutdown: its result is not the run's, so the attempt counts as lost.
-    if (exit !== null && (await exists(path.join(proc, INTERRUPTED)))) return { state: 'lost' }
-    if (exit !== null) {
-      const [code, finished] = exit.trim().split(/\s+/).map(Number)
-      const started = await readText(path.join(proc, 'started'))
-      return {
-        state: 'exited',
-        exitCode: Number.isInteger(code) ? code! : -1,
-        startedAtMs: started ? Number(started.trim()) : null,
-        finishedAtMs: Number.isFinite(finished) ? finished! : Date.now(),
-      }
-    }
-    let stat
-    try {
-      stat = await fs.stat(proc)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' }
-      throw err
-    }
-    if (await isLockHeld(path.join(proc, 'lock'))) return { state: 'running' }
-    // The exit record may have landed between our two looks.
-    if ((await readText(path.join(proc, 'exit'))) !== null) return this.probe(procDir)
-    return Date.now() - stat.mtimeMs < START_GRACE_MS && !(await exists(path.join(proc, 'started')))
-      ? { state: 'running' }
-      : { state: 'lost' }
+    if (state.state === 'exited') return state.interrupted ? { state: 'lost' } : state
+    return state
   }
 
   async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {
@@ -200,13 +200,3 @@ async function readText(file: string): Promise<string | null> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  return (await readText(file).catch(() => null)) !== null
-}
-
-/** Whether some process holds an flock on `file` (the supervisor and its children do). */
-async function isLockHeld(file: string): Promise<boolean> {
-  if (!(await exists(file))) return false
-  const result = await execa('flock', ['-n', '-s', file, 'true'], { reject: false })
-  return result.exitCode !== 0
-}

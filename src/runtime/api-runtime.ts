@@ -10,7 +10,7 @@ import { createDb } from '../db/database.js'
 import type { Logger } from '../logger.js'
 import { findExecutable } from '../paths.js'
 import { TaskChecker } from '../tasks/harness-checks.js'
-import { connectTemporalClient, startJobWorkflow } from '../temporal/client.js'
+import { cancelJobWorkflow, connectTemporalClient, startJobWorkflow } from '../temporal/client.js'
 
 export interface ApiRuntime {
   /** The address the server listens on, e.g. http://127.0.0.1:8000. */
@@ -46,6 +46,7 @@ export async function startApiRuntime(options: {
     logError: (err) => logger.error('request failed', { err }),
     jobs: {
       start: (input) => startJobWorkflow(temporal.client, config.temporal.taskQueue, input),
+      cancel: (jobId) => cancelJobWorkflow(temporal.client, jobId),
       ping: async () => {
         await temporal.client.workflowService.getSystemInfo({})
         return true

@@ -1,6 +1,8 @@
 /**
  * Builds the worker side of the service: one Temporal worker on the main task queue (workflows and
- * job bookkeeping) and one on the local host's queue (staging, harness, collection, clean-up).
+ * job bookkeeping, placement), and for each execution host this process serves (WORKER_HOSTS), one
+ * on the host's own queue (staging, harness, collection, clean-up) with a service that keeps the
+ * host checked, announced and swept.
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,15 +11,10 @@ import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
 import { createJobActivities } from '../activities/job-activities.js'
 import { createHostActivities } from '../activities/host-activities.js'
-import type { HarnessDriver } from '../harness/driver.js'
-import { harnessEnvironment } from '../harness/harbor-command.js'
-import { harborDriver } from '../harness/harbor-driver.js'
-import { tbHarnessEnvironment } from '../harness/terminus-command.js'
-import { terminusDriver } from '../harness/terminus-driver.js'
-import { LocalHost } from '../hosts/local-host.js'
-import { findExecutable, HARNESS_PLUGINS_DIR, VENV_BIN } from '../paths.js'
-import type { Harness } from '../shared/status.js'
+import type { Logger } from '../logger.js'
 import { hostTaskQueue } from '../shared/ids.js'
+import { HostService } from './host-service.js'
+import { buildDrivers, buildHost } from './hosts.js'
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url))
 
@@ -26,12 +23,13 @@ export interface WorkerRuntimeOptions {
   databaseUrl: string
   temporalAddress: string
   masterKey: Buffer
+  logger: Logger
 }
 
 export interface WorkerRuntime {
-  /** Resolves when both workers have stopped. */
+  /** Resolves when every worker has stopped. */
   run(): Promise<void>
-  /** Stops polling, lets running activities finish or hand over, then closes connections. */
+  /** Stops polling, lets running activities finish or hand over, retires the hosts, closes connections. */
   shutdown(): Promise<void>
 }
 
@@ -39,76 +37,70 @@ export class HarnessMissingError extends Error {
   override name = 'HarnessMissingError'
 }
 
-/** A driver for each harness whose CLI this host has. */
-function harnessDrivers(config: Config): Partial<Record<Harness, HarnessDriver>> {
-  const base = {
-    // The harness CLIs' own environment first: Terminal-Bench's agents call `python`, `tb` itself.
-    path: [VENV_BIN, config.harness.path].join(':'),
-    home: config.harness.home,
-    // Our Harbor job plugin first, then whatever the operator adds.
-    pythonPath: [HARNESS_PLUGINS_DIR, config.harness.pythonPath].filter(Boolean).join(':'),
-    localCostMap: config.harness.localCostMap,
-    openRouterBaseUrl: config.harness.openRouterBaseUrl,
-  }
-  const drivers: Partial<Record<Harness, HarnessDriver>> = {}
-  const harbor = findExecutable('harbor', config.harness.harborBin)
-  if (harbor) drivers.harbor = harborDriver({ bin: harbor, env: harnessEnvironment(base) })
-  const tb = findExecutable('tb', config.harness.tbBin)
-  if (tb) drivers.terminus = terminusDriver({ bin: tb, env: tbHarnessEnvironment(base) })
-  return drivers
-}
-
 export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
-  const { config } = options
-  const drivers = harnessDrivers(config)
-  if (Object.keys(drivers).length === 0) {
-    throw new HarnessMissingError(
-      'no harness CLI is installed: run `npm run setup` (installs harbor and tb into .venv) or set HARBOR_BIN / TB_BIN',
-    )
-  }
+  const { config, logger } = options
   const dbh = createDb(options.databaseUrl)
   const connection = await NativeConnection.connect({ address: options.temporalAddress })
-  const host = new LocalHost(config.host.id, config.host.workDir)
 
   const mainWorker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createJobActivities({ db: dbh.db, taskQueue: config.temporal.taskQueue, hostId: config.host.id }),
-  })
-  const hostWorker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: hostTaskQueue(config.temporal.taskQueue, config.host.id),
-    activities: createHostActivities({
-      db: dbh.db,
-      host,
-      drivers,
-      taskStoreDir: path.join(config.dataDir, 'tasks'),
-      artifactsDir: path.join(config.dataDir, 'artifacts'),
-      masterKey: options.masterKey,
-      keepHostFiles: config.host.keepFiles,
-      pollIntervalMs: 250,
-      cancelGraceMs: 90_000,
-    }),
-    // A slot is a harness running on this host; staging and collection are short and take one too.
-    maxConcurrentActivityTaskExecutions: config.host.slots,
-    // Long harness activities see WORKER_SHUTDOWN after this and leave their process to the next worker.
-    shutdownGraceTime: '2 seconds',
+    activities: createJobActivities({ db: dbh.db, taskQueue: config.temporal.taskQueue }),
   })
 
+  const services: HostService[] = []
+  const hostWorkers: Worker[] = []
+  for (const id of config.workerHosts) {
+    const hostConfig = config.hosts.find((h) => h.id === id)!
+    const drivers = buildDrivers(config, hostConfig)
+    if (Object.keys(drivers).length === 0) {
+      throw new HarnessMissingError(
+        `host ${id}: no harness CLI is installed: run \`npm run setup\` (installs harbor and tb into .venv) or set HARBOR_BIN / TB_BIN`,
+      )
+    }
+    const host = buildHost(config, hostConfig)
+    services.push(new HostService(host, hostConfig.slots, dbh.db, logger.child({ host: id }), { keepFiles: config.keepHostFiles }))
+    hostWorkers.push(
+      await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: hostTaskQueue(config.temporal.taskQueue, id),
+        activities: createHostActivities({
+          db: dbh.db,
+          host,
+          drivers,
+          taskStoreDir: path.join(config.dataDir, 'tasks'),
+          artifactsDir: path.join(config.dataDir, 'artifacts'),
+          masterKey: options.masterKey,
+          keepHostFiles: config.keepHostFiles,
+          pollIntervalMs: 250,
+          cancelGraceMs: 90_000,
+        }),
+        // Placement keeps a host's runs to its slots; staging and clean-up of neighbouring runs overlap.
+        maxConcurrentActivityTaskExecutions: hostConfig.slots + 2,
+        // Long harness activities see WORKER_SHUTDOWN after this and leave their process to the next worker.
+        shutdownGraceTime: '2 seconds',
+      }),
+    )
+  }
+  // Announce the hosts before taking work, so that placement can use them at once.
+  await Promise.all(services.map((s) => s.start()))
+
+  const workers = [mainWorker, ...hostWorkers]
   let running: Promise<void> | null = null
   return {
     run() {
-      running ??= Promise.all([mainWorker.run(), hostWorker.run()]).then(async () => {
+      running ??= Promise.all(workers.map((w) => w.run())).then(async () => {
+        await Promise.all(services.map((s) => s.stop()))
         await connection.close()
         await dbh.close()
       })
       return running
     },
     async shutdown() {
-      for (const worker of [mainWorker, hostWorker]) {
+      for (const worker of workers) {
         if (worker.getState() === 'RUNNING') worker.shutdown()
       }
       await running

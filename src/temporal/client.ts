@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client'
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client'
 import type { Config } from '../config.js'
 import { jobWorkflowId } from '../shared/ids.js'
 import type { JobWorkflowInput } from '../workflows/job-workflow.js'
@@ -27,5 +27,14 @@ export async function startJobWorkflow(client: Client, taskQueue: string, input:
     })
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err
+  }
+}
+
+/** Requests cancellation of the job's workflow; one that has already closed is left alone. */
+export async function cancelJobWorkflow(client: Client, jobId: string): Promise<void> {
+  try {
+    await client.workflow.getHandle(jobWorkflowId(jobId)).cancel()
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err
   }
 }

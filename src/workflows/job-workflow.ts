@@ -2,8 +2,21 @@
  * JobWorkflow: one evaluation job. Starts a RunWorkflow child per run, at most `maxParallel` at
  * once, with deterministic ids; one run's failure never fails the job. When every run has ended it
  * records the job's metrics and final status through an activity (which also purges the key).
+ *
+ * Cancelled (POST /api/jobs/{id}/cancel), it starts no more runs, waits for the running ones to
+ * cancel (each stops its harness and cleans its host), cancels those that never started, and ends
+ * `cancelled` with the metrics of what did run.
  */
-import { executeChild, proxyActivities, setCurrentDetails, condition, ParentClosePolicy } from '@temporalio/workflow'
+import {
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  executeChild,
+  isCancellation,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+} from '@temporalio/workflow'
 import type { JobActivities, JobSummary } from '../activities/job-activities.js'
 import { runWorkflowId } from '../shared/ids.js'
 import { runWorkflow, type RunWorkflowInput } from './run-workflow.js'
@@ -29,7 +42,21 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary> 
   let running = 0
   let finished = 0
   const children: Promise<void>[] = []
-  for (let runNumber = 1; runNumber <= nRuns; runNumber++) {
+  try {
+    await startRuns()
+  } catch (err) {
+    if (!isCancellation(err)) throw err
+  }
+  // Cancelled, the children were asked to cancel with us: they end once their harnesses stopped.
+  await CancellationScope.nonCancellable(() => Promise.all(children))
+  const cancelled = CancellationScope.current().consideredCancelled
+  const summary = await CancellationScope.nonCancellable(() => db.finalizeJob({ jobId, cancelled }))
+  if (cancelled) throw new CancelledFailure('job cancelled')
+  return summary
+
+  /** Starts a child per run, waiting for a free place among `maxParallel` before each. */
+  async function startRuns() {
+    for (let runNumber = 1; runNumber <= nRuns; runNumber++) {
     await condition(() => running < maxParallel)
     running++
     const args: RunWorkflowInput = { jobId, runNumber, maxAttempts: input.maxAttempts }
@@ -52,6 +79,5 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary> 
       })
     children.push(child)
   }
-  await Promise.all(children)
-  return db.finalizeJob({ jobId })
+  }
 }

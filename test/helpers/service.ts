@@ -61,7 +61,7 @@ export async function startTestService(options: { worker?: boolean; env?: Record
     temporalAddress: env.TEMPORAL_ADDRESS!,
     masterKey: config.secretsKey!,
   }
-  const worker = options.worker === false ? null : await createWorkerRuntime({ config, ...infra })
+  const worker = options.worker === false ? null : await createWorkerRuntime({ config, logger, ...infra })
   const workerDone = worker?.run()
   const api = await startApiRuntime({ config, logger, ...infra, port: 0 })
   const children: ResultPromise[] = []

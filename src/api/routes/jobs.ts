@@ -7,7 +7,8 @@ import { parseQuery } from '../params.js'
 import { attemptView, jobMetrics, jobView, phaseDurations, runCounts, runView } from '../views.js'
 import { listJobs } from '../../db/jobs.js'
 import { listAttempts, listRuns } from '../../db/runs.js'
-import { HARNESSES, JOB_STATUSES } from '../../shared/status.js'
+import { HARNESSES, isTerminalJobStatus, JOB_STATUSES } from '../../shared/status.js'
+import { ApiError } from '../errors.js'
 
 const ListQuery = z
   .object({
@@ -41,6 +42,20 @@ export function jobRoutes(deps: AppDeps) {
       metrics: jobMetrics(job, runs),
       runs: runs.map(runView),
     })
+  })
+
+  /**
+   * Cancels the job: its running runs stop their harnesses (SIGTERM, then SIGKILL after a grace
+   * period), clean their hosts and end `cancelled` with their logs kept; runs not yet started are
+   * cancelled; the job ends `cancelled`. Answers at once (202); follow the job for the rest.
+   */
+  app.post('/:job_id/cancel', async (c) => {
+    const job = await requireJob(db, c.req.param('job_id'))
+    if (isTerminalJobStatus(job.status)) {
+      throw new ApiError(409, 'job_finished', `job ${job.id} is already ${job.status}; there is nothing to cancel`)
+    }
+    await deps.jobs.cancel(job.id)
+    return c.json({ ...view(job), cancel_requested: true }, 202)
   })
 
   app.get('/:job_id/runs/:run_number', async (c) => {

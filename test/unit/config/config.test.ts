@@ -9,7 +9,10 @@ describe('loadConfig', () => {
     expect(config.temporal.address).toBeNull()
     expect(config.temporal.uiUrl).toBe('http://127.0.0.1:8233')
     expect(config.api).toEqual({ host: '127.0.0.1', port: 8000 })
-    expect(config.host.workDir).toBe('/srv/app/.data/work')
+    expect(config.hosts).toEqual([
+      expect.objectContaining({ id: 'local', slots: 4, workDir: '/srv/app/.data/work', ssh: null }),
+    ])
+    expect(config.workerHosts).toEqual(['local'])
     expect(Object.isFrozen(config) && Object.isFrozen(config.limits)).toBe(true)
   })
 

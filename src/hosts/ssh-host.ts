@@ -1,0 +1,343 @@
+/**
+ * An execution host reached over SSH (key auth): commands through a small pool of reused
+ * connections (OpenSSH allows 10 sessions per connection by default), file reads over SFTP on those
+ * connections, directory copies with `rsync` over `ssh` (which shares one master connection per
+ * host). The supervisor and probe scripts, and our Harbor plugins, are copied into
+ * `<work dir>/.harbor-runner/` by {@link SshHost.prepare}.
+ */
+import { randomUUID } from 'node:crypto'
+import { promises as fs } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pathPosix from 'node:path/posix'
+import { execa } from 'execa'
+import { NodeSSH } from 'node-ssh'
+import type { SFTPWrapper } from 'ssh2'
+import type { HostConfig } from '../config.js'
+import { HARNESS_PLUGINS_DIR } from '../paths.js'
+import {
+  AlreadyStartedError,
+  formatEnvFile,
+  type HarnessProcessState,
+  type ManagedHost,
+  type StartOptions,
+} from './execution-host.js'
+import { knownHostsName, type KnownHosts } from './known-hosts.js'
+import { PROBE_SCRIPT, SUPERVISOR_SCRIPT } from './local-host.js'
+import { parseProbe, shellCommand, shellQuote } from './shell.js'
+
+/** Channels (commands and SFTP) one connection carries at once, below OpenSSH's MaxSessions 10. */
+const CHANNELS_PER_CONNECTION = 8
+const SFTP_NO_SUCH_FILE = 2
+
+interface PooledConnection {
+  ssh: NodeSSH
+  sftp: Promise<SFTPWrapper> | null
+  inUse: number
+}
+
+export class SshHost implements ManagedHost {
+  readonly kind = 'ssh'
+  readonly id: string
+  readonly workDir: string
+  readonly #ssh: NonNullable<HostConfig['ssh']>
+  readonly #pool: (PooledConnection | null)[]
+  readonly #connecting = new Map<number, Promise<PooledConnection>>()
+  /** Where the supervisor, the probe and our harness plugins live on the host. */
+  readonly toolsDir: string
+
+  constructor(
+    config: HostConfig,
+    private readonly knownHosts: KnownHosts,
+  ) {
+    if (!config.ssh) throw new Error(`host ${config.id} is not an SSH host`)
+    this.id = config.id
+    this.workDir = config.workDir
+    this.#ssh = config.ssh
+    this.toolsDir = pathPosix.join(config.workDir, '.harbor-runner')
+    // A few connections for a host with many slots: each run holds at most one channel at a time.
+    this.#pool = new Array(Math.max(1, Math.ceil(config.slots / CHANNELS_PER_CONNECTION))).fill(null)
+  }
+
+  get address(): string {
+    return `${this.#ssh.user}@${this.#ssh.hostname}:${this.#ssh.port}`
+  }
+
+  absolute(rel: string): string {
+    const abs = pathPosix.resolve(this.workDir, rel)
+    if (abs !== this.workDir && !abs.startsWith(this.workDir + '/')) throw new Error(`path ${rel} leaves the host work dir`)
+    return abs
+  }
+
+  /** Copies the supervisor, the probe and our harness plugins into the work dir. Idempotent. */
+  async prepare(): Promise<void> {
+    const made = await this.exec(['mkdir', '-p', this.toolsDir])
+    if (made.code !== 0) throw new Error(`cannot create ${this.toolsDir} on ${this.id}: ${made.stderr.trim()}`)
+    await this.#rsync([SUPERVISOR_SCRIPT, PROBE_SCRIPT], `${this.toolsDir}/`)
+    await this.#rsync([`${HARNESS_PLUGINS_DIR}/`], `${this.toolsDir}/harness-plugins/`, ['--delete', '--exclude', '__pycache__'])
+  }
+
+  /** Runs a command on the host; never throws on a non-zero exit. */
+  async exec(argv: readonly string[], options: { cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return this.#withConnection(async (c) => {
+      const command = options.cwd ? `cd ${shellQuote(options.cwd)} && ${shellCommand(argv)}` : shellCommand(argv)
+      const result = await c.ssh.execCommand(command)
+      return { code: result.code, stdout: result.stdout, stderr: result.stderr }
+    })
+  }
+
+  async putDirectory(localDir: string, rel: string): Promise<void> {
+    const target = this.absolute(rel)
+    await this.#rsync([`${localDir}/`], `${target}/`, ['--delete', '--mkpath'])
+  }
+
+  async getDirectory(rel: string, localDir: string): Promise<void> {
+    await fs.mkdir(localDir, { recursive: true })
+    const source = this.absolute(rel)
+    const result = await execa('rsync', ['-a', '-e', this.#sshCommand(), `${this.#target()}:${source}/`, `${localDir}/`], {
+      reject: false,
+    })
+    if (result.exitCode === 23 && /No such file or directory/.test(result.stderr)) {
+      throw Object.assign(new Error(`${source} does not exist on ${this.id}`), { code: 'ENOENT' })
+    }
+    if (result.exitCode !== 0) throw new Error(`rsync from ${this.id} failed (${result.exitCode}): ${result.stderr.trim()}`)
+  }
+
+  async readFrom(rel: string, offset: number, maxBytes: number): Promise<Buffer | null> {
+    const file = this.absolute(rel)
+    return this.#withSftp(async (sftp) => {
+      let handle: Buffer
+      try {
+        handle = await new Promise<Buffer>((resolve, reject) => sftp.open(file, 'r', (err, h) => (err ? reject(err) : resolve(h))))
+      } catch (err) {
+        if (isNoSuchFile(err)) return null
+        throw err
+      }
+      try {
+        const buffer = Buffer.alloc(maxBytes)
+        let total = 0
+        // SFTP servers answer reads in pieces (32 KiB for OpenSSH): read until full or at the end.
+        while (total < maxBytes) {
+          const n = await new Promise<number>((resolve, reject) =>
+            sftp.read(handle, buffer, total, maxBytes - total, offset + total, (err, bytesRead) =>
+              err && !isEof(err) ? reject(err) : resolve(err ? 0 : bytesRead),
+            ),
+          )
+          if (n === 0) break
+          total += n
+        }
+        return buffer.subarray(0, total)
+      } finally {
+        await new Promise<void>((resolve) => sftp.close(handle, () => resolve()))
+      }
+    })
+  }
+
+  async fileSize(rel: string): Promise<number | null> {
+    const file = this.absolute(rel)
+    return this.#withSftp((sftp) =>
+      new Promise<number | null>((resolve, reject) =>
+        sftp.stat(file, (err, stats) => (err ? (isNoSuchFile(err) ? resolve(null) : reject(err)) : resolve(stats.size))),
+      ),
+    )
+  }
+
+  async list(rel: string): Promise<string[]> {
+    const dir = this.absolute(rel)
+    return this.#withSftp((sftp) =>
+      new Promise<string[]>((resolve, reject) =>
+        sftp.readdir(dir, (err, entries) =>
+          err ? (isNoSuchFile(err) ? resolve([]) : reject(err)) : resolve(entries.map((e) => e.filename).sort()),
+        ),
+      ),
+    )
+  }
+
+  async writeFile(rel: string, content: string): Promise<void> {
+    await this.#writeFile(this.absolute(rel), content, 0o644)
+  }
+
+  async remove(rel: string): Promise<void> {
+    const result = await this.exec(['rm', '-rf', '--', this.absolute(rel)])
+    if (result.code !== 0) throw new Error(`rm on ${this.id} failed: ${result.stderr.trim()}`)
+  }
+
+  async startDetached(procDir: string, argv: readonly string[], options: StartOptions): Promise<void> {
+    const proc = this.absolute(procDir)
+    await this.exec(['mkdir', '-p', pathPosix.dirname(proc)])
+    // mkdir is atomic: of two workers racing here, exactly one starts the command.
+    const made = await this.exec(['mkdir', proc])
+    if (made.code !== 0) {
+      if (/File exists/.test(made.stderr)) throw new AlreadyStartedError(`${procDir} exists on ${this.id}`)
+      throw new Error(`mkdir on ${this.id} failed: ${made.stderr.trim()}`)
+    }
+    const envFile = pathPosix.join(proc, `env-${randomUUID()}`)
+    await this.#writeFile(envFile, formatEnvFile(options.secretEnv), 0o600)
+    const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`)
+    const supervised = ['setsid', 'sh', pathPosix.join(this.toolsDir, 'supervise.sh'), proc, envFile, ...argv]
+    // Nothing of the login session's environment but the remote user's HOME (unless one was given).
+    const home = 'HOME' in options.env ? '' : 'HOME="$HOME" '
+    // Detached from this SSH session: a dropped connection or a dead worker does not end it.
+    const command = `env -i ${home}${shellCommand([...env, ...supervised])} </dev/null >/dev/null 2>&1 &`
+    const started = await this.exec(['sh', '-c', command], {
+      cwd: this.absolute(options.cwd),
+    })
+    if (started.code !== 0) throw new Error(`starting the harness on ${this.id} failed: ${started.stderr.trim()}`)
+  }
+
+  async probe(procDir: string): Promise<HarnessProcessState> {
+    const result = await this.exec(['sh', pathPosix.join(this.toolsDir, 'probe.sh'), this.absolute(procDir)])
+    if (result.code !== 0) throw new Error(`probe on ${this.id} failed: ${result.stderr.trim()}`)
+    const state = parseProbe(result.stdout)
+    if (state.state === 'exited' && state.interrupted) return { state: 'lost' }
+    return state
+  }
+
+  async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {
+    const file = pathPosix.join(this.absolute(procDir), options.group ? 'pgid' : 'pid')
+    const target = options.group ? `-"$(cat ${shellQuote(file)})"` : `"$(cat ${shellQuote(file)})"`
+    await this.exec(['sh', '-c', `[ -f ${shellQuote(file)} ] && kill -${signal.slice(3)} -- ${target} 2>/dev/null; true`])
+  }
+
+  /** Whether the host answers: a command round trip and the work dir writable. */
+  async check(): Promise<void> {
+    const result = await this.exec(['sh', '-c', `mkdir -p ${shellQuote(this.workDir)} && test -w ${shellQuote(this.workDir)}`])
+    if (result.code !== 0) throw new Error(`work dir ${this.workDir} is not writable on ${this.id}: ${result.stderr.trim()}`)
+  }
+
+  async close(): Promise<void> {
+    for (const [i, c] of this.#pool.entries()) {
+      this.#pool[i] = null
+      c?.ssh.dispose()
+    }
+    // The rsync master connection, if one is open.
+    await execa('ssh', [...this.#sshOptions(), '-O', 'exit', this.#target()], { reject: false })
+  }
+
+  async #writeFile(file: string, content: string, mode: number): Promise<void> {
+    await this.#withSftp(
+      (sftp) => new Promise<void>((resolve, reject) => sftp.writeFile(file, content, { mode }, (err) => (err ? reject(err) : resolve()))),
+    )
+  }
+
+  async #withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+    return this.#withConnection(async (c) => {
+      c.sftp ??= c.ssh.requestSFTP()
+      let sftp: SFTPWrapper
+      try {
+        sftp = await c.sftp
+      } catch (err) {
+        c.sftp = null
+        throw err
+      }
+      return fn(sftp)
+    })
+  }
+
+  /** The least busy live connection of the pool (connected on demand), for the duration of `fn`. */
+  async #withConnection<T>(fn: (c: PooledConnection) => Promise<T>): Promise<T> {
+    const index = this.#pool.reduce((best, c, i) => ((c?.inUse ?? 0) < (this.#pool[best]?.inUse ?? 0) ? i : best), 0)
+    const c = await this.#connection(index)
+    c.inUse++
+    try {
+      return await fn(c)
+    } catch (err) {
+      if (!c.ssh.isConnected()) this.#drop(index, c)
+      throw err
+    } finally {
+      c.inUse--
+    }
+  }
+
+  #connection(index: number): Promise<PooledConnection> {
+    const existing = this.#pool[index]
+    if (existing?.ssh.isConnected()) return Promise.resolve(existing)
+    if (existing) this.#drop(index, existing)
+    let pending = this.#connecting.get(index)
+    if (!pending) {
+      pending = this.#connect().then(
+        (c) => {
+          this.#pool[index] = c
+          this.#connecting.delete(index)
+          c.ssh.connection?.once('close', () => this.#drop(index, c))
+          return c
+        },
+        (err: unknown) => {
+          this.#connecting.delete(index)
+          throw err
+        },
+      )
+      this.#connecting.set(index, pending)
+    }
+    return pending
+  }
+
+  #drop(index: number, c: PooledConnection): void {
+    if (this.#pool[index] === c) this.#pool[index] = null
+    c.ssh.dispose()
+  }
+
+  async #connect(): Promise<PooledConnection> {
+    const ssh = new NodeSSH()
+    const name = knownHostsName(this.#ssh.hostname, this.#ssh.port)
+    await ssh.connect({
+      host: this.#ssh.hostname,
+      port: this.#ssh.port,
+      username: this.#ssh.user,
+      privateKeyPath: this.#ssh.keyFile,
+      readyTimeout: 15_000,
+      keepaliveInterval: 10_000,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+        this.knownHosts.verify(name, key).then(verify, () => verify(false))
+      },
+    } as Parameters<NodeSSH['connect']>[0])
+    return { ssh, sftp: null, inUse: 0 }
+  }
+
+  #target(): string {
+    return `${this.#ssh.user}@${this.#ssh.hostname}`
+  }
+
+  /** Options of OpenSSH's client for rsync: same key, same known hosts, one shared master connection. */
+  #sshOptions(): string[] {
+    return [
+      '-p', String(this.#ssh.port),
+      '-i', this.#ssh.keyFile,
+      '-o', 'BatchMode=yes',
+      '-o', 'IdentitiesOnly=yes',
+      '-o', `UserKnownHostsFile=${this.knownHosts.file}`,
+      '-o', `StrictHostKeyChecking=${this.knownHosts.strict ? 'yes' : 'accept-new'}`,
+      '-o', 'ConnectTimeout=15',
+      '-o', 'ServerAliveInterval=15',
+      '-o', 'ControlMaster=auto',
+      '-o', `ControlPath=${controlDir()}/%C`,
+      '-o', 'ControlPersist=60',
+    ]
+  }
+
+  #sshCommand(): string {
+    return shellCommand(['ssh', ...this.#sshOptions()])
+  }
+
+  async #rsync(sources: string[], target: string, extra: string[] = []): Promise<void> {
+    await fs.mkdir(controlDir(), { recursive: true, mode: 0o700 })
+    const result = await execa('rsync', ['-a', ...extra, '-e', this.#sshCommand(), ...sources, `${this.#target()}:${target}`], {
+      reject: false,
+    })
+    if (result.exitCode !== 0) throw new Error(`rsync to ${this.id} failed (${result.exitCode}): ${result.stderr.trim()}`)
+  }
+}
+
+/** Short, private: a unix socket path must stay under about 100 characters. */
+function controlDir(): string {
+  return path.join(os.tmpdir(), `hr-ssh-${process.getuid?.() ?? 'u'}`)
+}
+
+function isNoSuchFile(err: unknown): boolean {
+  return (err as { code?: unknown }).code === SFTP_NO_SUCH_FILE
+}
+
+function isEof(err: unknown): boolean {
+  return (err as { code?: unknown }).code === 1
+}

@@ -1,0 +1,60 @@
+/**
+ * The execution hosts a worker serves, built from their config: the host itself (local or SSH) and
+ * a driver for each harness it has.
+ */
+import path from 'node:path'
+import pathPosix from 'node:path/posix'
+import type { Config, HostConfig } from '../config.js'
+import type { HarnessDriver } from '../harness/driver.js'
+import { harnessEnvironment } from '../harness/harbor-command.js'
+import { harborDriver } from '../harness/harbor-driver.js'
+import { tbHarnessEnvironment } from '../harness/terminus-command.js'
+import { terminusDriver } from '../harness/terminus-driver.js'
+import type { ManagedHost } from '../hosts/execution-host.js'
+import { KnownHosts } from '../hosts/known-hosts.js'
+import { LocalHost } from '../hosts/local-host.js'
+import { SshHost } from '../hosts/ssh-host.js'
+import { findExecutable, HARNESS_PLUGINS_DIR, VENV_BIN } from '../paths.js'
+import type { Harness } from '../shared/status.js'
+
+export function knownHostsOf(config: Config): KnownHosts {
+  return new KnownHosts(config.ssh.knownHostsFile, config.ssh.strictHostKeys)
+}
+
+export function buildHost(config: Config, host: HostConfig): ManagedHost {
+  return host.ssh ? new SshHost(host, knownHostsOf(config)) : new LocalHost(host.id, host.workDir)
+}
+
+/**
+ * A driver for each harness the host has. Locally the CLIs are looked up now (.venv, then PATH);
+ * over SSH they are the configured paths, or `harbor`/`tb` on the host's PATH.
+ */
+export function buildDrivers(config: Config, host: HostConfig): Partial<Record<Harness, HarnessDriver>> {
+  const remote = host.ssh !== null
+  const toolsDir = pathPosix.join(host.workDir, '.harbor-runner')
+  const base = {
+    // The harness CLIs' own environment first: Terminal-Bench's agents call `python`, `tb` itself.
+    path: remote
+      ? [host.path, '/usr/local/bin:/usr/bin:/bin'].filter(Boolean).join(':')
+      : [VENV_BIN, host.path, config.harness.path].filter(Boolean).join(':'),
+    home: remote ? null : config.harness.home,
+    // Our Harbor job plugin first, then whatever the operator adds.
+    pythonPath: [remote ? `${toolsDir}/harness-plugins` : HARNESS_PLUGINS_DIR, host.pythonPath ?? (remote ? null : config.harness.pythonPath)]
+      .filter(Boolean)
+      .join(':'),
+    localCostMap: config.harness.localCostMap,
+    openRouterBaseUrl: config.harness.openRouterBaseUrl,
+    docker: host.docker,
+  }
+  const drivers: Partial<Record<Harness, HarnessDriver>> = {}
+  const harbor = remote ? (host.harborBin ?? 'harbor') : findExecutable('harbor', host.harborBin ?? config.harness.harborBin)
+  if (harbor) drivers.harbor = harborDriver({ bin: harbor, env: harnessEnvironment(base) })
+  const tb = remote ? (host.tbBin ?? 'tb') : findExecutable('tb', host.tbBin ?? config.harness.tbBin)
+  if (tb) drivers.terminus = terminusDriver({ bin: tb, env: tbHarnessEnvironment(base) })
+  return drivers
+}
+
+/** The local directory where a host's attempts are collected into. */
+export function artifactsDirOf(config: Config): string {
+  return path.join(config.dataDir, 'artifacts')
+}
