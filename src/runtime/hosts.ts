@@ -2,7 +2,6 @@
  * The execution hosts a worker serves, built from their config: the host itself (local or SSH) and
  * a driver for each harness it has.
  */
-import path from 'node:path'
 import pathPosix from 'node:path/posix'
 import type { Config, HostConfig } from '../config.js'
 import type { HarnessDriver } from '../harness/driver.js'
@@ -30,9 +29,28 @@ export function buildHost(config: Config, host: HostConfig): ManagedHost {
  * over SSH they are the configured paths, or `harbor`/`tb` on the host's PATH.
  */
 export function buildDrivers(config: Config, host: HostConfig): Partial<Record<Harness, HarnessDriver>> {
+  const base = harnessBase(config, host)
+  const bins = harnessBins(config, host)
+  const drivers: Partial<Record<Harness, HarnessDriver>> = {}
+  if (bins.harbor) drivers.harbor = harborDriver({ bin: bins.harbor, env: harnessEnvironment(base) })
+  if (bins.tb) drivers.terminus = terminusDriver({ bin: bins.tb, env: tbHarnessEnvironment(base) })
+  return drivers
+}
+
+/** The harness CLIs of a host, where this process can tell (over SSH: as configured, else on PATH). */
+export function harnessBins(config: Config, host: HostConfig): Record<'harbor' | 'tb', string | null> {
+  if (host.ssh) return { harbor: host.harborBin ?? 'harbor', tb: host.tbBin ?? 'tb' }
+  return {
+    harbor: findExecutable('harbor', host.harborBin ?? config.harness.harborBin),
+    tb: findExecutable('tb', host.tbBin ?? config.harness.tbBin),
+  }
+}
+
+/** What a host's harness environment is built from. */
+export function harnessBase(config: Config, host: HostConfig) {
   const remote = host.ssh !== null
   const toolsDir = pathPosix.join(host.workDir, '.harbor-runner')
-  const base = {
+  return {
     // The harness CLIs' own environment first: Terminal-Bench's agents call `python`, `tb` itself.
     path: remote
       ? [host.path, '/usr/local/bin:/usr/bin:/bin'].filter(Boolean).join(':')
@@ -46,15 +64,4 @@ export function buildDrivers(config: Config, host: HostConfig): Partial<Record<H
     openRouterBaseUrl: config.harness.openRouterBaseUrl,
     docker: host.docker,
   }
-  const drivers: Partial<Record<Harness, HarnessDriver>> = {}
-  const harbor = remote ? (host.harborBin ?? 'harbor') : findExecutable('harbor', host.harborBin ?? config.harness.harborBin)
-  if (harbor) drivers.harbor = harborDriver({ bin: harbor, env: harnessEnvironment(base) })
-  const tb = remote ? (host.tbBin ?? 'tb') : findExecutable('tb', host.tbBin ?? config.harness.tbBin)
-  if (tb) drivers.terminus = terminusDriver({ bin: tb, env: tbHarnessEnvironment(base) })
-  return drivers
-}
-
-/** The local directory where a host's attempts are collected into. */
-export function artifactsDirOf(config: Config): string {
-  return path.join(config.dataDir, 'artifacts')
 }
