@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what the service and its tests need, idempotently, using only Node, Python and apt.
 //   node scripts/bootstrap.mjs          npm packages, and .venv with harbor + temporal (Python >= 3.12)
-//   node scripts/bootstrap.mjs --test   also checks the tools the test suite needs (flock, unshare)
+//   node scripts/bootstrap.mjs --test   also checks the tools the test suite needs (flock, unshare, sshd,
+//                                       ssh, rsync)
 // Each step is skipped when its inputs have not changed since it last ran.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -86,11 +87,30 @@ if (!venvOk || !existsSync(pyStamp) || readFileSync(pyStamp, 'utf8') !== pyHash)
 }
 
 // 3. What the test suite needs besides: the test-only Harbor environment runs trials in private
-// mount namespaces (unshare), and the harness supervisor uses flock.
-const missing = []
-for (const tool of ['flock', ...(forTests ? ['unshare'] : [])]) {
-  if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0) missing.push(tool)
-}
+// mount namespaces (unshare), the harness supervisor uses flock, and remote execution hosts are tested
+// against real OpenSSH servers on loopback (sshd at its absolute path, which it needs to re-execute
+// itself; ssh, ssh-keygen, sftp; rsync). Only checked, never installed here: installing
+// openssh-server also starts the system's sshd on port 22 where an init system runs (.ci/run installs).
+const tools = [
+  ['flock', 'util-linux'],
+  ...(forTests
+    ? [
+        ['unshare', 'util-linux'],
+        ['/usr/sbin/sshd', 'openssh-server'],
+        ['ssh', 'openssh-client'],
+        ['ssh-keygen', 'openssh-client'],
+        ['sftp', 'openssh-client'],
+        ['rsync', 'rsync'],
+      ]
+    : []),
+]
+const missing = tools.filter(([tool]) =>
+  tool.startsWith('/') ? !existsSync(tool) : spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
+)
 if (missing.length > 0) {
-  die(`missing ${missing.join(', ')} (Debian package util-linux): \`apt-get install -y util-linux\``)
+  const packages = [...new Set(missing.map(([, pkg]) => pkg))]
+  die(
+    `missing ${missing.map(([tool]) => tool).join(', ')} (Debian packages ${packages.join(', ')}):\n` +
+      `  \`apt-get install -y ${packages.join(' ')}\``,
+  )
 }
