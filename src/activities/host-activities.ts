@@ -84,7 +84,10 @@ export function createHostActivities(deps: HostActivityDeps) {
       if (deps.keepHostFiles) return
       const attemptDir = hostAttemptDir(input.jobId, input.runNumber, input.attempt)
       await downComposeProjects(host, attemptDir)
-      await host.remove(input.runFinished ? hostRunDir(input.jobId, input.runNumber) : attemptDir)
+      if (!input.runFinished) return host.remove(attemptDir)
+      await host.remove(hostRunDir(input.jobId, input.runNumber))
+      // The job's directory goes with its last run on this host (rmdir leaves it while others remain).
+      await host.exec(['rmdir', '--', host.absolute(pathPosix.dirname(hostRunDir(input.jobId, input.runNumber)))])
     },
   }
 }

@@ -11,6 +11,7 @@ import { notFound, onError } from './errors.js'
 import type { LogNotifier } from './log-notifier.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { healthRoutes } from './routes/health.js'
+import { hostRoutes } from './routes/hosts.js'
 import { jobRoutes } from './routes/jobs.js'
 import { logRoutes } from './routes/logs.js'
 import { uploadRoutes } from './routes/upload.js'
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api/jobs', jobRoutes(deps))
   app.route('/api/jobs', logRoutes(deps))
   app.route('/api/jobs', artifactRoutes(deps))
+  app.route('/api/hosts', hostRoutes(deps))
   app.onError(onError(deps.logError))
   app.notFound(notFound)
   return app

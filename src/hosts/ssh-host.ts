@@ -196,7 +196,8 @@ export class SshHost implements ManagedHost {
   async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {
     const file = pathPosix.join(this.absolute(procDir), options.group ? 'pgid' : 'pid')
     const target = options.group ? `-"$(cat ${shellQuote(file)})"` : `"$(cat ${shellQuote(file)})"`
-    await this.exec(['sh', '-c', `[ -f ${shellQuote(file)} ] && kill -${signal.slice(3)} -- ${target} 2>/dev/null; true`])
+    // The kill program, not the shell's: dash's builtin takes neither `--` nor a process group.
+    await this.exec(['sh', '-c', `[ -f ${shellQuote(file)} ] && env kill -s ${signal.slice(3)} -- ${target} 2>/dev/null; true`])
   }
 
   /** Whether the host answers: a command round trip and the work dir writable. */

@@ -66,7 +66,7 @@ describe('Terminal-Bench 1 tasks', () => {
   })
 
   it('scores unresolved tests as failed, and an agent that outran its timeout as failed with the timeout beside it', () => {
-    expect(failing).toMatchObject({ outcome: 'failed', reward: 0, error_class: null })
+    expect(failing, failing.error_message).toMatchObject({ outcome: 'failed', reward: 0, error_class: null })
     expect(failing.tests.failed).toBeGreaterThan(0)
     expect(slow).toMatchObject({ outcome: 'failed', reward: 0, error_class: null })
     expect(slow.error_message).toMatch(/timeout|timed out/i)
