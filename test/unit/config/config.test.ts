@@ -47,3 +47,36 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: '', API_PORT: '' }).api.port).toBe(8000)
   })
 })
+
+describe('HOSTS', () => {
+  const hosts = (value: unknown) => loadConfig({ HOSTS: JSON.stringify(value) }, '/srv/app')
+
+  it('reads local and SSH hosts, with a remote Docker daemon', () => {
+    const config = hosts([
+      { id: 'local', slots: 2 },
+      { id: 'box1', ssh: 'runner@10.0.0.5:2222', key_file: 'keys/box1', work_dir: '/srv/hr', slots: 8, docker_host: 'tcp://10.0.0.9:2376', docker_tls_verify: true },
+    ])
+    expect(config.hosts).toEqual([
+      expect.objectContaining({ id: 'local', slots: 2, ssh: null, workDir: '/srv/app/.data/work/local' }),
+      expect.objectContaining({
+        id: 'box1',
+        slots: 8,
+        workDir: '/srv/hr',
+        ssh: { user: 'runner', hostname: '10.0.0.5', port: 2222, keyFile: '/srv/app/keys/box1' },
+        docker: { host: 'tcp://10.0.0.9:2376', tlsVerify: true, certPath: null },
+      }),
+    ])
+    expect(config.workerHosts).toEqual(['local', 'box1'])
+    expect(loadConfig({ HOSTS: JSON.stringify([{ id: 'a', slots: 1 }, { id: 'b', slots: 1 }]), WORKER_HOSTS: 'b' }).workerHosts).toEqual(['b'])
+  })
+
+  it('names what is wrong', () => {
+    expect(() => loadConfig({ HOSTS: 'not json' })).toThrow(/HOSTS: not JSON/)
+    expect(() => hosts([{ id: 'Box!', slots: 1 }])).toThrow(/HOSTS\.0\.id/)
+    expect(() => hosts([{ id: 'b', slots: 1, ssh: 'runner@box' }])).toThrow(/key_file and an absolute work_dir/)
+    expect(() => hosts([{ id: 'b', slots: 0 }])).toThrow(/HOSTS\.0\.slots/)
+    expect(() => hosts([{ id: 'b', slots: 1, colour: 'red' }])).toThrow(/HOSTS\.0/)
+    expect(() => hosts([{ id: 'b', slots: 1 }, { id: 'b', slots: 2 }])).toThrow(/appears twice/)
+    expect(() => loadConfig({ HOSTS: JSON.stringify([{ id: 'a', slots: 1 }]), WORKER_HOSTS: 'z' })).toThrow(/WORKER_HOSTS: no host z/)
+  })
+})
