@@ -1,11 +1,13 @@
 /**
  * Benchmark (not a test): the orchestration's own cost around the real harness.
  *
- *   npm run bench -- [--runs 20] [--slots 4] [--probes 5]
+ *   npm run bench -- [--runs 20] [--slots 4] [--probes 5] [--host local|ssh]
  *
  * Starts the whole service in this process on throwaway embedded PostgreSQL and Temporal dev server,
- * with the local host running the real `harbor` CLI through the test-only environment plugin (no
- * Docker here), then measures with the oracle agent on test/fixtures/tasks/hello-pass:
+ * with one execution host running the real `harbor` CLI through the test-only environment plugin (no
+ * Docker here): the local machine, or (`--host ssh`) this machine again reached over SSH through a
+ * throwaway sshd on loopback, as a remote host would be. Then it measures with the oracle agent on
+ * test/fixtures/tasks/hello-pass:
  *   1. upload → first log line, on an idle service (`--probes` single-run jobs, one after another);
  *   2. a job of `--runs` runs at `--slots` slots (max_parallel = slots, so no run waits for a slot):
  *      per-run orchestration overhead = run wall time − the harness process's own wall time.
@@ -19,18 +21,25 @@ import { randomBytes } from 'node:crypto'
 import { loadConfig } from '../src/config.js'
 import { createDb } from '../src/db/database.js'
 import { createLogger } from '../src/logger.js'
-import { PROJECT_ROOT, findExecutable } from '../src/paths.js'
+import { PROJECT_ROOT, VENV_BIN, findExecutable } from '../src/paths.js'
 import { provideInfrastructure } from '../src/runtime/infrastructure.js'
 import { startApiRuntime } from '../src/runtime/api-runtime.js'
 import { installTemporalRuntime } from '../src/runtime/process.js'
 import { createWorkerRuntime } from '../src/runtime/worker-runtime.js'
 import { readSse, upload, waitForJob } from '../test/helpers/api-client.js'
 import { freePort } from '../test/helpers/ports.js'
+import { startSshServers } from '../test/helpers/ssh-hosts.js'
 import { zipDirectory } from '../test/helpers/task-zips.js'
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '20' }, slots: { type: 'string', default: '4' }, probes: { type: 'string', default: '5' } },
+  options: {
+    runs: { type: 'string', default: '20' },
+    slots: { type: 'string', default: '4' },
+    probes: { type: 'string', default: '5' },
+    host: { type: 'string', default: 'local' },
+  },
 })
+if (values.host !== 'local' && values.host !== 'ssh') throw new Error('--host is local or ssh')
 const RUNS = Number(values.runs)
 const SLOTS = Number(values.slots)
 const PROBES = Number(values.probes)
@@ -49,7 +58,27 @@ const ms = (v: number) => `${v.toFixed(0)} ms`
 async function main() {
   if (!findExecutable('harbor', null)) throw new Error('harbor is not installed: run `npm run setup` first')
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-bench-'))
+  const ssh = values.host === 'ssh' ? await startSshServers([{ id: 'remote' }]) : null
+  const sshHost = ssh?.hosts[0]
+  const hostEnv = sshHost
+    ? {
+        HOSTS: JSON.stringify([
+          {
+            id: 'remote',
+            ssh: `${sshHost.user}@127.0.0.1:${sshHost.port}`,
+            key_file: sshHost.keyFile,
+            work_dir: sshHost.workDir,
+            slots: SLOTS,
+            harbor_bin: path.join(VENV_BIN, 'harbor'),
+            python_path: path.join(PROJECT_ROOT, 'test', 'harbor-env'),
+          },
+        ]),
+        SSH_KNOWN_HOSTS: sshHost.knownHostsFile,
+        SSH_STRICT_HOST_KEYS: 'true',
+      }
+    : {}
   const config = loadConfig({
+    ...hostEnv,
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     DATA_DIR: dataDir,
@@ -149,7 +178,7 @@ async function main() {
     ]
     const out = [
       '',
-      `harbor-runner pipeline benchmark: ${RUNS} oracle runs of hello-pass at ${SLOTS} slots, ${os.cpus().length} CPUs`,
+      `harbor-runner pipeline benchmark: ${RUNS} oracle runs of hello-pass at ${SLOTS} slots on the ${values.host === 'ssh' ? 'SSH' : 'local'} host, ${os.cpus().length} CPUs`,
       `job ${job.status}: ${passed}/${RUNS} passed, makespan ${(makespan / 1000).toFixed(1)} s`,
       '',
       `${'measure'.padEnd(44)} ${'n'.padStart(3)} ${'median'.padStart(9)} ${'p95'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)}`,
@@ -166,6 +195,7 @@ async function main() {
     await worker.shutdown()
     await workerDone
     await infra.stop()
+    await ssh?.stop()
     await rm(dataDir, { recursive: true, force: true })
   }
 }

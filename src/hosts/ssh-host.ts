@@ -162,26 +162,29 @@ export class SshHost implements ManagedHost {
     if (result.code !== 0) throw new Error(`rm on ${this.id} failed: ${result.stderr.trim()}`)
   }
 
+  /**
+   * One round trip: makes the proc dir (atomically: of two workers racing here, exactly one starts
+   * the command), writes the secrets file from stdin with mode 0600, and starts the supervisor
+   * detached from this SSH session, so that a dropped connection or a dead worker does not end it.
+   */
   async startDetached(procDir: string, argv: readonly string[], options: StartOptions): Promise<void> {
     const proc = this.absolute(procDir)
-    await this.exec(['mkdir', '-p', pathPosix.dirname(proc)])
-    // mkdir is atomic: of two workers racing here, exactly one starts the command.
-    const made = await this.exec(['mkdir', proc])
-    if (made.code !== 0) {
-      if (/File exists/.test(made.stderr)) throw new AlreadyStartedError(`${procDir} exists on ${this.id}`)
-      throw new Error(`mkdir on ${this.id} failed: ${made.stderr.trim()}`)
-    }
     const envFile = pathPosix.join(proc, `env-${randomUUID()}`)
-    await this.#writeFile(envFile, formatEnvFile(options.secretEnv), 0o600)
     const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`)
     const supervised = ['setsid', 'sh', pathPosix.join(this.toolsDir, 'supervise.sh'), proc, envFile, ...argv]
     // Nothing of the login session's environment but the remote user's HOME (unless one was given).
     const home = 'HOME' in options.env ? '' : 'HOME="$HOME" '
-    // Detached from this SSH session: a dropped connection or a dead worker does not end it.
-    const command = `env -i ${home}${shellCommand([...env, ...supervised])} </dev/null >/dev/null 2>&1 &`
-    const started = await this.exec(['sh', '-c', command], {
-      cwd: this.absolute(options.cwd),
-    })
+    const script = [
+      `mkdir -p ${shellQuote(pathPosix.dirname(proc))} || exit 1`,
+      `mkdir ${shellQuote(proc)} 2>/dev/null || exit 75`,
+      `(umask 077 && cat > ${shellQuote(envFile)}) || exit 1`,
+      `cd ${shellQuote(this.absolute(options.cwd))} || exit 1`,
+      `env -i ${home}${shellCommand([...env, ...supervised])} </dev/null >/dev/null 2>&1 &`,
+    ].join('\n')
+    const started = await this.#withConnection((c) =>
+      c.ssh.execCommand(shellCommand(['sh', '-c', script]), { stdin: formatEnvFile(options.secretEnv) }),
+    )
+    if (started.code === 75) throw new AlreadyStartedError(`${procDir} exists on ${this.id}`)
     if (started.code !== 0) throw new Error(`starting the harness on ${this.id} failed: ${started.stderr.trim()}`)
   }
 
