@@ -15,7 +15,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
@@ -29,11 +32,22 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins.' })),
           patterns: [
             {
-              group: ['../activities/*', '../db/*', '../api/*', '../hosts/*', '../harness/*', '../runtime/*', '../services/*'],
+              group: [
+                '../activities/*',
+                '../db/*',
+                '../api/*',
+                '../hosts/*',
+                '../harness/*',
+                '../runtime/*',
+                '../services/*',
+              ],
               allowTypeImports: true,
               message: 'Workflow code imports only types from outside src/workflows and src/shared.',
             },
-            { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'Use @temporalio/workflow.' },
+            {
+              group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
+              message: 'Use @temporalio/workflow.',
+            },
           ],
         },
       ],

@@ -99,7 +99,11 @@ async function main() {
   const api = await startApiRuntime({ config, logger, ...infra })
   const dbh = createDb(infra.databaseUrl)
   const zip = await zipDirectory(path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'hello-pass'))
-  const fields = { model: 'openai/gpt-4o', agent: 'oracle', openrouter_key: `sk-bench-${randomBytes(8).toString('hex')}` }
+  const fields = {
+    model: 'openai/gpt-4o',
+    agent: 'oracle',
+    openrouter_key: `sk-bench-${randomBytes(8).toString('hex')}`,
+  }
 
   try {
     // 1. Upload → first log line on an idle service. The first upload after start is not counted:
@@ -137,7 +141,13 @@ async function main() {
     const rows = await dbh.db
       .selectFrom('runs')
       .innerJoin('run_attempts', 'run_attempts.run_id', 'runs.id')
-      .select(['runs.started_at', 'runs.finished_at', 'run_attempts.harness_started_at', 'run_attempts.harness_finished_at', 'runs.outcome'])
+      .select([
+        'runs.started_at',
+        'runs.finished_at',
+        'run_attempts.harness_started_at',
+        'run_attempts.harness_finished_at',
+        'runs.outcome',
+      ])
       .where('runs.job_id', '=', res.body.job_id)
       .execute()
     const runWall = rows.map((r) => r.finished_at!.getTime() - r.started_at!.getTime())
@@ -150,13 +160,22 @@ async function main() {
       .selectFrom('run_log_lines')
       .innerJoin('runs', 'runs.id', 'run_log_lines.run_id')
       .innerJoin('run_attempts', 'run_attempts.run_id', 'runs.id')
-      .select(['runs.id', 'run_log_lines.line', 'run_log_lines.created_at', 'run_attempts.harness_started_at', 'run_attempts.harness_finished_at'])
+      .select([
+        'runs.id',
+        'run_log_lines.line',
+        'run_log_lines.created_at',
+        'run_attempts.harness_started_at',
+        'run_attempts.harness_finished_at',
+      ])
       .where('runs.job_id', '=', res.body.job_id)
       .where('run_log_lines.stream', '=', 'status')
       .execute()
     const byRun = new Map<string, Record<string, number>>()
     for (const l of statusLines) {
-      const marks = byRun.get(l.id) ?? { harness_start: l.harness_started_at!.getTime(), harness_end: l.harness_finished_at!.getTime() }
+      const marks = byRun.get(l.id) ?? {
+        harness_start: l.harness_started_at!.getTime(),
+        harness_end: l.harness_finished_at!.getTime(),
+      }
       marks[l.line.split(':')[0]!] = l.created_at.getTime()
       byRun.set(l.id, marks)
     }

@@ -42,7 +42,10 @@ if (!existsSync(npmStamp) || readFileSync(npmStamp, 'utf8') !== npmHash) {
 // 2. Python >= 3.12 and the .venv with the pinned harness and Temporal CLIs.
 function pythonVersion(bin) {
   try {
-    const out = execFileSync(bin, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const out = execFileSync(bin, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
     const [major, minor] = out.trim().split('.').map(Number)
     return { major, minor, ok: major === 3 && minor >= 12 }
   } catch {
@@ -105,7 +108,9 @@ const tools = [
     : []),
 ]
 const missing = tools.filter(([tool]) =>
-  tool.startsWith('/') ? !existsSync(tool) : spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
+  tool.startsWith('/')
+    ? !existsSync(tool)
+    : spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
 )
 if (missing.length > 0) {
   const packages = [...new Set(missing.map(([, pkg]) => pkg))]

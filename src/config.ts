@@ -22,7 +22,10 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   EMBEDDED_POSTGRES_PORT: port.default(54329),
 
-  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'must be host:port')
+    .optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('harbor-runner'),
   TEMPORAL_BIN: z.string().min(1).optional(),
@@ -134,7 +137,12 @@ export interface HostConfig {
   readonly slots: number
   /** Absolute; on the host itself for SSH hosts. */
   readonly workDir: string
-  readonly ssh: { readonly user: string; readonly hostname: string; readonly port: number; readonly keyFile: string } | null
+  readonly ssh: {
+    readonly user: string
+    readonly hostname: string
+    readonly port: number
+    readonly keyFile: string
+  } | null
   /** A remote Docker daemon for the harness's containers (DOCKER_HOST and its TLS settings). */
   readonly docker: { readonly host: string; readonly tlsVerify: boolean; readonly certPath: string | null } | null
   /** The harness CLIs on that host; `null` for the defaults (`.venv`/PATH locally, PATH over SSH). */
@@ -194,9 +202,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const hosts = e.HOSTS
     ? parseHosts(e.HOSTS, cwd)
     : [localHost(e.HOST_ID, e.HOST_SLOTS, path.resolve(cwd, e.HOST_WORK_DIR ?? path.join(e.DATA_DIR, 'work')))]
-  const workerHosts = e.WORKER_HOSTS ? e.WORKER_HOSTS.split(',').map((h) => h.trim()).filter(Boolean) : hosts.map((h) => h.id)
+  const workerHosts = e.WORKER_HOSTS
+    ? e.WORKER_HOSTS.split(',')
+        .map((h) => h.trim())
+        .filter(Boolean)
+    : hosts.map((h) => h.id)
   const unknown = workerHosts.filter((id) => !hosts.some((h) => h.id === id))
-  if (unknown.length > 0) throw new ConfigError(`invalid configuration:\n  WORKER_HOSTS: no host ${unknown.join(', ')} in HOSTS`)
+  if (unknown.length > 0)
+    throw new ConfigError(`invalid configuration:\n  WORKER_HOSTS: no host ${unknown.join(', ')} in HOSTS`)
   return deepFreeze({
     dataDir,
     database: { url: e.DATABASE_URL ?? null, embeddedPort: e.EMBEDDED_POSTGRES_PORT },
@@ -223,7 +236,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       tbBin: e.TB_BIN ? path.resolve(cwd, e.TB_BIN) : null,
       // The harness runs in another directory: relative entries are taken from here.
       pythonPath: e.HARNESS_PYTHONPATH
-        ? e.HARNESS_PYTHONPATH.split(':').filter(Boolean).map((p) => path.resolve(cwd, p)).join(':')
+        ? e.HARNESS_PYTHONPATH.split(':')
+            .filter(Boolean)
+            .map((p) => path.resolve(cwd, p))
+            .join(':')
         : null,
       path: e.PATH,
       home: e.HOME,
@@ -269,7 +285,9 @@ function parseHosts(text: string, cwd: string): HostConfig[] {
       id: h.id,
       slots: h.slots,
       workDir: ssh ? h.work_dir! : path.resolve(cwd, h.work_dir ?? path.join('.data', 'work', h.id)),
-      ssh: ssh ? { user: ssh[1]!, hostname: ssh[2]!, port: Number(ssh[3] ?? 22), keyFile: path.resolve(cwd, h.key_file!) } : null,
+      ssh: ssh
+        ? { user: ssh[1]!, hostname: ssh[2]!, port: Number(ssh[3] ?? 22), keyFile: path.resolve(cwd, h.key_file!) }
+        : null,
       docker: h.docker_host
         ? { host: h.docker_host, tlsVerify: h.docker_tls_verify ?? false, certPath: h.docker_cert_path ?? null }
         : null,

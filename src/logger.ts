@@ -10,7 +10,11 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger
 }
 
-export function createLogger(level: LogLevel, base: Record<string, unknown> = {}, write = (line: string) => process.stderr.write(line)): Logger {
+export function createLogger(
+  level: LogLevel,
+  base: Record<string, unknown> = {},
+  write = (line: string) => process.stderr.write(line),
+): Logger {
   const emit = (l: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[l] < ORDER[level]) return
     write(JSON.stringify({ time: new Date().toISOString(), level: l, msg, ...base, ...normalise(fields) }) + '\n')

@@ -41,7 +41,9 @@ async function main() {
 
     const docker = await dockerStatus()
     if (docker !== 'ok' && config.harness.defaultEnvironment === 'docker') {
-      logger.warn('Docker is not usable on this host: runs in the docker environment will end as infra errors', { docker })
+      logger.warn('Docker is not usable on this host: runs in the docker environment will end as infra errors', {
+        docker,
+      })
     }
     process.stdout.write(
       [

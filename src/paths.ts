@@ -15,7 +15,11 @@ export const VENV_BIN = path.join(PROJECT_ROOT, '.venv', 'bin')
  * An executable: the configured path, else the project's `.venv/bin/<name>`, else `<name>` on PATH.
  * Returns null when none exists.
  */
-export function findExecutable(name: string, configured: string | null, envPath = process.env.PATH ?? ''): string | null {
+export function findExecutable(
+  name: string,
+  configured: string | null,
+  envPath = process.env.PATH ?? '',
+): string | null {
   if (configured) return existsSync(configured) ? configured : null
   const candidates = [VENV_BIN, ...envPath.split(path.delimiter).filter(Boolean)]
   for (const dir of candidates) {

@@ -60,7 +60,10 @@ export function createHostActivities(deps: HostActivityDeps) {
       heartbeat()
 
       if (input.harness.state === 'lost') {
-        return errorOutcome('infra', `the harness process on ${host.id} ended without an exit status (killed, or the host restarted)`)
+        return errorOutcome(
+          'infra',
+          `the harness process on ${host.id} ended without an exit status (killed, or the host restarted)`,
+        )
       }
       if (input.harness.overdue) {
         // The agent not stopping at its timeout is the agent's failure; anything else hung the host.
@@ -80,7 +83,12 @@ export function createHostActivities(deps: HostActivityDeps) {
      * Removes the attempt's files from the host (the whole run's, once the run is over), with the
      * containers of a harness that was killed before it could stop them.
      */
-    async cleanupAttempt(input: { jobId: string; runNumber: number; attempt: number; runFinished: boolean }): Promise<void> {
+    async cleanupAttempt(input: {
+      jobId: string
+      runNumber: number
+      attempt: number
+      runFinished: boolean
+    }): Promise<void> {
       if (deps.keepHostFiles) return
       const attemptDir = hostAttemptDir(input.jobId, input.runNumber, input.attempt)
       await downComposeProjects(host, attemptDir)
@@ -107,7 +115,10 @@ async function scrubTree(dir: string, scrub: Scrubber): Promise<void> {
     const { size } = await fs.stat(file)
     if (size > MAX_SCRUBBED_FILE_BYTES) {
       await fs.rm(file)
-      await fs.writeFile(`${file}.omitted.txt`, `${entry.name} (${size} bytes) was too large to check for secrets and was not kept\n`)
+      await fs.writeFile(
+        `${file}.omitted.txt`,
+        `${entry.name} (${size} bytes) was too large to check for secrets and was not kept\n`,
+      )
       continue
     }
     // latin1 maps bytes one to one, so binary files come back unchanged.

@@ -25,7 +25,10 @@ export interface HostActivityDeps {
 }
 
 /** The job's OpenRouter key, or null when it has none (or it was purged because the job ended). */
-export async function loadJobKey(deps: Pick<HostActivityDeps, 'db' | 'masterKey'>, jobId: string): Promise<string | null> {
+export async function loadJobKey(
+  deps: Pick<HostActivityDeps, 'db' | 'masterKey'>,
+  jobId: string,
+): Promise<string | null> {
   const sealed = await findJobSecret(deps.db, jobId)
   return sealed ? unseal(deps.masterKey, sealed, jobId) : null
 }

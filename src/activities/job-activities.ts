@@ -49,7 +49,8 @@ export interface JobSummary {
 export function createJobActivities({ db, taskQueue, placementPollMs = 1000 }: JobActivityDeps) {
   async function runIdOf(ref: RunRef): Promise<string> {
     const run = await findRun(db, ref.jobId, ref.runNumber)
-    if (!run) throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
+    if (!run)
+      throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
     return run.id
   }
 
@@ -68,7 +69,9 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000 }: J
       for (;;) {
         const hostId = await placeAttempt(db, runId, input.attempt, input.avoid ?? [])
         if (hostId) {
-          const note = [input.attempt > 1 ? `attempt ${input.attempt}` : null, `on ${hostId}`].filter(Boolean).join(', ')
+          const note = [input.attempt > 1 ? `attempt ${input.attempt}` : null, `on ${hostId}`]
+            .filter(Boolean)
+            .join(', ')
           await setRunStatus(db, runId, 'staging', input.attempt, note)
           return { runId, hostId, hostTaskQueue: hostTaskQueue(taskQueue, hostId) }
         }
@@ -109,7 +112,8 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000 }: J
         runs.length > 0 &&
         runs.every((r) => r.outcome === 'error' && (r.error_class === 'infra' || r.error_class === 'harness'))
       const status = input.cancelled ? 'cancelled' : nothingRan ? 'failed' : 'completed'
-      const error = status === 'failed' ? `no run could be carried out; first error: ${runs[0]?.error_message ?? 'unknown'}` : null
+      const error =
+        status === 'failed' ? `no run could be carried out; first error: ${runs[0]?.error_message ?? 'unknown'}` : null
       await finishJob(db, input.jobId, status, metrics, error)
       return { status, metrics }
     },

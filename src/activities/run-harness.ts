@@ -58,10 +58,14 @@ export interface AttemptContext {
 /** The job, the run, this host's driver for the job's harness, and the attempt's paths on the host. */
 export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRef, 'runId'>): Promise<AttemptContext> {
   const found = await findRunWithJob(deps.db, ref.jobId, ref.runNumber)
-  if (!found) throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
+  if (!found)
+    throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
   const driver = deps.drivers[found.job.harness]
   if (!driver) {
-    throw ApplicationFailure.nonRetryable(`host ${deps.host.id} cannot run the ${found.job.harness} harness: it is not installed there`, 'HarnessMissing')
+    throw ApplicationFailure.nonRetryable(
+      `host ${deps.host.id} cannot run the ${found.job.harness} harness: it is not installed there`,
+      'HarnessMissing',
+    )
   }
   const paths = driver.paths(ref, found.job, hostAttemptDir(ref.jobId, ref.runNumber, ref.attempt))
   return { ...found, driver, paths }
@@ -101,7 +105,8 @@ export function createRunHarness(deps: HostActivityDeps) {
       () => null,
       (err: unknown) => err,
     )
-    const deadline = job.run_time_limit_sec === null ? null : (await harnessStartedAt(paths)) + job.run_time_limit_sec * 1000
+    const deadline =
+      job.run_time_limit_sec === null ? null : (await harnessStartedAt(paths)) + job.run_time_limit_sec * 1000
     let lastLiveness = Date.now()
     let terminating: { since: number; cancelled: boolean } | null = null
     for (;;) {
@@ -109,7 +114,13 @@ export function createRunHarness(deps: HostActivityDeps) {
         await follow(true)
         const overdue = await readOverdueMark(paths)
         return state.state === 'exited'
-          ? { state: 'exited', exitCode: state.exitCode, startedAtMs: state.startedAtMs, finishedAtMs: state.finishedAtMs, overdue }
+          ? {
+              state: 'exited',
+              exitCode: state.exitCode,
+              startedAtMs: state.startedAtMs,
+              finishedAtMs: state.finishedAtMs,
+              overdue,
+            }
           : { state: 'lost', exitCode: null, startedAtMs: null, finishedAtMs: null, overdue }
       }
       await follow()
@@ -127,12 +138,17 @@ export function createRunHarness(deps: HostActivityDeps) {
           terminating = { since: Date.now(), cancelled: false }
           const phase = (await findRunById(db, ref.runId))?.phase ?? null
           await host.writeFile(path.join(paths.proc, OVERDUE_MARK), JSON.stringify({ at: Date.now(), phase }))
-          await logOnce(ref, 'runner:overdue', `the run passed its time limit of ${job.run_time_limit_sec} s: stopping the harness`)
+          await logOnce(
+            ref,
+            'runner:overdue',
+            `the run passed its time limit of ${job.run_time_limit_sec} s: stopping the harness`,
+          )
           await host.signal(paths.proc, 'SIGTERM')
         }
       } else {
         await sleep(deps.pollIntervalMs)
-        if (Date.now() - terminating.since > deps.cancelGraceMs) await host.signal(paths.proc, 'SIGKILL', { group: true })
+        if (Date.now() - terminating.since > deps.cancelGraceMs)
+          await host.signal(paths.proc, 'SIGKILL', { group: true })
       }
 
       const full = Date.now() - lastLiveness > LIVENESS_EVERY_MS

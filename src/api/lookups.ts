@@ -13,7 +13,11 @@ export async function requireJob(db: Db, jobIdRaw: string | undefined): Promise<
   return job
 }
 
-export async function requireRun(db: Db, jobIdRaw: string | undefined, runNumberRaw: string | undefined): Promise<RunRow> {
+export async function requireRun(
+  db: Db,
+  jobIdRaw: string | undefined,
+  runNumberRaw: string | undefined,
+): Promise<RunRow> {
   const jobId = jobIdParam(jobIdRaw)
   const runNumber = runNumberParam(runNumberRaw)
   const run = await findRun(db, jobId, runNumber)

@@ -62,7 +62,8 @@ export function runView(run: RunRow) {
     created_at: iso(run.created_at),
     started_at: iso(run.started_at),
     finished_at: iso(run.finished_at),
-    duration_sec: run.started_at && run.finished_at ? (run.finished_at.getTime() - run.started_at.getTime()) / 1000 : null,
+    duration_sec:
+      run.started_at && run.finished_at ? (run.finished_at.getTime() - run.started_at.getTime()) / 1000 : null,
   }
 }
 

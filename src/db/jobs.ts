@@ -25,7 +25,10 @@ export async function insertJobWithRuns(db: Db, input: NewJobWithRuns, newId: ()
     }))
     // Stay well under PostgreSQL's 65535 bind parameters per statement.
     for (let i = 0; i < runs.length; i += 1000) {
-      await trx.insertInto('runs').values(runs.slice(i, i + 1000)).execute()
+      await trx
+        .insertInto('runs')
+        .values(runs.slice(i, i + 1000))
+        .execute()
     }
     if (input.secret) {
       await trx

@@ -47,7 +47,12 @@ export async function appendRunLog(
   await db.transaction().execute(async (trx) => {
     for (const cursor of cursors) await advanceCursor(trx, runId, attempt, cursor)
     if (options.phase) {
-      await trx.updateTable('runs').set({ phase: options.phase }).where('id', '=', runId).where('status', '=', 'running').execute()
+      await trx
+        .updateTable('runs')
+        .set({ phase: options.phase })
+        .where('id', '=', runId)
+        .where('status', '=', 'running')
+        .execute()
     }
     await insertLines(trx, runId, attempt, entries)
   })
@@ -93,7 +98,10 @@ async function insertLines(trx: Transaction<Database>, runId: string, attempt: n
     line: clampLine(e.line),
   }))
   for (let i = 0; i < rows.length; i += 2000) {
-    await trx.insertInto('run_log_lines').values(rows.slice(i, i + 2000)).execute()
+    await trx
+      .insertInto('run_log_lines')
+      .values(rows.slice(i, i + 2000))
+      .execute()
   }
   await sql`select pg_notify(${LOG_NOTIFY_CHANNEL}, ${runId})`.execute(trx)
 }
@@ -118,7 +126,12 @@ export async function readLogCursors(db: Db, runId: string, attempt: number): Pr
   return new Map(rows.map((r) => [r.source, Number(r.byte_offset)]))
 }
 
-export async function listRunLogAfter(db: Db, runId: string, afterSeq: number, limit: number): Promise<RunLogLineRow[]> {
+export async function listRunLogAfter(
+  db: Db,
+  runId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<RunLogLineRow[]> {
   return db
     .selectFrom('run_log_lines')
     .selectAll()

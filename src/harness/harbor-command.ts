@@ -39,17 +39,27 @@ export function harborRunArgv(spec: HarborRunSpec): string[] {
   const argv = [
     spec.harborBin,
     'run',
-    '--path', spec.taskDir,
-    '--agent', spec.agent,
-    '--model', spec.model,
-    '--n-attempts', '1',
-    '--n-concurrent', '1',
-    '--jobs-dir', spec.jobsDir,
-    '--job-name', spec.jobName,
-    '--env', spec.environment,
-    '--timeout-multiplier', String(spec.timeoutMultiplier),
+    '--path',
+    spec.taskDir,
+    '--agent',
+    spec.agent,
+    '--model',
+    spec.model,
+    '--n-attempts',
+    '1',
+    '--n-concurrent',
+    '1',
+    '--jobs-dir',
+    spec.jobsDir,
+    '--job-name',
+    spec.jobName,
+    '--env',
+    spec.environment,
+    '--timeout-multiplier',
+    String(spec.timeoutMultiplier),
     // Our job plugin (harness-plugins/) reports each trial's phases as they happen.
-    '--plugin', PHASE_PLUGIN,
+    '--plugin',
+    PHASE_PLUGIN,
     '--yes',
     '--quiet',
   ]
@@ -108,7 +118,9 @@ export function attemptLayout(attemptDir: string, jobName: string) {
 export type AttemptLayout = ReturnType<typeof attemptLayout>
 
 /** DOCKER_HOST and its TLS settings, for a harness whose containers run on a remote daemon. */
-export function dockerEnvironment(docker: { host: string; tlsVerify: boolean; certPath: string | null } | null): Record<string, string> {
+export function dockerEnvironment(
+  docker: { host: string; tlsVerify: boolean; certPath: string | null } | null,
+): Record<string, string> {
   if (!docker) return {}
   return {
     DOCKER_HOST: docker.host,

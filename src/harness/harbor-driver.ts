@@ -57,7 +57,8 @@ export function harborDriver(options: { bin: string; env: Record<string, string>
         if (!entry.includes('__')) continue
         const trial = pathPosix.join(jobDir, entry)
         for (const file of await host.list(pathPosix.join(trial, 'agent'))) {
-          if (file.endsWith('.txt')) sources.push({ key: `${entry}/agent/${file}`, path: pathPosix.join(trial, 'agent', file), stream: 'agent' })
+          if (file.endsWith('.txt'))
+            sources.push({ key: `${entry}/agent/${file}`, path: pathPosix.join(trial, 'agent', file), stream: 'agent' })
         }
         sources.push({
           key: `${entry}/agent/trajectory.json`,
@@ -65,7 +66,11 @@ export function harborDriver(options: { bin: string; env: Record<string, string>
           stream: 'trajectory',
           kind: 'trajectory',
         })
-        sources.push({ key: `${entry}/verifier/test-stdout.txt`, path: pathPosix.join(trial, 'verifier', 'test-stdout.txt'), stream: 'verifier' })
+        sources.push({
+          key: `${entry}/verifier/test-stdout.txt`,
+          path: pathPosix.join(trial, 'verifier', 'test-stdout.txt'),
+          stream: 'verifier',
+        })
       }
       sources.push({ key: 'proc/stdout', path: pathPosix.join(paths.proc, 'stdout'), stream: 'stdout' })
       return sources

@@ -10,11 +10,16 @@
 import { z } from 'zod'
 import type { ErrorClass } from '../shared/status.js'
 import { errorClassOf, invalidatesReward } from './error-classes.js'
-import { errorOutcome, PASS_MARK, type AttemptOutcome, type PhaseSpan, type PhaseTimings, type TestCounts } from '../shared/outcome.js'
+import {
+  errorOutcome,
+  PASS_MARK,
+  type AttemptOutcome,
+  type PhaseSpan,
+  type PhaseTimings,
+  type TestCounts,
+} from '../shared/outcome.js'
 
-const Span = z
-  .object({ started_at: z.string().nullish(), finished_at: z.string().nullish() })
-  .nullish()
+const Span = z.object({ started_at: z.string().nullish(), finished_at: z.string().nullish() }).nullish()
 
 const Usage = z
   .object({
@@ -140,7 +145,10 @@ function keepsRewardValid(e: RecordedException): boolean {
 
 /** The trial's rewards; a multi-step trial without trial-level rewards takes its last step's. */
 function rewardsOf(result: TrialResult): Record<string, number> | null {
-  const candidates = [result.verifier_result?.rewards, ...(result.step_results ?? []).map((s) => s.verifier_result?.rewards).reverse()]
+  const candidates = [
+    result.verifier_result?.rewards,
+    ...(result.step_results ?? []).map((s) => s.verifier_result?.rewards).reverse(),
+  ]
   const found = candidates.find((r) => r && Object.keys(r).length > 0)
   return found ?? null
 }

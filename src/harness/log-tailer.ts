@@ -103,7 +103,10 @@ export class LogTailer {
     const newPhase = phase !== null && phase !== this.#phase ? phase : null
     // A harness that reports no phases of its own gets a phase event when its phase changes.
     if (newPhase && !entries.some((e) => e.stream === 'phase')) {
-      entries.push({ stream: 'phase', line: JSON.stringify({ event: 'phase_changed', phase: newPhase, time: new Date().toISOString() }) })
+      entries.push({
+        stream: 'phase',
+        line: JSON.stringify({ event: 'phase_changed', phase: newPhase, time: new Date().toISOString() }),
+      })
     }
     await appendRunLog(this.db, this.runId, this.attempt, entries, cursors, { phase: newPhase })
     for (const c of cursors) this.#offsets.set(c.source, c.to)

@@ -51,30 +51,33 @@ export interface TbRunSpec {
  * is not a positive number: those would make `tb` match the wrong tasks or fail in Docker Compose.
  */
 export function tbRunArgv(spec: TbRunSpec): string[] {
-  for (const [name, value] of [['taskId', spec.taskId], ['runId', spec.runId]] as const) {
+  for (const [name, value] of [
+    ['taskId', spec.taskId],
+    ['runId', spec.runId],
+  ] as const) {
     if (!TB_SAFE_ID.test(value)) throw new Error(`${name} ${JSON.stringify(value)} is not a safe tb id`)
   }
   if (!(Number.isFinite(spec.timeoutMultiplier) && spec.timeoutMultiplier > 0)) {
     throw new Error(`timeoutMultiplier must be a positive number, got ${spec.timeoutMultiplier}`)
   }
-  const argv = [
-    spec.tbBin,
-    'run',
-    '--dataset-path', spec.datasetPath,
-    '--task-id', spec.taskId,
-    '--agent', spec.agent,
-  ]
+  const argv = [spec.tbBin, 'run', '--dataset-path', spec.datasetPath, '--task-id', spec.taskId, '--agent', spec.agent]
   if (spec.model !== null) argv.push('--model', spec.model)
   argv.push(
-    '--output-path', spec.outputPath,
-    '--run-id', spec.runId,
-    '--n-concurrent', '1',
-    '--n-attempts', '1',
-    '--global-timeout-multiplier', String(spec.timeoutMultiplier),
+    '--output-path',
+    spec.outputPath,
+    '--run-id',
+    spec.runId,
+    '--n-concurrent',
+    '1',
+    '--n-attempts',
+    '1',
+    '--global-timeout-multiplier',
+    String(spec.timeoutMultiplier),
     '--no-livestream',
     '--no-upload-results',
     spec.cleanup ? '--cleanup' : '--no-cleanup',
-    '--log-level', 'info',
+    '--log-level',
+    'info',
   )
   return argv
 }
@@ -164,7 +167,14 @@ export const TB_LIVE_TRIAL_FILES = ['sessions/agent.log', 'sessions/tests.log', 
  * tasks of different content (see {@link TbRunSpec.taskId}).
  */
 export function tbTaskId(taskName: string, contentSha256: string): string {
-  const base = taskName.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 48)
-  const hash = contentSha256.toLowerCase().replace(/[^0-9a-f]/g, '').slice(0, 12)
+  const base = taskName
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 48)
+  const hash = contentSha256
+    .toLowerCase()
+    .replace(/[^0-9a-f]/g, '')
+    .slice(0, 12)
   return `${base || 'task'}-${hash || '0'}`
 }

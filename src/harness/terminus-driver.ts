@@ -7,7 +7,12 @@ import { harnessJobName, harnessModel } from '../shared/ids.js'
 import type { HarnessDriver } from './driver.js'
 import type { LogSource } from './log-tailer.js'
 import { tbAttemptLayout, tbRunArgv, tbTaskId, tbTrialName } from './terminus-command.js'
-import { outcomeFromTbResults, outcomeWithoutTbResults, parseTbResultsJson, UnreadableTbResultsError } from './terminus-result.js'
+import {
+  outcomeFromTbResults,
+  outcomeWithoutTbResults,
+  parseTbResultsJson,
+  UnreadableTbResultsError,
+} from './terminus-result.js'
 import { errorOutcome } from '../shared/outcome.js'
 
 /** Agents of Terminal-Bench that call no model. */
@@ -64,12 +69,14 @@ export function terminusDriver(options: { bin: string; env: Record<string, strin
     async readOutcome(localOutput, paths, exit) {
       const runDir = path.join(localOutput, pathPosix.relative(paths.output, paths.runDir))
       const text = await fs.readFile(path.join(runDir, 'results.json'), 'utf8').catch(() => null)
-      if (text === null) return { outcome: outcomeWithoutTbResults(exit.exitCode, exit.stderr, exit.stdout), result: null }
+      if (text === null)
+        return { outcome: outcomeWithoutTbResults(exit.exitCode, exit.stderr, exit.stdout), result: null }
       const log = await fs.readFile(path.join(runDir, 'run.log'), 'utf8').catch(() => exit.stderr)
       try {
         return { outcome: outcomeFromTbResults(parseTbResultsJson(text), log), result: JSON.parse(text) as object }
       } catch (err) {
-        if (err instanceof UnreadableTbResultsError) return { outcome: errorOutcome('harness', err.message), result: null }
+        if (err instanceof UnreadableTbResultsError)
+          return { outcome: errorOutcome('harness', err.message), result: null }
         throw err
       }
     },

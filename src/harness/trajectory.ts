@@ -46,7 +46,10 @@ export function compactStep(step: Step): string {
     model_name: step.model_name ?? null,
     message: cut(step.message),
     reasoning: cut(step.reasoning_content),
-    tool_calls: (step.tool_calls ?? []).map((call) => ({ function: call.function_name ?? null, arguments: cut(call.arguments) })),
+    tool_calls: (step.tool_calls ?? []).map((call) => ({
+      function: call.function_name ?? null,
+      arguments: cut(call.arguments),
+    })),
     observation: cut(step.observation),
     metrics: step.metrics ?? null,
   })
@@ -55,5 +58,7 @@ export function compactStep(step: Step): string {
 function cut(value: unknown): string | null {
   if (value === undefined || value === null) return null
   const text = typeof value === 'string' ? value : JSON.stringify(value)
-  return text.length > TEXT_LIMIT ? `${text.slice(0, TEXT_LIMIT)} … [cut: ${text.length - TEXT_LIMIT} more characters]` : text
+  return text.length > TEXT_LIMIT
+    ? `${text.slice(0, TEXT_LIMIT)} … [cut: ${text.length - TEXT_LIMIT} more characters]`
+    : text
 }

@@ -61,7 +61,10 @@ export interface ManagedHost extends ExecutionHost {
   /** Throws when the host cannot take runs (unreachable, work dir not writable). */
   check(): Promise<void>
   /** Runs a command on the host; never throws on a non-zero exit. */
-  exec(argv: readonly string[], options?: { cwd?: string }): Promise<{ code: number | null; stdout: string; stderr: string }>
+  exec(
+    argv: readonly string[],
+    options?: { cwd?: string },
+  ): Promise<{ code: number | null; stdout: string; stderr: string }>
   close(): Promise<void>
 }
 

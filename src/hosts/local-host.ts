@@ -171,7 +171,8 @@ export class LocalHost implements ManagedHost {
     const procs: string[] = []
     const runsDir = this.resolve('runs')
     for (const entry of await fs.readdir(runsDir, { recursive: true, withFileTypes: true }).catch(() => [])) {
-      if (entry.isDirectory() && entry.name === 'proc') procs.push(path.relative(this.workDir, path.join(entry.parentPath, entry.name)))
+      if (entry.isDirectory() && entry.name === 'proc')
+        procs.push(path.relative(this.workDir, path.join(entry.parentPath, entry.name)))
     }
     const running: string[] = []
     for (const proc of procs) {
@@ -199,4 +200,3 @@ async function readText(file: string): Promise<string | null> {
     throw err
   }
 }
-

@@ -10,7 +10,9 @@ export function shellCommand(argv: readonly string[]): string {
 }
 
 /** Parses probe.sh's answer into a harness process state. */
-export function parseProbe(output: string):
+export function parseProbe(
+  output: string,
+):
   | { state: 'absent' }
   | { state: 'running' }
   | { state: 'lost' }

@@ -65,7 +65,8 @@ export class SshHost implements ManagedHost {
 
   absolute(rel: string): string {
     const abs = pathPosix.resolve(this.workDir, rel)
-    if (abs !== this.workDir && !abs.startsWith(this.workDir + '/')) throw new Error(`path ${rel} leaves the host work dir`)
+    if (abs !== this.workDir && !abs.startsWith(this.workDir + '/'))
+      throw new Error(`path ${rel} leaves the host work dir`)
     return abs
   }
 
@@ -74,11 +75,18 @@ export class SshHost implements ManagedHost {
     const made = await this.exec(['mkdir', '-p', this.toolsDir])
     if (made.code !== 0) throw new Error(`cannot create ${this.toolsDir} on ${this.id}: ${made.stderr.trim()}`)
     await this.#rsync([SUPERVISOR_SCRIPT, PROBE_SCRIPT], `${this.toolsDir}/`)
-    await this.#rsync([`${HARNESS_PLUGINS_DIR}/`], `${this.toolsDir}/harness-plugins/`, ['--delete', '--exclude', '__pycache__'])
+    await this.#rsync([`${HARNESS_PLUGINS_DIR}/`], `${this.toolsDir}/harness-plugins/`, [
+      '--delete',
+      '--exclude',
+      '__pycache__',
+    ])
   }
 
   /** Runs a command on the host; never throws on a non-zero exit. */
-  async exec(argv: readonly string[], options: { cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  async exec(
+    argv: readonly string[],
+    options: { cwd?: string } = {},
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return this.#withConnection(async (c) => {
       const command = options.cwd ? `cd ${shellQuote(options.cwd)} && ${shellCommand(argv)}` : shellCommand(argv)
       const result = await c.ssh.execCommand(command)
@@ -94,13 +102,18 @@ export class SshHost implements ManagedHost {
   async getDirectory(rel: string, localDir: string): Promise<void> {
     await fs.mkdir(localDir, { recursive: true })
     const source = this.absolute(rel)
-    const result = await execa('rsync', ['-a', '-e', this.#sshCommand(), `${this.#target()}:${source}/`, `${localDir}/`], {
-      reject: false,
-    })
+    const result = await execa(
+      'rsync',
+      ['-a', '-e', this.#sshCommand(), `${this.#target()}:${source}/`, `${localDir}/`],
+      {
+        reject: false,
+      },
+    )
     if (result.exitCode === 23 && /No such file or directory/.test(result.stderr)) {
       throw Object.assign(new Error(`${source} does not exist on ${this.id}`), { code: 'ENOENT' })
     }
-    if (result.exitCode !== 0) throw new Error(`rsync from ${this.id} failed (${result.exitCode}): ${result.stderr.trim()}`)
+    if (result.exitCode !== 0)
+      throw new Error(`rsync from ${this.id} failed (${result.exitCode}): ${result.stderr.trim()}`)
   }
 
   async readFrom(rel: string, offset: number, maxBytes: number): Promise<Buffer | null> {
@@ -108,7 +121,9 @@ export class SshHost implements ManagedHost {
     return this.#withSftp(async (sftp) => {
       let handle: Buffer
       try {
-        handle = await new Promise<Buffer>((resolve, reject) => sftp.open(file, 'r', (err, h) => (err ? reject(err) : resolve(h))))
+        handle = await new Promise<Buffer>((resolve, reject) =>
+          sftp.open(file, 'r', (err, h) => (err ? reject(err) : resolve(h))),
+        )
       } catch (err) {
         if (isNoSuchFile(err)) return null
         throw err
@@ -135,21 +150,25 @@ export class SshHost implements ManagedHost {
 
   async fileSize(rel: string): Promise<number | null> {
     const file = this.absolute(rel)
-    return this.#withSftp((sftp) =>
-      new Promise<number | null>((resolve, reject) =>
-        sftp.stat(file, (err, stats) => (err ? (isNoSuchFile(err) ? resolve(null) : reject(err)) : resolve(stats.size))),
-      ),
+    return this.#withSftp(
+      (sftp) =>
+        new Promise<number | null>((resolve, reject) =>
+          sftp.stat(file, (err, stats) =>
+            err ? (isNoSuchFile(err) ? resolve(null) : reject(err)) : resolve(stats.size),
+          ),
+        ),
     )
   }
 
   async list(rel: string): Promise<string[]> {
     const dir = this.absolute(rel)
-    return this.#withSftp((sftp) =>
-      new Promise<string[]>((resolve, reject) =>
-        sftp.readdir(dir, (err, entries) =>
-          err ? (isNoSuchFile(err) ? resolve([]) : reject(err)) : resolve(entries.map((e) => e.filename).sort()),
+    return this.#withSftp(
+      (sftp) =>
+        new Promise<string[]>((resolve, reject) =>
+          sftp.readdir(dir, (err, entries) =>
+            err ? (isNoSuchFile(err) ? resolve([]) : reject(err)) : resolve(entries.map((e) => e.filename).sort()),
+          ),
         ),
-      ),
     )
   }
 
@@ -200,13 +219,22 @@ export class SshHost implements ManagedHost {
     const file = pathPosix.join(this.absolute(procDir), options.group ? 'pgid' : 'pid')
     const target = options.group ? `-"$(cat ${shellQuote(file)})"` : `"$(cat ${shellQuote(file)})"`
     // The kill program, not the shell's: dash's builtin takes neither `--` nor a process group.
-    await this.exec(['sh', '-c', `[ -f ${shellQuote(file)} ] && env kill -s ${signal.slice(3)} -- ${target} 2>/dev/null; true`])
+    await this.exec([
+      'sh',
+      '-c',
+      `[ -f ${shellQuote(file)} ] && env kill -s ${signal.slice(3)} -- ${target} 2>/dev/null; true`,
+    ])
   }
 
   /** Whether the host answers: a command round trip and the work dir writable. */
   async check(): Promise<void> {
-    const result = await this.exec(['sh', '-c', `mkdir -p ${shellQuote(this.workDir)} && test -w ${shellQuote(this.workDir)}`])
-    if (result.code !== 0) throw new Error(`work dir ${this.workDir} is not writable on ${this.id}: ${result.stderr.trim()}`)
+    const result = await this.exec([
+      'sh',
+      '-c',
+      `mkdir -p ${shellQuote(this.workDir)} && test -w ${shellQuote(this.workDir)}`,
+    ])
+    if (result.code !== 0)
+      throw new Error(`work dir ${this.workDir} is not writable on ${this.id}: ${result.stderr.trim()}`)
   }
 
   async close(): Promise<void> {
@@ -220,7 +248,10 @@ export class SshHost implements ManagedHost {
 
   async #writeFile(file: string, content: string, mode: number): Promise<void> {
     await this.#withSftp(
-      (sftp) => new Promise<void>((resolve, reject) => sftp.writeFile(file, content, { mode }, (err) => (err ? reject(err) : resolve()))),
+      (sftp) =>
+        new Promise<void>((resolve, reject) =>
+          sftp.writeFile(file, content, { mode }, (err) => (err ? reject(err) : resolve())),
+        ),
     )
   }
 
@@ -306,17 +337,28 @@ export class SshHost implements ManagedHost {
   /** Options of OpenSSH's client for rsync: same key, same known hosts, one shared master connection. */
   #sshOptions(): string[] {
     return [
-      '-p', String(this.#ssh.port),
-      '-i', this.#ssh.keyFile,
-      '-o', 'BatchMode=yes',
-      '-o', 'IdentitiesOnly=yes',
-      '-o', `UserKnownHostsFile=${this.knownHosts.file}`,
-      '-o', `StrictHostKeyChecking=${this.knownHosts.strict ? 'yes' : 'accept-new'}`,
-      '-o', 'ConnectTimeout=15',
-      '-o', 'ServerAliveInterval=15',
-      '-o', 'ControlMaster=auto',
-      '-o', `ControlPath=${controlDir()}/%C`,
-      '-o', 'ControlPersist=60',
+      '-p',
+      String(this.#ssh.port),
+      '-i',
+      this.#ssh.keyFile,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `UserKnownHostsFile=${this.knownHosts.file}`,
+      '-o',
+      `StrictHostKeyChecking=${this.knownHosts.strict ? 'yes' : 'accept-new'}`,
+      '-o',
+      'ConnectTimeout=15',
+      '-o',
+      'ServerAliveInterval=15',
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${controlDir()}/%C`,
+      '-o',
+      'ControlPersist=60',
     ]
   }
 
@@ -326,10 +368,15 @@ export class SshHost implements ManagedHost {
 
   async #rsync(sources: string[], target: string, extra: string[] = []): Promise<void> {
     await fs.mkdir(controlDir(), { recursive: true, mode: 0o700 })
-    const result = await execa('rsync', ['-a', ...extra, '-e', this.#sshCommand(), ...sources, `${this.#target()}:${target}`], {
-      reject: false,
-    })
-    if (result.exitCode !== 0) throw new Error(`rsync to ${this.id} failed (${result.exitCode}): ${result.stderr.trim()}`)
+    const result = await execa(
+      'rsync',
+      ['-a', ...extra, '-e', this.#sshCommand(), ...sources, `${this.#target()}:${target}`],
+      {
+        reject: false,
+      },
+    )
+    if (result.exitCode !== 0)
+      throw new Error(`rsync to ${this.id} failed (${result.exitCode}): ${result.stderr.trim()}`)
   }
 }
 

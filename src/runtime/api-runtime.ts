@@ -30,12 +30,20 @@ export async function startApiRuntime(options: {
   const { config, logger } = options
   const dbh = createDb(options.databaseUrl)
   const temporal = await connectTemporalClient(config, options.temporalAddress)
-  const notifier = createLogNotifier(options.databaseUrl, (err) => logger.warn('log notifier connection problem', { err }))
+  const notifier = createLogNotifier(options.databaseUrl, (err) =>
+    logger.warn('log notifier connection problem', { err }),
+  )
   const harborBin = findExecutable('harbor', config.harness.harborBin)
-  const harnessPython = harborBin && existsSync(path.join(path.dirname(harborBin), 'python')) ? path.join(path.dirname(harborBin), 'python') : null
-  if (!harnessPython) logger.warn('no Python with the harnesses found: uploads are checked without their own task models')
+  const harnessPython =
+    harborBin && existsSync(path.join(path.dirname(harborBin), 'python'))
+      ? path.join(path.dirname(harborBin), 'python')
+      : null
+  if (!harnessPython)
+    logger.warn('no Python with the harnesses found: uploads are checked without their own task models')
   const taskChecker = harnessPython ? new TaskChecker(harnessPython) : null
-  taskChecker?.warm((err) => logger.warn('the task checker did not start; it is tried again at the next upload', { err }))
+  taskChecker?.warm((err) =>
+    logger.warn('the task checker did not start; it is tried again at the next upload', { err }),
+  )
   const app = createApp({
     config,
     taskChecker,
@@ -54,9 +62,15 @@ export async function startApiRuntime(options: {
     },
   })
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.api.host, port: options.port ?? config.api.port }, () => resolve(s))
+    const s = serve({ fetch: app.fetch, hostname: config.api.host, port: options.port ?? config.api.port }, () =>
+      resolve(s),
+    )
     s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`API_PORT ${config.api.port} is already in use on ${config.api.host}`) : err),
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`API_PORT ${config.api.port} is already in use on ${config.api.host}`)
+          : err,
+      ),
     )
   })
   const address = server.address() as AddressInfo

@@ -37,7 +37,9 @@ export class HostService {
     this.#stopped = true
     if (this.#timer) clearTimeout(this.#timer)
     await this.#tick
-    await retireHost(this.db, this.host.id).catch((err) => this.logger.warn('could not retire host', { host: this.host.id, err }))
+    await retireHost(this.db, this.host.id).catch((err) =>
+      this.logger.warn('could not retire host', { host: this.host.id, err }),
+    )
     await this.host.close()
   }
 
@@ -73,7 +75,9 @@ export class HostService {
     }
     if (!this.options.keepFiles && Date.now() - this.#lastSweep > SWEEP_EVERY_MS) {
       this.#lastSweep = Date.now()
-      await sweepHost(this.db, this.host, this.logger).catch((err) => this.logger.warn('sweep failed', { host: this.host.id, err }))
+      await sweepHost(this.db, this.host, this.logger).catch((err) =>
+        this.logger.warn('sweep failed', { host: this.host.id, err }),
+      )
     }
   }
 }

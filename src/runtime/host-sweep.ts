@@ -22,7 +22,9 @@ export async function sweepHost(db: Db, host: ManagedHost, logger: Logger): Prom
       if (run && !isTerminalRunStatus(run.status)) continue
       const dir = `runs/${jobId}/${runDir}`
       const attempts = await host.list(dir)
-      const live = await Promise.all(attempts.map(async (a) => (await host.probe(`${dir}/${a}/proc`)).state === 'running'))
+      const live = await Promise.all(
+        attempts.map(async (a) => (await host.probe(`${dir}/${a}/proc`)).state === 'running'),
+      )
       if (live.includes(true)) continue
       for (const attempt of attempts) await downComposeProjects(host, `${dir}/${attempt}`)
       await host.remove(dir)
@@ -43,4 +45,3 @@ async function releaseFinishedAttempts(db: Db): Promise<void> {
     .where('run_id', 'in', (eb) => eb.selectFrom('runs').select('id').where('status', 'in', ['completed', 'cancelled']))
     .execute()
 }
-

@@ -57,7 +57,10 @@ export function harnessBase(config: Config, host: HostConfig) {
       : [VENV_BIN, host.path, config.harness.path].filter(Boolean).join(':'),
     home: remote ? null : config.harness.home,
     // Our Harbor job plugin first, then whatever the operator adds.
-    pythonPath: [remote ? `${toolsDir}/harness-plugins` : HARNESS_PLUGINS_DIR, host.pythonPath ?? (remote ? null : config.harness.pythonPath)]
+    pythonPath: [
+      remote ? `${toolsDir}/harness-plugins` : HARNESS_PLUGINS_DIR,
+      host.pythonPath ?? (remote ? null : config.harness.pythonPath),
+    ]
       .filter(Boolean)
       .join(':'),
     localCostMap: config.harness.localCostMap,

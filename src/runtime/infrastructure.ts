@@ -35,7 +35,8 @@ export async function provideInfrastructure(
   try {
     let databaseUrl = config.database.url
     if (!databaseUrl) {
-      if (!options.embedded) throw new ConfigError('DATABASE_URL is required (only `npm start` runs the embedded database)')
+      if (!options.embedded)
+        throw new ConfigError('DATABASE_URL is required (only `npm start` runs the embedded database)')
       logger.info('starting embedded PostgreSQL', { port: config.database.embeddedPort })
       const pg = await startEmbeddedPostgres({
         dir: path.join(config.dataDir, 'postgres'),
@@ -49,7 +50,8 @@ export async function provideInfrastructure(
     let temporalAddress = config.temporal.address
     let temporalUiUrl = config.temporal.uiUrl
     if (!temporalAddress) {
-      if (!options.embedded) throw new ConfigError('TEMPORAL_ADDRESS is required (only `npm start` runs the embedded Temporal server)')
+      if (!options.embedded)
+        throw new ConfigError('TEMPORAL_ADDRESS is required (only `npm start` runs the embedded Temporal server)')
       const bin = findExecutable('temporal', config.temporal.bin)
       if (!bin) {
         throw new ConfigError(
@@ -73,7 +75,9 @@ export async function provideInfrastructure(
     let masterKey = config.secretsKey
     if (!masterKey) {
       if (config.database.url) {
-        throw new ConfigError('SECRETS_KEY is required with an external DATABASE_URL (32 bytes, base64: `openssl rand -base64 32`)')
+        throw new ConfigError(
+          'SECRETS_KEY is required with an external DATABASE_URL (32 bytes, base64: `openssl rand -base64 32`)',
+        )
       }
       masterKey = await loadOrCreateKeyFile(config.dataDir)
     }

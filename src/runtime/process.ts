@@ -26,7 +26,9 @@ export function installTemporalRuntime(): void {
   const sdkLogger = new DefaultLogger('WARN', (entry) => {
     // Expected: the host's worker serves activities only.
     if (entry.message.startsWith('No workflows registered')) return
-    process.stderr.write(`${new Date().toISOString()} [${entry.level}] ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`)
+    process.stderr.write(
+      `${new Date().toISOString()} [${entry.level}] ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`,
+    )
   })
   Runtime.install({ logger: sdkLogger, shutdownSignals: [] })
   runtimeInstalled = true

@@ -61,7 +61,9 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
       )
     }
     const host = buildHost(config, hostConfig)
-    services.push(new HostService(host, hostConfig.slots, dbh.db, logger.child({ host: id }), { keepFiles: config.keepHostFiles }))
+    services.push(
+      new HostService(host, hostConfig.slots, dbh.db, logger.child({ host: id }), { keepFiles: config.keepHostFiles }),
+    )
     hostWorkers.push(
       await Worker.create({
         connection,

@@ -40,7 +40,16 @@ export async function startEmbeddedPostgres(options: {
   const ids = asRoot ? await postgresUserIds() : {}
   const child = spawn(
     (await binaries()).postgres,
-    ['-D', databaseDir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    [
+      '-D',
+      databaseDir,
+      '-p',
+      String(options.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+    ],
     { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
   )
   // If this process exits without stopping the server (a forced exit), take it along.

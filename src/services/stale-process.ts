@@ -6,7 +6,11 @@ import { promises as fs } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /** Stops the process recorded in `pidFile` if it is still alive and its command line contains `marker`. */
-export async function stopStaleProcess(pidFile: string, marker: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stopStaleProcess(
+  pidFile: string,
+  marker: string,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   const text = await fs.readFile(pidFile, 'utf8').catch(() => null)
   const pid = Number(text?.split('\n')[0]?.trim())
   if (!Number.isInteger(pid) || pid <= 1) return

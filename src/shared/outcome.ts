@@ -49,7 +49,11 @@ export interface AttemptOutcome {
 /** A binary reward passes at 1; a fractional one must reach it too. */
 export const PASS_MARK = 1
 
-export function errorOutcome(errorClass: ErrorClass, message: string, exceptionType: string | null = null): AttemptOutcome {
+export function errorOutcome(
+  errorClass: ErrorClass,
+  message: string,
+  exceptionType: string | null = null,
+): AttemptOutcome {
   return {
     outcome: 'error',
     error_class: errorClass,

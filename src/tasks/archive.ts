@@ -431,8 +431,7 @@ function summarise(dest: string, plan: PlannedEntry[], totalBytes: number): Extr
 function singleTopLevelDir(plan: PlannedEntry[]): string | null {
   const first = plan[0]?.path.split('/')[0]
   if (first === undefined) return null
-  const inside = (p: PlannedEntry) =>
-    p.path.startsWith(`${first}/`) || (p.path === first && p.kind === 'directory')
+  const inside = (p: PlannedEntry) => p.path.startsWith(`${first}/`) || (p.path === first && p.kind === 'directory')
   return plan.every(inside) ? first : null
 }
 

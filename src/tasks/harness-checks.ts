@@ -94,7 +94,10 @@ export class TaskChecker {
 
   #start(): Promise<void> {
     if (this.#ready) return this.#ready
-    const child = spawn(this.python, [CHECK_SCRIPT, '--serve'], { env: toolEnvironment(), stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(this.python, [CHECK_SCRIPT, '--serve'], {
+      env: toolEnvironment(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
     this.#child = child
     let stderr = ''
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)))
@@ -143,7 +146,12 @@ export async function migrateToHarbor(harborBin: string, taskRoot: string, outPa
   })
   const migrated = path.join(outParent, path.basename(taskRoot))
   const produced = await Promise.all(
-    ['task.toml', 'environment/Dockerfile', 'tests/test.sh'].map((f) => fs.access(path.join(migrated, f)).then(() => true, () => false)),
+    ['task.toml', 'environment/Dockerfile', 'tests/test.sh'].map((f) =>
+      fs.access(path.join(migrated, f)).then(
+        () => true,
+        () => false,
+      ),
+    ),
   )
   if (result.exitCode !== 0 || produced.includes(false)) {
     await fs.rm(migrated, { recursive: true, force: true })
@@ -154,7 +162,10 @@ export async function migrateToHarbor(harborBin: string, taskRoot: string, outPa
       .filter((l) => l && !/not foolproof|review migrated/i.test(l))
       .slice(-4)
       .join(' ')
-    throw new TaskArchiveError('invalid_task', `harbor task migrate could not convert this Terminal-Bench task: ${said || 'it produced no Harbor task'}`)
+    throw new TaskArchiveError(
+      'invalid_task',
+      `harbor task migrate could not convert this Terminal-Bench task: ${said || 'it produced no Harbor task'}`,
+    )
   }
   return migrated
 }

@@ -22,7 +22,13 @@ export async function startJobWorkflow(client: Client, taskQueue: string, input:
       taskQueue,
       workflowId: jobWorkflowId(input.jobId),
       args: [input],
-      memo: { jobId: input.jobId, task: label.taskName, harness: label.harness, agent: label.agent, model: label.model },
+      memo: {
+        jobId: input.jobId,
+        task: label.taskName,
+        harness: label.harness,
+        agent: label.agent,
+        model: label.model,
+      },
       staticSummary: `${label.taskName} × ${input.nRuns} · ${label.harness} · ${label.agent} · ${label.model}`,
     })
   } catch (err) {

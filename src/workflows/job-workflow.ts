@@ -57,27 +57,27 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary> 
   /** Starts a child per run, waiting for a free place among `maxParallel` before each. */
   async function startRuns() {
     for (let runNumber = 1; runNumber <= nRuns; runNumber++) {
-    await condition(() => running < maxParallel)
-    running++
-    const args: RunWorkflowInput = { jobId, runNumber, maxAttempts: input.maxAttempts }
-    const child = executeChild(runWorkflow, {
-      workflowId: runWorkflowId(jobId, runNumber),
-      args: [args],
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      memo: { jobId, runNumber, model: label.model, agent: label.agent, task: label.taskName },
-      staticSummary: `run ${runNumber}/${nRuns} of ${label.taskName} · ${label.agent} · ${label.model}`,
-    })
-      // A run records its own outcome; whatever became of its workflow, the job carries on.
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .finally(() => {
-        running--
-        finished++
-        setCurrentDetails(`${finished}/${nRuns} runs finished`)
+      await condition(() => running < maxParallel)
+      running++
+      const args: RunWorkflowInput = { jobId, runNumber, maxAttempts: input.maxAttempts }
+      const child = executeChild(runWorkflow, {
+        workflowId: runWorkflowId(jobId, runNumber),
+        args: [args],
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        memo: { jobId, runNumber, model: label.model, agent: label.agent, task: label.taskName },
+        staticSummary: `run ${runNumber}/${nRuns} of ${label.taskName} · ${label.agent} · ${label.model}`,
       })
-    children.push(child)
-  }
+        // A run records its own outcome; whatever became of its workflow, the job carries on.
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => {
+          running--
+          finished++
+          setCurrentDetails(`${finished}/${nRuns} runs finished`)
+        })
+      children.push(child)
+    }
   }
 }

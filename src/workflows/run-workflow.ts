@@ -72,7 +72,12 @@ function hostActivities(taskQueue: string) {
     heartbeatTimeout: '20 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     // Enough to ride out an SSH outage of a few minutes; then the attempt fails as infra.
-    retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 25, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '10 seconds',
+      maximumAttempts: 25,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
   })
   // (Activity proxies are Proxy objects: pick the functions, don't spread them.)
   return {
@@ -125,33 +130,33 @@ async function runAttempt(
   attempt: number,
   onPlaced: (p: PlacedAttempt) => void,
 ): Promise<{ outcome: AttemptOutcome; harness: HarnessTimes | null }> {
-    const avoid: string[] = []
-    for (;;) {
-      const p = await placement.placeAttempt({ jobId, runNumber, attempt, avoid })
-      onPlaced(p)
-      setCurrentDetails(`attempt ${attempt} on host ${p.hostId}`)
-      const ref = { jobId, runId: p.runId, runNumber, attempt }
-      const host = hostActivities(p.hostTaskQueue)
-      try {
-        await host.stageTask(ref)
-      } catch (err) {
-        if (isCancellation(err)) throw err
-        if (isScheduleToStartTimeout(err)) {
-          avoid.push(p.hostId)
-          continue
-        }
-        return { outcome: infraError(err), harness: null }
+  const avoid: string[] = []
+  for (;;) {
+    const p = await placement.placeAttempt({ jobId, runNumber, attempt, avoid })
+    onPlaced(p)
+    setCurrentDetails(`attempt ${attempt} on host ${p.hostId}`)
+    const ref = { jobId, runId: p.runId, runNumber, attempt }
+    const host = hostActivities(p.hostTaskQueue)
+    try {
+      await host.stageTask(ref)
+    } catch (err) {
+      if (isCancellation(err)) throw err
+      if (isScheduleToStartTimeout(err)) {
+        avoid.push(p.hostId)
+        continue
       }
-      let harness: HarnessRun | null = null
-      try {
-        // These two move the run to `running` and `collecting` as they begin.
-        harness = await host.runHarness(ref)
-        return { outcome: await host.collectResults({ ...ref, harness }), harness: timesOf(harness) }
-      } catch (err) {
-        if (isCancellation(err)) throw err
-        return { outcome: infraError(err), harness: harness && timesOf(harness) }
-      }
+      return { outcome: infraError(err), harness: null }
     }
+    let harness: HarnessRun | null = null
+    try {
+      // These two move the run to `running` and `collecting` as they begin.
+      harness = await host.runHarness(ref)
+      return { outcome: await host.collectResults({ ...ref, harness }), harness: timesOf(harness) }
+    } catch (err) {
+      if (isCancellation(err)) throw err
+      return { outcome: infraError(err), harness: harness && timesOf(harness) }
+    }
+  }
 }
 
 type HarnessTimes = ReturnType<typeof timesOf>

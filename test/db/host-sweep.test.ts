@@ -52,7 +52,8 @@ it('removes the leftovers of finished and unknown runs only, and frees their slo
   await new Promise((r) => setTimeout(r, 300))
   const unknown = await attemptDir('00000000-0000-4000-8000-000000000000', 1, { started: true })
 
-  const openAttempts = () => tdb.db.selectFrom('run_attempts').select('run_id').where('finished_at', 'is', null).execute()
+  const openAttempts = () =>
+    tdb.db.selectFrom('run_attempts').select('run_id').where('finished_at', 'is', null).execute()
   expect(await openAttempts()).toEqual([{ run_id: runIds[0] }])
   try {
     const removed = await sweepHost(tdb.db, host, createLogger('error'))

@@ -30,7 +30,10 @@ describe('run log', () => {
   it('numbers lines 1, 2, 3, … per run, status changes included', async () => {
     const { runIds } = await insertTestJob(tdb.db)
     const [a, b] = runIds as [string, string]
-    await appendRunLog(tdb.db, a, 1, [{ stream: 'harbor', line: 'one' }, { stream: 'harbor', line: 'two' }])
+    await appendRunLog(tdb.db, a, 1, [
+      { stream: 'harbor', line: 'one' },
+      { stream: 'harbor', line: 'two' },
+    ])
     await appendRunLog(tdb.db, b, 1, [{ stream: 'harbor', line: 'other run' }])
     expect(await setRunStatus(tdb.db, a, 'staging', 1)).toBe(true)
     expect(await setRunStatus(tdb.db, a, 'staging', 1)).toBe(false)

@@ -21,12 +21,18 @@ export async function getJson(baseUrl: string, path: string): Promise<{ status: 
 }
 
 /** Polls the job until `done(job)` or the timeout. */
-export async function waitForJob(baseUrl: string, jobId: string, done: (job: any) => boolean, timeoutMs = 120_000): Promise<any> {
+export async function waitForJob(
+  baseUrl: string,
+  jobId: string,
+  done: (job: any) => boolean,
+  timeoutMs = 120_000,
+): Promise<any> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const { body } = await getJson(baseUrl, `/api/jobs/${jobId}`)
     if (done(body)) return body
-    if (Date.now() > deadline) throw new Error(`job ${jobId} did not reach the expected state: ${JSON.stringify(body).slice(0, 2000)}`)
+    if (Date.now() > deadline)
+      throw new Error(`job ${jobId} did not reach the expected state: ${JSON.stringify(body).slice(0, 2000)}`)
     await new Promise((r) => setTimeout(r, 250))
   }
 }

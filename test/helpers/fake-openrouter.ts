@@ -10,10 +10,14 @@ export interface FakeOpenRouter {
 }
 
 export async function startFakeOpenRouter(args: string[]): Promise<FakeOpenRouter> {
-  const child: ResultPromise = execa('python3', [path.join(PROJECT_ROOT, 'test', 'harbor-env', 'fake_openrouter.py'), ...args], {
-    reject: false,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child: ResultPromise = execa(
+    'python3',
+    [path.join(PROJECT_ROOT, 'test', 'harbor-env', 'fake_openrouter.py'), ...args],
+    {
+      reject: false,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(d.toString().split('\n')[0]!.trim()))
     void child.then(() => reject(new Error('fake OpenRouter exited before listening')))

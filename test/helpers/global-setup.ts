@@ -30,7 +30,11 @@ export default async function setup(project: TestProject) {
   if (!postgresAdminUrl) {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'hr-test-pg-'))
     try {
-      const pg = await startEmbeddedPostgres({ dir: path.join(tmp, 'pg'), port: await freePort(), database: 'postgres' })
+      const pg = await startEmbeddedPostgres({
+        dir: path.join(tmp, 'pg'),
+        port: await freePort(),
+        database: 'postgres',
+      })
       postgresAdminUrl = pg.url
       stopPostgres = pg.stop
     } catch (err) {

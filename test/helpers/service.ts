@@ -35,7 +35,9 @@ export interface TestService {
   stop(): Promise<void>
 }
 
-export async function startTestService(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<TestService> {
+export async function startTestService(
+  options: { worker?: boolean; env?: Record<string, string> } = {},
+): Promise<TestService> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-test-data-'))
   const db = await createTestDatabase()
   const env: Record<string, string> = {

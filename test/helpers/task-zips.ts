@@ -47,7 +47,6 @@ export function terminalBenchTask(prefix = ''): ZipSpec {
   }
 }
 
-
 /** Zips a task directory from disk (executable bits kept), e.g. one of test/fixtures/tasks. */
 export async function zipDirectory(dir: string, prefix = ''): Promise<Buffer> {
   const zip = new JSZip()
@@ -55,7 +54,10 @@ export async function zipDirectory(dir: string, prefix = ''): Promise<Buffer> {
     if (!entry.isFile()) continue
     const file = path.join(entry.parentPath, entry.name)
     const rel = path.relative(dir, file).split(path.sep).join('/')
-    zip.file(prefix + rel, await readFile(file), { unixPermissions: (await stat(file)).mode & 0o777, createFolders: false })
+    zip.file(prefix + rel, await readFile(file), {
+      unixPermissions: (await stat(file)).mode & 0o777,
+      createFolders: false,
+    })
   }
   return zip.generateAsync({ type: 'nodebuffer', platform: 'UNIX', compression: 'DEFLATE' })
 }

@@ -8,7 +8,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { execa } from 'execa'
 import { afterAll, expect, it } from 'vitest'
-import { outcomeFromTrialResult, outcomeWithoutTrialResult, parseTrialResultJson } from '../../src/harness/harbor-result.js'
+import {
+  outcomeFromTrialResult,
+  outcomeWithoutTrialResult,
+  parseTrialResultJson,
+} from '../../src/harness/harbor-result.js'
 import { PROJECT_ROOT, VENV_BIN } from '../../src/paths.js'
 
 const COMMITTED = path.join(PROJECT_ROOT, 'test', 'fixtures', 'harbor-output')
@@ -36,11 +40,18 @@ async function outcomeOf(caseDir: string) {
 
 it('reads freshly generated Harbor output as it reads the committed fixtures', async () => {
   out = await mkdtemp(path.join(os.tmpdir(), 'hr-harbor-sample-'))
-  const run = await execa(path.join(PROJECT_ROOT, 'test', 'harbor-env', 'regenerate-sample.sh'), [path.join(VENV_BIN, 'harbor'), out, ...CASES], {
-    reject: false,
-  })
+  const run = await execa(
+    path.join(PROJECT_ROOT, 'test', 'harbor-env', 'regenerate-sample.sh'),
+    [path.join(VENV_BIN, 'harbor'), out, ...CASES],
+    {
+      reject: false,
+    },
+  )
   expect(run.exitCode, run.stderr).toBe(0)
   for (const name of CASES) {
-    expect({ name, ...(await outcomeOf(path.join(out, name))) }).toEqual({ name, ...(await outcomeOf(path.join(COMMITTED, name))) })
+    expect({ name, ...(await outcomeOf(path.join(out, name))) }).toEqual({
+      name,
+      ...(await outcomeOf(path.join(COMMITTED, name))),
+    })
   }
 }, 120_000)

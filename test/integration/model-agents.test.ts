@@ -42,7 +42,11 @@ describe('terminus-2 against a model endpoint', () => {
   let rateLimited: any
 
   beforeAll(async () => {
-    const [solveId, authId, rateId] = await Promise.all([submit('fake/solve'), submit('fake/status-401'), submit('fake/status-429')])
+    const [solveId, authId, rateId] = await Promise.all([
+      submit('fake/solve'),
+      submit('fake/status-401'),
+      submit('fake/status-429'),
+    ])
     let runWhileAgent: any = null
     const stream = readSse(`${service.api.url}/api/jobs/${solveId}/runs/1/logs/stream`, {
       stopWhen: (e) => {
@@ -74,7 +78,9 @@ describe('terminus-2 against a model endpoint', () => {
 
   it('streams the harness phases, shows the current one on the run, and streams each trajectory step', () => {
     const phases = solved.events.filter((e) => e.event === 'phase').map((e) => e.data.phase)
-    expect(phases).toEqual(expect.arrayContaining(['environment_setup', 'agent_setup', 'agent', 'verifier', 'finishing']))
+    expect(phases).toEqual(
+      expect.arrayContaining(['environment_setup', 'agent_setup', 'agent', 'verifier', 'finishing']),
+    )
     expect(phases.indexOf('agent')).toBeLessThan(phases.indexOf('verifier'))
     expect(solved.runWhileAgent).toMatchObject({ status: 'running', phase: 'agent' })
 
@@ -95,7 +101,12 @@ describe('terminus-2 against a model endpoint', () => {
     expect(rateLimited.runs[0]).toMatchObject({ outcome: 'error', error_class: 'provider', attempts: 1 })
     expect(rateLimited.runs[0].error_message).toMatch(/^RateLimitError: .*Rate limit exceeded/)
     for (const job of [unauthorised, rateLimited]) {
-      expect(job.metrics).toMatchObject({ valid_n: 0, counts: { error: 1 }, errors_by_class: { provider: 1 }, pass_at_k: {} })
+      expect(job.metrics).toMatchObject({
+        valid_n: 0,
+        counts: { error: 1 },
+        errors_by_class: { provider: 1 },
+        pass_at_k: {},
+      })
     }
   })
 

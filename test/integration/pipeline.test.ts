@@ -58,7 +58,8 @@ describe('a job of the passing task and one of the failing task', () => {
     responses.push(JSON.stringify(pass.body), JSON.stringify(fail.body))
     expect(pass.status).toBe(201)
     expect(fail.status).toBe(201)
-    const stream = (runNumber: number) => `${service.api.url}/api/jobs/${pass.body.job_id}/runs/${runNumber}/logs/stream`
+    const stream = (runNumber: number) =>
+      `${service.api.url}/api/jobs/${pass.body.job_id}/runs/${runNumber}/logs/stream`
 
     // Run 1, followed live: note the run's status (through the API) when the agent's first line arrives.
     let statusWhenFirstAgentLine: string | null = null
@@ -74,7 +75,8 @@ describe('a job of the passing task and one of the failing task', () => {
       },
     })
     // Run 2, followed by a client that drops after three log lines and resumes with Last-Event-ID.
-    firstPart = (await readSse(stream(2), { stopWhen: (_e, all) => all.filter((x) => x.event === 'log').length >= 3 })).events
+    firstPart = (await readSse(stream(2), { stopWhen: (_e, all) => all.filter((x) => x.event === 'log').length >= 3 }))
+      .events
     resumed = await readSse(stream(2), { lastEventId: firstPart.at(-1)!.id! })
 
     liveRun1 = { events: (await live).events, statusWhenFirstAgentLine: null }
@@ -89,7 +91,14 @@ describe('a job of the passing task and one of the failing task', () => {
   it('runs the passing task: 3 runs passed with reward 1, pass@1 = 1', () => {
     expect(passJob.runs).toHaveLength(3)
     for (const run of passJob.runs) {
-      expect(run).toMatchObject({ status: 'completed', outcome: 'passed', reward: 1, error_class: null, attempts: 1, host: 'local' })
+      expect(run).toMatchObject({
+        status: 'completed',
+        outcome: 'passed',
+        reward: 1,
+        error_class: null,
+        attempts: 1,
+        host: 'local',
+      })
     }
     expect(passJob.metrics).toMatchObject({ valid_n: 3, counts: { passed: 3, failed: 0, error: 0 }, mean_reward: 1 })
     expect(passJob.metrics.pass_at_k).toEqual({ '1': 1, '2': 1 })
@@ -106,7 +115,12 @@ describe('a job of the passing task and one of the failing task', () => {
     const { status, body } = await api(`/api/jobs/${passJob.job_id}/runs/1`)
     expect(status).toBe(200)
     expect(body.attempt_history).toHaveLength(1)
-    expect(body.attempt_history[0]).toMatchObject({ attempt: 1, host: 'local', outcome: 'passed', harness_exit_code: 0 })
+    expect(body.attempt_history[0]).toMatchObject({
+      attempt: 1,
+      host: 'local',
+      outcome: 'passed',
+      harness_exit_code: 0,
+    })
     for (const phase of ['environment_setup', 'agent_setup', 'agent_execution', 'verifier']) {
       expect(body.phase_timings[phase].duration_sec).toBeGreaterThanOrEqual(0)
     }
@@ -137,11 +151,13 @@ describe('a job of the passing task and one of the failing task', () => {
     const run2 = (await api(`/api/jobs/${passJob.job_id}/runs/2`)).body
     expect(ids.at(-1)).toBe(run2.log_lines)
     // A client that reconnects after the end gets only the end event.
-    const after = await readSse(`${service.api.url}/api/jobs/${passJob.job_id}/runs/2/logs/stream`, { lastEventId: String(run2.log_lines) })
+    const after = await readSse(`${service.api.url}/api/jobs/${passJob.job_id}/runs/2/logs/stream`, {
+      lastEventId: String(run2.log_lines),
+    })
     expect(after.events.map((e) => e.event)).toEqual(['end'])
   })
 
-  it('serves the run\'s collected files as a zip: result, agent log, verifier output', async () => {
+  it("serves the run's collected files as a zip: result, agent log, verifier output", async () => {
     const res = await fetch(`${service.api.url}/api/jobs/${passJob.job_id}/runs/1/artifacts`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/zip')
@@ -180,7 +196,12 @@ describe('a job of the passing task and one of the failing task', () => {
 
   it('labels each workflow with its job, run number and model for the Temporal Web UI', async () => {
     const job = await temporal.workflow.getHandle(jobWorkflowId(passJob.job_id)).describe()
-    expect(job.memo).toMatchObject({ jobId: passJob.job_id, model: 'openai/gpt-4o', agent: 'oracle', task: 'hello-pass' })
+    expect(job.memo).toMatchObject({
+      jobId: passJob.job_id,
+      model: 'openai/gpt-4o',
+      agent: 'oracle',
+      task: 'hello-pass',
+    })
     expect(await job.staticSummary()).toContain('hello-pass')
     const run = await temporal.workflow.getHandle(runWorkflowId(passJob.job_id, 2)).describe()
     expect(run.memo).toMatchObject({ jobId: passJob.job_id, runNumber: 2, model: 'openai/gpt-4o' })

@@ -21,10 +21,20 @@ async function runWith(environment: string) {
   const res = await upload(service.api.url, {
     file: await zipDirectory(path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'hello-pass')),
     filename: 'hello-pass.zip',
-    fields: { model: 'openai/gpt-4o', agent: 'oracle', n_runs: '1', environment: `harbor_runner_testenv:${environment}` },
+    fields: {
+      model: 'openai/gpt-4o',
+      agent: 'oracle',
+      n_runs: '1',
+      environment: `harbor_runner_testenv:${environment}`,
+    },
   })
   expect(res.status).toBe(201)
-  const job = await waitForJob(service.api.url, res.body.job_id, (j) => j.status !== 'queued' && j.status !== 'running', 120_000)
+  const job = await waitForJob(
+    service.api.url,
+    res.body.job_id,
+    (j) => j.status !== 'queued' && j.status !== 'running',
+    120_000,
+  )
   return { job, run: (await getJson(service.api.url, `/api/jobs/${job.job_id}/runs/1`)).body }
 }
 
@@ -33,7 +43,13 @@ it('retries a harness crash as a new attempt, and the run passes on the second',
   expect(job.status).toBe('completed')
   expect(run).toMatchObject({ outcome: 'passed', reward: 1, attempts: 2 })
   const [first, second] = run.attempt_history
-  expect(first).toMatchObject({ attempt: 1, host: 'local', outcome: 'error', error_class: 'harness', harness_exit_code: 1 })
+  expect(first).toMatchObject({
+    attempt: 1,
+    host: 'local',
+    outcome: 'error',
+    error_class: 'harness',
+    harness_exit_code: 1,
+  })
   expect(first.error_message).toMatch(/SimulatedHarnessCrash: simulated harness crash/)
   expect(second).toMatchObject({ attempt: 2, host: 'local', outcome: 'passed' })
   // The second attempt began after the backoff.
@@ -63,7 +79,12 @@ it('stops a run that goes past its time limit, and records the agent as the culp
     })
     expect(res.status).toBe(201)
     const started = Date.now()
-    const job = await waitForJob(limited.api.url, res.body.job_id, (j) => j.status !== 'queued' && j.status !== 'running', 120_000)
+    const job = await waitForJob(
+      limited.api.url,
+      res.body.job_id,
+      (j) => j.status !== 'queued' && j.status !== 'running',
+      120_000,
+    )
     expect(Date.now() - started).toBeLessThan(55_000) // less than the solution's 90 s
     expect(job.runs[0]).toMatchObject({ outcome: 'error', error_class: 'agent', attempts: 1 })
     expect(job.runs[0].error_message).toMatch(/went past its time limit of 20 s .* during agent/)

@@ -65,7 +65,10 @@ async function connect(host: SshTestHost): Promise<NodeSSH> {
 }
 
 it('serves each host as its user, on its own port, with a strictly checked host key', async () => {
-  expect(servers.hosts.map((h) => [h.id, h.user])).toEqual([['alpha', 'root'], ['beta', 'hrtest']])
+  expect(servers.hosts.map((h) => [h.id, h.user])).toEqual([
+    ['alpha', 'root'],
+    ['beta', 'hrtest'],
+  ])
   expect(root.port).not.toBe(other.port)
   const knownHosts = await readFile(root.knownHostsFile, 'utf8')
   await eachHost(async (host) => {
@@ -209,7 +212,7 @@ function ours(dir: string): Proc[] {
     }
   }
   const found = new Set(procs.filter((p) => mentions(p.pid)).map((p) => p.pid))
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false
     for (const p of procs) {
       if (found.has(p.pid) || !found.has(p.ppid)) continue

@@ -61,12 +61,19 @@ describe('two SSH hosts with 2 slots each', () => {
   afterAll(() => service?.stop())
 
   it('spreads 6 runs over both, never more than 2 at once on a host, all passed', async () => {
-    const res = await upload(service.api.url, { file: await hello(), filename: 'hello-pass.zip', fields: { ...FIELDS, n_runs: '6' } })
+    const res = await upload(service.api.url, {
+      file: await hello(),
+      filename: 'hello-pass.zip',
+      fields: { ...FIELDS, n_runs: '6' },
+    })
     expect(res.status).toBe(201)
     const job = await waitForJob(service.api.url, res.body.job_id, (j) => j.status === 'completed', 240_000)
     expect(job.runs.map((r: any) => [r.outcome, r.error_message])).toEqual(Array(6).fill(['passed', null]))
 
-    const attempts = await service.db.db.selectFrom('run_attempts').select(['host', 'started_at', 'finished_at']).execute()
+    const attempts = await service.db.db
+      .selectFrom('run_attempts')
+      .select(['host', 'started_at', 'finished_at'])
+      .execute()
     const byHost = new Map<string, typeof attempts>()
     for (const a of attempts) byHost.set(a.host, [...(byHost.get(a.host) ?? []), a])
     expect([...byHost.keys()].sort()).toEqual(['alpha', 'beta'])
@@ -92,7 +99,11 @@ describe('two SSH hosts with 2 slots each', () => {
   }, 300_000)
 
   it('finishes a run through an SSH outage of 30 s', async () => {
-    const res = await upload(service.api.url, { file: await slowTask(40), filename: 'slow.zip', fields: { ...FIELDS, n_runs: '1' } })
+    const res = await upload(service.api.url, {
+      file: await slowTask(40),
+      filename: 'slow.zip',
+      fields: { ...FIELDS, n_runs: '1' },
+    })
     const stream = `${service.api.url}/api/jobs/${res.body.job_id}/runs/1/logs/stream`
     await readSse(stream, { stopWhen: (e) => e.event === 'log' && e.data.line === 'slow step 3/40' })
     const run = (await getJson(service.api.url, `/api/jobs/${res.body.job_id}/runs/1`)).body
@@ -106,7 +117,11 @@ describe('two SSH hosts with 2 slots each', () => {
   }, 300_000)
 
   it('cancels a job mid-run: SIGTERM to the harness, its own clean-up, files removed, runs and job cancelled', async () => {
-    const res = await upload(service.api.url, { file: await slowTask(60), filename: 'slow.zip', fields: { ...FIELDS, n_runs: '2' } })
+    const res = await upload(service.api.url, {
+      file: await slowTask(60),
+      filename: 'slow.zip',
+      fields: { ...FIELDS, n_runs: '2' },
+    })
     const jobId = res.body.job_id
     const stream = `${service.api.url}/api/jobs/${jobId}/runs/1/logs/stream`
     await readSse(stream, { stopWhen: (e) => e.event === 'log' && e.data.line === 'slow step 2/60' })
@@ -142,9 +157,16 @@ describe('a worker killed mid-run on an SSH host', () => {
 
   it('re-attaches: the run finishes once, one harness was started, its log has no gap and no duplicate', async () => {
     const first = crashService.spawnWorker()
-    const res = await upload(crashService.api.url, { file: await slowTask(30), filename: 'slow.zip', fields: { ...FIELDS, n_runs: '1' } })
+    const res = await upload(crashService.api.url, {
+      file: await slowTask(30),
+      filename: 'slow.zip',
+      fields: { ...FIELDS, n_runs: '1' },
+    })
     const stream = `${crashService.api.url}/api/jobs/${res.body.job_id}/runs/1/logs/stream`
-    await readSse(stream, { stopWhen: (e) => e.event === 'log' && e.data.line === 'slow step 3/30', timeoutMs: 120_000 })
+    await readSse(stream, {
+      stopWhen: (e) => e.event === 'log' && e.data.line === 'slow step 3/30',
+      timeoutMs: 120_000,
+    })
     first.kill('SIGKILL')
     await first
     const second = crashService.spawnWorker()
@@ -155,10 +177,12 @@ describe('a worker killed mid-run on an SSH host', () => {
     const ids = events.filter((e) => e.id !== null).map((e) => Number(e.id))
     expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 1))
     const logs = events.filter((e) => e.event === 'log')
-    expect(logs.filter((e) => e.data.stream === 'agent' && /^slow step/.test(e.data.line)).map((e) => e.data.line)).toEqual(
-      Array.from({ length: 30 }, (_, i) => `slow step ${i + 1}/30`),
+    expect(
+      logs.filter((e) => e.data.stream === 'agent' && /^slow step/.test(e.data.line)).map((e) => e.data.line),
+    ).toEqual(Array.from({ length: 30 }, (_, i) => `slow step ${i + 1}/30`))
+    expect(logs.filter((e) => e.data.stream === 'runner' && e.data.line.startsWith('starting on alpha'))).toHaveLength(
+      1,
     )
-    expect(logs.filter((e) => e.data.stream === 'runner' && e.data.line.startsWith('starting on alpha'))).toHaveLength(1)
     expect(logs.filter((e) => e.data.stream === 'runner' && e.data.line.startsWith('re-attached'))).toHaveLength(1)
     second.kill('SIGTERM')
     await second
@@ -170,7 +194,12 @@ describe('a host that is down from the start', () => {
   let deadPort: number
   beforeAll(async () => {
     deadPort = await freePort()
-    const dead = { ...hostEntry(servers.host('beta'), 2), id: 'gamma', ssh: `root@127.0.0.1:${deadPort}`, work_dir: '/tmp/hr-gamma' }
+    const dead = {
+      ...hostEntry(servers.host('beta'), 2),
+      id: 'gamma',
+      ssh: `root@127.0.0.1:${deadPort}`,
+      work_dir: '/tmp/hr-gamma',
+    }
     downService = await startTestService({ env: await sshEnv([servers.host('alpha')], 2, [dead]) })
   })
   afterAll(() => downService?.stop())
@@ -179,18 +208,26 @@ describe('a host that is down from the start', () => {
     const hosts = (await getJson(downService.api.url, '/api/hosts')).body.hosts
     expect(hosts.find((h: any) => h.id === 'gamma')).toMatchObject({ available: false, healthy: false })
     expect(hosts.find((h: any) => h.id === 'gamma').problem).toMatch(/ECONNREFUSED|refused/i)
-    const res = await upload(downService.api.url, { file: await hello(), filename: 'hello-pass.zip', fields: { ...FIELDS, n_runs: '3' } })
+    const res = await upload(downService.api.url, {
+      file: await hello(),
+      filename: 'hello-pass.zip',
+      fields: { ...FIELDS, n_runs: '3' },
+    })
     const job = await waitForJob(downService.api.url, res.body.job_id, (j) => j.status === 'completed', 240_000)
     expect(job.runs.map((r: any) => [r.outcome, r.host])).toEqual(Array(3).fill(['passed', 'alpha']))
   }, 300_000)
 
   it('doctor: ok for a good host, the reason for an unreachable one, exit 1', async () => {
-    const result = await execa(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'doctor.ts'), '--json'], {
-      cwd: PROJECT_ROOT,
-      env: downService.env,
-      extendEnv: false,
-      reject: false,
-    })
+    const result = await execa(
+      process.execPath,
+      ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'doctor.ts'), '--json'],
+      {
+        cwd: PROJECT_ROOT,
+        env: downService.env,
+        extendEnv: false,
+        reject: false,
+      },
+    )
     expect(result.exitCode).toBe(1)
     const reports = JSON.parse(result.stdout)
     const alpha = reports.find((r: any) => r.id === 'alpha')

@@ -44,7 +44,12 @@ describe('Terminal-Bench 1 tasks', () => {
     ])
     const events = readSse(`${service.api.url}/api/jobs/${pass.job_id}/runs/1/logs/stream`)
     const done = (id: string) => waitForJob(service.api.url, id, (j) => j.status === 'completed', 150_000)
-    const [passJob, failJob, slowDone, harborJob] = await Promise.all([done(pass.job_id), done(fail.job_id), done(slowJob.job_id), done(viaHarbor.job_id)])
+    const [passJob, failJob, slowDone, harborJob] = await Promise.all([
+      done(pass.job_id),
+      done(fail.job_id),
+      done(slowJob.job_id),
+      done(viaHarbor.job_id),
+    ])
     const run = async (job: any) => (await getJson(service.api.url, `/api/jobs/${job.job_id}/runs/1`)).body
     passing = { job: passJob, run: await run(passJob), events: (await events).events }
     failing = await run(failJob)

@@ -50,7 +50,9 @@ it('finishes a run whose worker was killed mid-run, with its log complete and wi
   expect(beforeKill.events.map((e) => e.id)).toEqual(all.events.slice(0, beforeKill.events.length).map((e) => e.id))
 
   // Every line the solution printed, once and in order: one harness, read without gap or repeat.
-  const steps = logs.filter((e) => e.data.stream === 'agent' && e.data.line.startsWith('slow step')).map((e) => e.data.line)
+  const steps = logs
+    .filter((e) => e.data.stream === 'agent' && e.data.line.startsWith('slow step'))
+    .map((e) => e.data.line)
   expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => `slow step ${i + 1}/${STEPS}`))
   const runner = logs.filter((e) => e.data.stream === 'runner').map((e) => e.data.line)
   expect(runner.filter((l) => l.startsWith('starting on local'))).toHaveLength(1)

@@ -7,12 +7,19 @@ export function healthRoutes(deps: AppDeps) {
   const app = new Hono()
   app.get('/health', async (c) => {
     const [database, temporal] = await Promise.all([
-      withTimeout(sql`select 1`.execute(deps.db).then(() => true), 2000),
+      withTimeout(
+        sql`select 1`.execute(deps.db).then(() => true),
+        2000,
+      ),
       withTimeout(deps.jobs.ping(), 2000),
     ])
     const ok = database && temporal
     return c.json(
-      { status: ok ? 'ok' : 'degraded', database: database ? 'ok' : 'unavailable', temporal: temporal ? 'ok' : 'unavailable' },
+      {
+        status: ok ? 'ok' : 'degraded',
+        database: database ? 'ok' : 'unavailable',
+        temporal: temporal ? 'ok' : 'unavailable',
+      },
       ok ? 200 : 503,
     )
   })

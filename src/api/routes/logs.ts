@@ -63,7 +63,7 @@ export function logRoutes(deps: AppDeps) {
     c.header('Content-Type', 'text/plain; charset=utf-8')
     c.header('Content-Disposition', `attachment; filename="run-${run.run_number}.log"`)
     return stream(c, async (out) => {
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const lines = await listRunLogAfter(db, run.id, after, 2000)
         if (lines.length === 0) return
         await out.write(lines.map((l) => `${l.created_at.toISOString()} [${l.stream}] ${l.line}\n`).join(''))
@@ -77,13 +77,18 @@ export function logRoutes(deps: AppDeps) {
 
 function lastEventId(value: string | undefined): number {
   if (value === undefined || value === '') return 0
-  if (!/^\d{1,10}$/.test(value)) throw new ApiError(400, 'invalid_last_event_id', 'Last-Event-ID must be a log sequence number')
+  if (!/^\d{1,10}$/.test(value))
+    throw new ApiError(400, 'invalid_last_event_id', 'Last-Event-ID must be a log sequence number')
   return Number(value)
 }
 
 function eventOf(line: RunLogLineRow) {
   const base = { seq: line.seq, attempt: line.attempt, time: line.created_at.toISOString() }
-  const event = (name: string, data: object) => ({ id: String(line.seq), event: name, data: JSON.stringify({ ...base, ...data }) })
+  const event = (name: string, data: object) => ({
+    id: String(line.seq),
+    event: name,
+    data: JSON.stringify({ ...base, ...data }),
+  })
   switch (line.stream) {
     case 'status':
       return event('status', { status: line.line.split(':')[0], message: line.line })

@@ -57,7 +57,11 @@ export function uploadRoutes(deps: AppDeps) {
     }
     if (task.format === 'harbor') return { kind: task.format, root: task.root }
     if (!deps.harborBin) {
-      throw new ApiError(503, 'harness_unavailable', 'this service cannot convert Terminal-Bench tasks: harbor is not installed')
+      throw new ApiError(
+        503,
+        'harness_unavailable',
+        'this service cannot convert Terminal-Bench tasks: harbor is not installed',
+      )
     }
     const migrated = await checkTask(() => migrateToHarbor(deps.harborBin!, task.root, path.join(workDir, 'migrated')))
     return { kind: 'harbor' as const, root: migrated }
@@ -84,12 +88,21 @@ export function uploadRoutes(deps: AppDeps) {
         maxFieldChars: 4096,
       })
       const form = parseForm(received.fields)
-      if (!received.file) throw new ApiError(400, 'missing_file', 'the task archive is missing: send it as the "file" field', 'file')
+      if (!received.file)
+        throw new ApiError(400, 'missing_file', 'the task archive is missing: send it as the "file" field', 'file')
       if (received.file.bytes === 0) throw new ApiError(400, 'empty_file', 'the uploaded file is empty', 'file')
 
       if (idempotencyKey) {
         const existing = await findJobByIdempotencyKey(db, idempotencyKey)
-        if (existing) return c.json({ ...jobView(existing, config.temporal.uiUrl, config.temporal.namespace), runs_queued: existing.n_runs, idempotent_replay: true }, 200)
+        if (existing)
+          return c.json(
+            {
+              ...jobView(existing, config.temporal.uiUrl, config.temporal.namespace),
+              runs_queued: existing.n_runs,
+              idempotent_replay: true,
+            },
+            200,
+          )
       }
 
       const task = await unpackTask(received.file.path, path.join(workDir, 'extract'), received.file.filename, deps)
@@ -116,7 +129,11 @@ export function uploadRoutes(deps: AppDeps) {
               n_runs: form.n_runs,
               max_parallel: form.max_parallel,
               timeout_multiplier: form.timeout_multiplier,
-              run_time_limit_sec: runTimeLimit(checked.timeLimitSec, form.timeout_multiplier, config.harness.runTimeLimitMaxSec),
+              run_time_limit_sec: runTimeLimit(
+                checked.timeLimitSec,
+                form.timeout_multiplier,
+                config.harness.runTimeLimitMaxSec,
+              ),
               idempotency_key: idempotencyKey,
             },
             secret: form.openrouter_key ? seal(deps.masterKey, form.openrouter_key, jobId) : null,
@@ -127,7 +144,15 @@ export function uploadRoutes(deps: AppDeps) {
         await releaseTask(stored)
         // Two requests with one Idempotency-Key raced: answer with the winner's job.
         const winner = idempotencyKey ? await findJobByIdempotencyKey(db, idempotencyKey) : undefined
-        if (winner) return c.json({ ...jobView(winner, config.temporal.uiUrl, config.temporal.namespace), runs_queued: winner.n_runs, idempotent_replay: true }, 200)
+        if (winner)
+          return c.json(
+            {
+              ...jobView(winner, config.temporal.uiUrl, config.temporal.namespace),
+              runs_queued: winner.n_runs,
+              idempotent_replay: true,
+            },
+            200,
+          )
         throw err
       }
 
@@ -143,11 +168,18 @@ export function uploadRoutes(deps: AppDeps) {
         await deleteJob(db, jobId)
         await releaseTask(stored)
         deps.logError(err)
-        throw new ApiError(503, 'orchestrator_unavailable', 'the job could not be started: Temporal is not reachable; try again')
+        throw new ApiError(
+          503,
+          'orchestrator_unavailable',
+          'the job could not be started: Temporal is not reachable; try again',
+        )
       }
 
       const job = await findJob(db, jobId)
-      return c.json({ ...jobView(job!, config.temporal.uiUrl, config.temporal.namespace), runs_queued: form.n_runs }, 201)
+      return c.json(
+        { ...jobView(job!, config.temporal.uiUrl, config.temporal.namespace), runs_queued: form.n_runs },
+        201,
+      )
     } finally {
       await fs.rm(workDir, { recursive: true, force: true })
     }

@@ -59,7 +59,14 @@ export async function receiveMultipart(request: Request, options: MultipartOptio
 
   parser.on('file', (name, stream, info) => {
     if (name !== options.fileField) {
-      fail(new ApiError(400, 'unknown_field', `unexpected file field "${name}"; the archive goes in "${options.fileField}"`, name))
+      fail(
+        new ApiError(
+          400,
+          'unknown_field',
+          `unexpected file field "${name}"; the archive goes in "${options.fileField}"`,
+          name,
+        ),
+      )
       stream.resume()
       return
     }
@@ -68,7 +75,14 @@ export async function receiveMultipart(request: Request, options: MultipartOptio
       received.bytes += chunk.length
     })
     stream.on('limit', () => {
-      fail(new ApiError(413, 'upload_too_large', `the archive exceeds the upload limit of ${options.maxFileBytes} bytes`, name))
+      fail(
+        new ApiError(
+          413,
+          'upload_too_large',
+          `the archive exceeds the upload limit of ${options.maxFileBytes} bytes`,
+          name,
+        ),
+      )
     })
     writes.push(
       pipeline(stream, createWriteStream(options.filePath, { mode: 0o600 })).then(
@@ -89,7 +103,14 @@ export async function receiveMultipart(request: Request, options: MultipartOptio
     if (!options.allowedFields.includes(name)) {
       fail(new ApiError(400, 'unknown_field', `unknown field "${name}"`, name))
     } else if (info.valueTruncated) {
-      fail(new ApiError(400, `invalid_${name}`, `field "${name}" is longer than ${options.maxFieldChars} characters`, name))
+      fail(
+        new ApiError(
+          400,
+          `invalid_${name}`,
+          `field "${name}" is longer than ${options.maxFieldChars} characters`,
+          name,
+        ),
+      )
     } else if (name in fields) {
       fail(new ApiError(400, 'duplicate_field', `field "${name}" appears more than once`, name))
     } else {

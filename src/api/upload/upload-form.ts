@@ -79,7 +79,12 @@ export function uploadFormParser(maxRuns: number, defaultEnvironment: string) {
     }
     const form = parsed.data
     if (!form.openrouter_key && !KEYLESS_AGENTS.has(form.agent)) {
-      throw new ApiError(400, 'invalid_openrouter_key', `openrouter_key is required for agent ${form.agent}`, 'openrouter_key')
+      throw new ApiError(
+        400,
+        'invalid_openrouter_key',
+        `openrouter_key is required for agent ${form.agent}`,
+        'openrouter_key',
+      )
     }
     return form
   }

@@ -34,7 +34,8 @@ describe('loadConfig', () => {
         return (err as Error).message
       }
     })()
-    for (const name of ['API_PORT', 'TEMPORAL_ADDRESS', 'SECRETS_KEY', 'RUN_MAX_ATTEMPTS']) expect(message).toContain(name)
+    for (const name of ['API_PORT', 'TEMPORAL_ADDRESS', 'SECRETS_KEY', 'RUN_MAX_ATTEMPTS'])
+      expect(message).toContain(name)
   })
 
   it('makes the harness import path absolute (the harness runs elsewhere)', () => {
@@ -54,7 +55,15 @@ describe('HOSTS', () => {
   it('reads local and SSH hosts, with a remote Docker daemon', () => {
     const config = hosts([
       { id: 'local', slots: 2 },
-      { id: 'box1', ssh: 'runner@10.0.0.5:2222', key_file: 'keys/box1', work_dir: '/srv/hr', slots: 8, docker_host: 'tcp://10.0.0.9:2376', docker_tls_verify: true },
+      {
+        id: 'box1',
+        ssh: 'runner@10.0.0.5:2222',
+        key_file: 'keys/box1',
+        work_dir: '/srv/hr',
+        slots: 8,
+        docker_host: 'tcp://10.0.0.9:2376',
+        docker_tls_verify: true,
+      },
     ])
     expect(config.hosts).toEqual([
       expect.objectContaining({ id: 'local', slots: 2, ssh: null, workDir: '/srv/app/.data/work/local' }),
@@ -67,7 +76,15 @@ describe('HOSTS', () => {
       }),
     ])
     expect(config.workerHosts).toEqual(['local', 'box1'])
-    expect(loadConfig({ HOSTS: JSON.stringify([{ id: 'a', slots: 1 }, { id: 'b', slots: 1 }]), WORKER_HOSTS: 'b' }).workerHosts).toEqual(['b'])
+    expect(
+      loadConfig({
+        HOSTS: JSON.stringify([
+          { id: 'a', slots: 1 },
+          { id: 'b', slots: 1 },
+        ]),
+        WORKER_HOSTS: 'b',
+      }).workerHosts,
+    ).toEqual(['b'])
   })
 
   it('names what is wrong', () => {
@@ -76,7 +93,14 @@ describe('HOSTS', () => {
     expect(() => hosts([{ id: 'b', slots: 1, ssh: 'runner@box' }])).toThrow(/key_file and an absolute work_dir/)
     expect(() => hosts([{ id: 'b', slots: 0 }])).toThrow(/HOSTS\.0\.slots/)
     expect(() => hosts([{ id: 'b', slots: 1, colour: 'red' }])).toThrow(/HOSTS\.0/)
-    expect(() => hosts([{ id: 'b', slots: 1 }, { id: 'b', slots: 2 }])).toThrow(/appears twice/)
-    expect(() => loadConfig({ HOSTS: JSON.stringify([{ id: 'a', slots: 1 }]), WORKER_HOSTS: 'z' })).toThrow(/WORKER_HOSTS: no host z/)
+    expect(() =>
+      hosts([
+        { id: 'b', slots: 1 },
+        { id: 'b', slots: 2 },
+      ]),
+    ).toThrow(/appears twice/)
+    expect(() => loadConfig({ HOSTS: JSON.stringify([{ id: 'a', slots: 1 }]), WORKER_HOSTS: 'z' })).toThrow(
+      /WORKER_HOSTS: no host z/,
+    )
   })
 })

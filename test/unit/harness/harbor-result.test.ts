@@ -26,7 +26,13 @@ const outcomeOf = (caseName: string) => outcomeFromTrialResult(parseTrialResultJ
 describe('outcome of a real Harbor trial', () => {
   it('passed: reward 1, no exception', () => {
     const o = outcomeOf('passed')
-    expect(o).toMatchObject({ outcome: 'passed', error_class: null, error_message: null, reward: 1, rewards: { reward: 1 } })
+    expect(o).toMatchObject({
+      outcome: 'passed',
+      error_class: null,
+      error_message: null,
+      reward: 1,
+      rewards: { reward: 1 },
+    })
     expect(o.cost_usd).toBeNull()
     expect(o.phases?.agent_execution?.started_at).toMatch(/^\d{4}-\d\d-\d\dT/)
     expect(o.phases?.verifier?.finished_at).toMatch(/^\d{4}-\d\d-\d\dT/)
@@ -45,12 +51,21 @@ describe('outcome of a real Harbor trial', () => {
 
   it('error (verifier) when no reward file was written', () => {
     const o = outcomeOf('verifier-error')
-    expect(o).toMatchObject({ outcome: 'error', error_class: 'verifier', reward: null, exception_type: 'RewardFileNotFoundError' })
+    expect(o).toMatchObject({
+      outcome: 'error',
+      error_class: 'verifier',
+      reward: null,
+      exception_type: 'RewardFileNotFoundError',
+    })
     expect(o.error_message).toMatch(/No reward file found/)
   })
 
   it('error (verifier) when the reward file is empty or unreadable', () => {
-    expect(outcomeOf('verifier-empty-reward')).toMatchObject({ outcome: 'error', error_class: 'verifier', exception_type: 'RewardFileEmptyError' })
+    expect(outcomeOf('verifier-empty-reward')).toMatchObject({
+      outcome: 'error',
+      error_class: 'verifier',
+      exception_type: 'RewardFileEmptyError',
+    })
     expect(outcomeOf('verifier-bad-reward-json')).toMatchObject({
       outcome: 'error',
       error_class: 'verifier',
@@ -59,10 +74,22 @@ describe('outcome of a real Harbor trial', () => {
   })
 
   it('error (infra) when the environment never became healthy, never started, or the trial was interrupted', () => {
-    expect(outcomeOf('environment-error')).toMatchObject({ outcome: 'error', error_class: 'infra', exception_type: 'HealthcheckError' })
+    expect(outcomeOf('environment-error')).toMatchObject({
+      outcome: 'error',
+      error_class: 'infra',
+      exception_type: 'HealthcheckError',
+    })
     // An exception type the table does not know, raised before the agent ran.
-    expect(outcomeOf('environment-start-error')).toMatchObject({ outcome: 'error', error_class: 'infra', exception_type: 'RuntimeError' })
-    expect(outcomeOf('cancelled')).toMatchObject({ outcome: 'error', error_class: 'infra', exception_type: 'CancelledError' })
+    expect(outcomeOf('environment-start-error')).toMatchObject({
+      outcome: 'error',
+      error_class: 'infra',
+      exception_type: 'RuntimeError',
+    })
+    expect(outcomeOf('cancelled')).toMatchObject({
+      outcome: 'error',
+      error_class: 'infra',
+      exception_type: 'CancelledError',
+    })
   })
 
   it('error (agent) when the agent failed and nothing was verified', () => {
@@ -70,24 +97,44 @@ describe('outcome of a real Harbor trial', () => {
   })
 
   it('error (provider) for a bad key, a rate limit and an unknown model, never "failed"', () => {
-    expect(outcomeOf('provider-auth')).toMatchObject({ outcome: 'error', error_class: 'provider', exception_type: 'AuthenticationError' })
-    expect(outcomeOf('provider-unknown-model')).toMatchObject({ outcome: 'error', error_class: 'provider', exception_type: 'NotFoundError' })
+    expect(outcomeOf('provider-auth')).toMatchObject({
+      outcome: 'error',
+      error_class: 'provider',
+      exception_type: 'AuthenticationError',
+    })
+    expect(outcomeOf('provider-unknown-model')).toMatchObject({
+      outcome: 'error',
+      error_class: 'provider',
+      exception_type: 'NotFoundError',
+    })
     // Harbor still graded this one (reward 0) but marked the reward invalid: it is no failure of the agent.
     const rateLimited = outcomeOf('provider-rate-limit')
-    expect(rateLimited).toMatchObject({ outcome: 'error', error_class: 'provider', exception_type: 'RateLimitError', rewards: { reward: 0 } })
+    expect(rateLimited).toMatchObject({
+      outcome: 'error',
+      error_class: 'provider',
+      exception_type: 'RateLimitError',
+      rewards: { reward: 0 },
+    })
     expect(rateLimited.error_message).toMatch(/Rate limit exceeded/)
   })
 
   it('keeps multi-key rewards whole and judges by `reward`', () => {
-    expect(outcomeOf('multi-key-reward')).toMatchObject({ outcome: 'passed', reward: 1, rewards: { reward: 1, style: 0.5 } })
+    expect(outcomeOf('multi-key-reward')).toMatchObject({
+      outcome: 'passed',
+      reward: 1,
+      rewards: { reward: 1, style: 0.5 },
+    })
   })
 
-  it('reads test counts from the verifier\'s CTRF report', () => {
+  it("reads test counts from the verifier's CTRF report", () => {
     const dir = path.join(FIXTURES, 'ctrf')
     const trial = readdirSync(dir).find((e) => e.includes('__'))!
     const tests = testCountsFromCtrf(readFileSync(path.join(dir, trial, 'verifier', 'ctrf.json'), 'utf8'))
     expect(tests).toEqual({ total: 3, passed: 2, failed: 1, skipped: 0, other: 0 })
-    expect(outcomeFromTrialResult(parseTrialResultJson(trialResult('ctrf')), tests)).toMatchObject({ outcome: 'failed', tests })
+    expect(outcomeFromTrialResult(parseTrialResultJson(trialResult('ctrf')), tests)).toMatchObject({
+      outcome: 'failed',
+      tests,
+    })
     expect(testCountsFromCtrf('not json')).toBeNull()
     expect(testCountsFromCtrf('{"results": {}}')).toBeNull()
   })

@@ -3,13 +3,23 @@ import { describe, expect, it } from 'vitest'
 import { harnessEnvironment } from '../../../src/harness/harbor-command.js'
 import { tbHarnessEnvironment } from '../../../src/harness/terminus-command.js'
 
-const base = { path: '/usr/bin:/bin', home: '/home/runner', pythonPath: null, localCostMap: true, openRouterBaseUrl: null }
+const base = {
+  path: '/usr/bin:/bin',
+  home: '/home/runner',
+  pythonPath: null,
+  localCostMap: true,
+  openRouterBaseUrl: null,
+}
 
 describe('harness environment', () => {
   it('passes DOCKER_HOST and its TLS settings for a remote Docker daemon, to both harnesses', () => {
     const docker = { host: 'tcp://10.0.0.9:2376', tlsVerify: true, certPath: '/etc/docker/certs' }
     for (const env of [harnessEnvironment({ ...base, docker }), tbHarnessEnvironment({ ...base, docker })]) {
-      expect(env).toMatchObject({ DOCKER_HOST: 'tcp://10.0.0.9:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/etc/docker/certs' })
+      expect(env).toMatchObject({
+        DOCKER_HOST: 'tcp://10.0.0.9:2376',
+        DOCKER_TLS_VERIFY: '1',
+        DOCKER_CERT_PATH: '/etc/docker/certs',
+      })
     }
     expect(harnessEnvironment(base)).not.toHaveProperty('DOCKER_HOST')
   })

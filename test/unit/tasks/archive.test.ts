@@ -241,10 +241,7 @@ describe('extractArchive: unsafe paths', () => {
 
 describe('extractArchive: entry types', () => {
   it('rejects a symlink', async () => {
-    const error = await expectRejected(
-      raw([ok, { name: 'link', data: '/etc/passwd', mode: 0o120777 }]),
-      'symlink',
-    )
+    const error = await expectRejected(raw([ok, { name: 'link', data: '/etc/passwd', mode: 0o120777 }]), 'symlink')
     expect(error.message).toContain('link')
   })
 
@@ -372,7 +369,10 @@ describe('extractArchive: clean-up', () => {
 
   it('empties an existing destination again when extraction fails', async () => {
     const dest = await makeTempDir()
-    const zip = raw([{ name: 'd/ok.txt', data: 'fine' }, { name: 'd/bad.txt', data: 'hello', crc32: 1 }])
+    const zip = raw([
+      { name: 'd/ok.txt', data: 'fine' },
+      { name: 'd/bad.txt', data: 'hello', crc32: 1 },
+    ])
     await expect(extractArchive(await writeZip(zip), dest, LIMITS)).rejects.toMatchObject({
       code: 'corrupt_archive',
     })

@@ -6,15 +6,7 @@ import { TaskArchiveError } from '../../../src/tasks/errors.js'
 import type { TaskArchiveErrorCode } from '../../../src/tasks/errors.js'
 import { detectTask, sanitiseTaskName } from '../../../src/tasks/task-format.js'
 import type { DetectTaskOptions } from '../../../src/tasks/task-format.js'
-import {
-  buildZip,
-  harborTask,
-  makeTempDir,
-  removeTempDirs,
-  terminalBenchTask,
-  writeTree,
-  writeZip,
-} from './helpers.js'
+import { buildZip, harborTask, makeTempDir, removeTempDirs, terminalBenchTask, writeTree, writeZip } from './helpers.js'
 import type { ZipSpec } from './helpers.js'
 
 afterEach(removeTempDirs)

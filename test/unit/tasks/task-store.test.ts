@@ -3,22 +3,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { extractArchive } from '../../../src/tasks/archive.js'
-import {
-  computeTreeHash,
-  removeStoredTask,
-  storedTaskDir,
-  storeTask,
-} from '../../../src/tasks/task-store.js'
-import {
-  buildZip,
-  harborTask,
-  listTree,
-  makeTempDir,
-  modeOf,
-  removeTempDirs,
-  writeTree,
-  writeZip,
-} from './helpers.js'
+import { computeTreeHash, removeStoredTask, storedTaskDir, storeTask } from '../../../src/tasks/task-store.js'
+import { buildZip, harborTask, listTree, makeTempDir, modeOf, removeTempDirs, writeTree, writeZip } from './helpers.js'
 import type { ZipSpec } from './helpers.js'
 
 afterEach(removeTempDirs)
