@@ -37,12 +37,11 @@ const db = proxyActivities<JobActivities>({
 
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary> {
   const { jobId, nRuns, maxParallel, label } = input
-  await db.markJobRunning(jobId)
-
   let running = 0
   let finished = 0
   const children: Promise<void>[] = []
   try {
+    await db.markJobRunning(jobId)
     await startRuns()
   } catch (err) {
     if (!isCancellation(err)) throw err

@@ -120,8 +120,6 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<RunSummary> 
     })
     throw err
   }
-
-  /** One attempt, placed (and moved off hosts that do not answer), staged, run and collected. */
 }
 
 /** One attempt, placed (and moved off hosts that do not answer), staged, run and collected. */
