@@ -22,6 +22,7 @@ export function jobView(job: JobRow, temporalUiUrl: string | null, namespace: st
     n_runs: job.n_runs,
     max_parallel: job.max_parallel,
     timeout_multiplier: job.timeout_multiplier,
+    run_time_limit_sec: job.run_time_limit_sec,
     error: job.error,
     created_at: iso(job.created_at),
     started_at: iso(job.started_at),
