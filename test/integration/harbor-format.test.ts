@@ -34,8 +34,10 @@ async function outcomeOf(caseDir: string) {
         await readFile(path.join(caseDir, 'harness.stdout.txt'), 'utf8'),
       )
   const { phases: _phases, error_message, ...rest } = outcome
-  // Messages name paths and generated trial names; their exception is what must agree.
-  return { ...rest, error_message: error_message?.replace(/\/\S+/g, '<path>').replace(/__\w{7}/g, '__<id>') ?? null }
+  // Messages name paths and generated trial names, and show tracebacks the way each Python version
+  // does; their exception (the last line) is what must agree.
+  const exception = error_message?.split('\n').at(-1)
+  return { ...rest, error_message: exception?.replace(/\/\S+/g, '<path>').replace(/__\w{7}/g, '__<id>') ?? null }
 }
 
 it('reads freshly generated Harbor output as it reads the committed fixtures', async () => {
