@@ -66,6 +66,11 @@ const EnvSchema = z.object({
   UPLOAD_MAX_ENTRIES: positiveInt.default(5000),
   UPLOAD_MAX_UNCOMPRESSED_BYTES: bytes.default(1024 * 1024 * 1024),
   MAX_RUNS_PER_JOB: positiveInt.default(1000),
+  MAX_ACTIVE_JOBS_PER_TOKEN: positiveInt.default(50),
+  MAX_ACTIVE_RUNS_PER_TOKEN: positiveInt.default(5000),
+  MAX_LOG_BYTES_PER_RUN: bytes.default(50 * 1024 * 1024),
+  MAX_LOG_LINE_CHARS: positiveInt.default(16 * 1024),
+  MAX_REQUEST_BODY_BYTES: bytes.default(64 * 1024),
 
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   HOME: z.string().default('/tmp'),
@@ -126,6 +131,15 @@ export interface Config {
     readonly uploadEntries: number
     readonly uploadUncompressedBytes: number
     readonly runsPerJob: number
+    /** Jobs and runs not yet ended, per token. */
+    readonly activeJobsPerToken: number
+    readonly activeRunsPerToken: number
+    /** Log kept per run; past it, a marker line and nothing more. */
+    readonly logBytesPerRun: number
+    /** Characters kept of one log line; past it, a marker. */
+    readonly logLineChars: number
+    /** Request bodies of every route but the upload. */
+    readonly requestBodyBytes: number
   }
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
@@ -254,6 +268,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       uploadEntries: e.UPLOAD_MAX_ENTRIES,
       uploadUncompressedBytes: e.UPLOAD_MAX_UNCOMPRESSED_BYTES,
       runsPerJob: e.MAX_RUNS_PER_JOB,
+      activeJobsPerToken: e.MAX_ACTIVE_JOBS_PER_TOKEN,
+      activeRunsPerToken: e.MAX_ACTIVE_RUNS_PER_TOKEN,
+      logBytesPerRun: e.MAX_LOG_BYTES_PER_RUN,
+      logLineChars: e.MAX_LOG_LINE_CHARS,
+      requestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
     },
     logLevel: e.LOG_LEVEL,
   })

@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js'
 import { findJobSecret } from '../db/jobs.js'
+import type { LogLimits } from '../db/run-logs.js'
 import type { HarnessDriver } from '../harness/driver.js'
 import type { ManagedHost } from '../hosts/execution-host.js'
 import { unseal } from '../secrets/sealed-box.js'
@@ -18,6 +19,8 @@ export interface HostActivityDeps {
   masterKey: Buffer
   /** Keep attempt directories on the host after a run (for debugging). */
   keepHostFiles: boolean
+  /** What a run's log keeps (see appendRunLog). */
+  logLimits: LogLimits
   /** How often a running harness's logs are read. */
   pollIntervalMs: number
   /** How long a cancelled (or overdue) harness gets to tear down before it is killed. */

@@ -79,7 +79,15 @@ export function createRunHarness(deps: HostActivityDeps) {
     const { job, driver, paths } = await attemptContext(deps, ref)
     await setRunStatus(db, ref.runId, 'running', ref.attempt)
     const key = await loadJobKey(deps, ref.jobId)
-    const tailer = new LogTailer(host, db, ref.runId, ref.attempt, makeScrubber([key]), driver.phaseAfter)
+    const tailer = new LogTailer(
+      host,
+      db,
+      ref.runId,
+      ref.attempt,
+      makeScrubber([key]),
+      driver.phaseAfter,
+      deps.logLimits,
+    )
     await tailer.load()
     const follow = async (final = false) => tailer.poll(await driver.logSources(host, paths), final)
 

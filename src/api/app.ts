@@ -3,11 +3,13 @@
  * build it the same way.
  */
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import type { TaskChecker } from '../tasks/harness-checks.js'
 import type { JobWorkflowInput } from '../workflows/job-workflow.js'
-import { notFound, onError } from './errors.js'
+import { requireToken, type AppEnv } from './auth.js'
+import { ApiError, notFound, onError } from './errors.js'
 import type { LogNotifier } from './log-notifier.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { healthRoutes } from './routes/health.js'
@@ -35,11 +37,26 @@ export interface AppDeps {
   taskChecker: TaskChecker | null
   /** The harbor CLI, to convert Terminal-Bench tasks for the harbor harness; null when not installed. */
   harborBin: string | null
+  /** Whether the API may run open while no token exists: only when it listens on loopback. */
+  openModeAllowed: boolean
   logError: (err: unknown) => void
 }
 
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono()
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+  // Every route but the upload (which streams its body to disk under its own limit) takes a small body.
+  const smallBody = bodyLimit({
+    maxSize: deps.config.limits.requestBodyBytes,
+    onError: () => {
+      throw new ApiError(
+        413,
+        'request_too_large',
+        `request bodies are limited to ${deps.config.limits.requestBodyBytes} bytes (MAX_REQUEST_BODY_BYTES)`,
+      )
+    },
+  })
+  app.use('/api/*', (c, next) => (c.req.path === '/api/upload' ? next() : smallBody(c, next)))
+  app.use('/api/*', requireToken({ db: deps.db, openModeAllowed: deps.openModeAllowed }))
   app.route('/api', healthRoutes(deps))
   app.route('/api', uploadRoutes(deps))
   app.route('/api/jobs', jobRoutes(deps))

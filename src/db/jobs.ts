@@ -10,9 +10,53 @@ export interface NewJobWithRuns {
   secret: Sealed | null
 }
 
-/** Inserts the job, its runs (all `queued`) and its sealed key in one transaction. */
-export async function insertJobWithRuns(db: Db, input: NewJobWithRuns, newId: () => string): Promise<void> {
+/** A job would take its owner past one of their limits. */
+export class OwnerLimitError extends Error {
+  override name = 'OwnerLimitError'
+  constructor(
+    readonly limit: 'active_jobs' | 'active_runs',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+/**
+ * Inserts the job, its runs (all `queued`) and its sealed key in one transaction, after checking
+ * (under a lock per owner, so that concurrent uploads cannot both slip under) that the owner stays
+ * within `limits` of jobs and runs not yet ended.
+ */
+export async function insertJobWithRuns(
+  db: Db,
+  input: NewJobWithRuns,
+  newId: () => string,
+  limits: { activeJobs: number; activeRuns: number },
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    const owner = input.job.owner_token_id ?? null
+    await sql`select pg_advisory_xact_lock(hashtext(${`harbor-runner:owner:${owner ?? 'anonymous'}`}))`.execute(trx)
+    const active = await trx
+      .selectFrom('jobs')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('jobs'),
+        eb.fn.coalesce(eb.fn.sum<number>('n_runs'), eb.lit(0)).as('runs'),
+      ])
+      .where('status', 'in', ['queued', 'running'])
+      .where((eb) => (owner === null ? eb('owner_token_id', 'is', null) : eb('owner_token_id', '=', owner)))
+      .executeTakeFirstOrThrow()
+    if (Number(active.jobs) + 1 > limits.activeJobs) {
+      throw new OwnerLimitError(
+        'active_jobs',
+        `at most ${limits.activeJobs} jobs may be queued or running at once per token`,
+      )
+    }
+    if (Number(active.runs) + input.job.n_runs > limits.activeRuns) {
+      throw new OwnerLimitError(
+        'active_runs',
+        `at most ${limits.activeRuns} runs may belong to queued or running jobs at once per token ` +
+          `(${Number(active.runs)} now, ${input.job.n_runs} asked)`,
+      )
+    }
     await trx
       .insertInto('jobs')
       .values({ ...input.job, status: 'queued', metrics: null, error: null })
@@ -47,8 +91,14 @@ export async function findJob(db: Db, jobId: string): Promise<JobRow | undefined
   return db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst()
 }
 
-export async function findJobByIdempotencyKey(db: Db, key: string): Promise<JobRow | undefined> {
-  return db.selectFrom('jobs').selectAll().where('idempotency_key', '=', key).executeTakeFirst()
+/** The job `owner` (a token id, or null in open mode) created with this Idempotency-Key. */
+export async function findJobByIdempotencyKey(db: Db, owner: string | null, key: string): Promise<JobRow | undefined> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('idempotency_key', '=', key)
+    .where('owner_token_id', owner === null ? 'is' : '=', owner)
+    .executeTakeFirst()
 }
 
 export interface ListJobsQuery {
@@ -59,6 +109,8 @@ export interface ListJobsQuery {
   model?: string | undefined
   agent?: string | undefined
   taskName?: string | undefined
+  /** Only this token's jobs (`null`: jobs made without a token); all jobs when undefined. */
+  owner?: string | null | undefined
 }
 
 export async function listJobs(db: Db, q: ListJobsQuery): Promise<{ jobs: JobRow[]; total: number }> {
@@ -68,6 +120,8 @@ export async function listJobs(db: Db, q: ListJobsQuery): Promise<{ jobs: JobRow
   if (q.model) query = query.where('model', '=', q.model)
   if (q.agent) query = query.where('agent', '=', q.agent)
   if (q.taskName) query = query.where('task_name', '=', q.taskName)
+  if (q.owner !== undefined)
+    query = q.owner === null ? query.where('owner_token_id', 'is', null) : query.where('owner_token_id', '=', q.owner)
   const [jobs, count] = await Promise.all([
     query.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).execute(),
     query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),

@@ -12,8 +12,18 @@ import type { Database, RunLogLineRow } from './schema.js'
 
 export const LOG_NOTIFY_CHANNEL = 'run_log'
 
-/** Longer lines are cut with a visible marker. */
+/** Longer lines are cut with a visible marker, unless the caller's limits say otherwise. */
 export const MAX_LOG_LINE_CHARS = 16 * 1024
+
+/** What a run's log keeps (MAX_LOG_LINE_CHARS, MAX_LOG_BYTES_PER_RUN); past either, a visible marker. */
+export interface LogLimits {
+  /** Characters per line; the rest of a longer line is replaced by a marker. */
+  maxLineChars: number
+  /** Bytes of output per run (status, phase and our own lines not counted); null for no limit. */
+  maxBytes: number | null
+}
+
+const DEFAULT_LIMITS: LogLimits = { maxLineChars: MAX_LOG_LINE_CHARS, maxBytes: null }
 
 export interface LogEntry {
   stream: string
@@ -41,7 +51,7 @@ export async function appendRunLog(
   attempt: number,
   entries: readonly LogEntry[],
   cursors: readonly CursorAdvance[] = [],
-  options: { phase?: string | null } = {},
+  options: { phase?: string | null; limits?: LogLimits } = {},
 ): Promise<void> {
   if (entries.length === 0 && cursors.length === 0) return
   await db.transaction().execute(async (trx) => {
@@ -54,7 +64,7 @@ export async function appendRunLog(
         .where('status', '=', 'running')
         .execute()
     }
-    await insertLines(trx, runId, attempt, entries)
+    await insertLines(trx, runId, attempt, entries, options.limits)
   })
 }
 
@@ -80,23 +90,53 @@ async function advanceCursor(trx: Transaction<Database>, runId: string, attempt:
   }
 }
 
-async function insertLines(trx: Transaction<Database>, runId: string, attempt: number, entries: readonly LogEntry[]) {
+/** Streams that are kept whatever the run's log limit: they are few and small, and say where the run is. */
+const ALWAYS_KEPT = new Set(['status', 'phase', 'runner'])
+
+async function insertLines(
+  trx: Transaction<Database>,
+  runId: string,
+  attempt: number,
+  entries: readonly LogEntry[],
+  limits: LogLimits = DEFAULT_LIMITS,
+) {
+  const { maxBytes, maxLineChars } = limits
   if (entries.length === 0) return
-  // Taking the sequence numbers locks the run row until commit: appends to one run are serialised.
-  const { log_seq: last } = await trx
-    .updateTable('runs')
-    .set((eb) => ({ log_seq: eb('log_seq', '+', entries.length) }))
+  // Locks the run row until commit: appends to one run are serialised.
+  const run = await trx
+    .selectFrom('runs')
+    .select(['log_seq', 'log_bytes', 'log_cut'])
     .where('id', '=', runId)
-    .returning('log_seq')
+    .forUpdate()
     .executeTakeFirstOrThrow()
-  const first = last - entries.length + 1
-  const rows = entries.map((e, i) => ({
-    run_id: runId,
-    seq: first + i,
-    attempt,
-    stream: e.stream,
-    line: clampLine(e.line),
-  }))
+  let bytes = Number(run.log_bytes)
+  let cut = run.log_cut
+  const kept: LogEntry[] = []
+  for (const entry of entries) {
+    const ours = ALWAYS_KEPT.has(entry.stream)
+    // Our own lines (JSON events) are not cut by a small configured line limit: clients parse them.
+    const line = clampLine(entry.line, ours ? Math.max(maxLineChars, MAX_LOG_LINE_CHARS) : maxLineChars)
+    const size = Buffer.byteLength(line)
+    if (ours || maxBytes === null || (!cut && bytes + size <= maxBytes)) {
+      kept.push({ stream: entry.stream, line })
+      if (!ours) bytes += size
+    } else if (!cut) {
+      // Past the limit: one visible marker, then nothing more of this run's output.
+      cut = true
+      kept.push({
+        stream: 'runner',
+        line: `[log limit of ${maxBytes} bytes reached: further output of this run is not kept]`,
+      })
+    }
+  }
+  const first = run.log_seq + 1
+  await trx
+    .updateTable('runs')
+    .set({ log_seq: run.log_seq + kept.length, log_bytes: bytes, log_cut: cut })
+    .where('id', '=', runId)
+    .execute()
+  if (kept.length === 0) return
+  const rows = kept.map((e, i) => ({ run_id: runId, seq: first + i, attempt, stream: e.stream, line: e.line }))
   for (let i = 0; i < rows.length; i += 2000) {
     await trx
       .insertInto('run_log_lines')
@@ -109,11 +149,11 @@ async function insertLines(trx: Transaction<Database>, runId: string, attempt: n
 /** Appends lines inside a caller's transaction (status changes use this). */
 export const appendRunLogInTransaction = insertLines
 
-export function clampLine(line: string): string {
+export function clampLine(line: string, maxChars = MAX_LOG_LINE_CHARS): string {
   // PostgreSQL text cannot hold NUL.
   const clean = line.includes('\u0000') ? line.replaceAll('\u0000', '') : line
-  if (clean.length <= MAX_LOG_LINE_CHARS) return clean
-  return `${clean.slice(0, MAX_LOG_LINE_CHARS)} … [line cut: ${clean.length - MAX_LOG_LINE_CHARS} more characters]`
+  if (clean.length <= maxChars) return clean
+  return `${clean.slice(0, maxChars)} … [line cut: ${clean.length - maxChars} more characters]`
 }
 
 export async function readLogCursors(db: Db, runId: string, attempt: number): Promise<Map<string, number>> {

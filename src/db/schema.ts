@@ -31,6 +31,7 @@ export interface JobTable {
   timeout_multiplier: number
   run_time_limit_sec: number | null
   idempotency_key: string | null
+  owner_token_id: string | null
   metrics: JSONColumnType<JobMetrics, string | null, string | null> | null
   error: string | null
   created_at: DefaultTimestamp
@@ -66,6 +67,8 @@ export interface RunTable {
   host: string | null
   phase: string | null
   log_seq: Generated<number>
+  log_bytes: Generated<BigIntColumn>
+  log_cut: Generated<boolean>
   created_at: DefaultTimestamp
   updated_at: DefaultTimestamp
   started_at: Timestamp | null
@@ -116,6 +119,16 @@ export interface HostTable {
   created_at: DefaultTimestamp
 }
 
+export interface ApiTokenTable {
+  id: string
+  name: string
+  token_sha256: string
+  admin: Generated<boolean>
+  created_at: DefaultTimestamp
+  last_used_at: Timestamp | null
+  revoked_at: Timestamp | null
+}
+
 export interface Database {
   jobs: JobTable
   job_secrets: JobSecretTable
@@ -124,6 +137,7 @@ export interface Database {
   run_log_lines: RunLogLineTable
   run_log_cursors: RunLogCursorTable
   hosts: HostTable
+  api_tokens: ApiTokenTable
 }
 
 export type JobRow = Selectable<JobTable>
@@ -132,3 +146,4 @@ export type RunRow = Selectable<RunTable>
 export type RunAttemptRow = Selectable<RunAttemptTable>
 export type RunLogLineRow = Selectable<RunLogLineTable>
 export type HostRow = Selectable<HostTable>
+export type ApiTokenRow = Selectable<ApiTokenTable>

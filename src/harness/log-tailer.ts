@@ -11,7 +11,14 @@
  */
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import type { Db } from '../db/database.js'
-import { appendRunLog, LogCursorConflict, readLogCursors, type CursorAdvance, type LogEntry } from '../db/run-logs.js'
+import {
+  appendRunLog,
+  LogCursorConflict,
+  readLogCursors,
+  type CursorAdvance,
+  type LogEntry,
+  type LogLimits,
+} from '../db/run-logs.js'
 import { findRunById } from '../db/runs.js'
 import { compactStep, trajectorySteps } from './trajectory.js'
 
@@ -48,6 +55,8 @@ export class LogTailer {
     private readonly scrub: (line: string) => string,
     /** The run's harness phase after these entries, if they move it (recorded with them). */
     private readonly phaseAfter: (entries: readonly LogEntry[]) => string | null = () => null,
+    /** What the run's log keeps (see `appendRunLog`). */
+    private readonly limits?: LogLimits,
   ) {}
 
   async load(): Promise<void> {
@@ -108,7 +117,10 @@ export class LogTailer {
         line: JSON.stringify({ event: 'phase_changed', phase: newPhase, time: new Date().toISOString() }),
       })
     }
-    await appendRunLog(this.db, this.runId, this.attempt, entries, cursors, { phase: newPhase })
+    await appendRunLog(this.db, this.runId, this.attempt, entries, cursors, {
+      phase: newPhase,
+      limits: this.limits,
+    })
     for (const c of cursors) this.#offsets.set(c.source, c.to)
     if (newPhase) this.#phase = newPhase
     return entries

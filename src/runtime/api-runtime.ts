@@ -4,6 +4,9 @@ import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { createApp } from '../api/app.js'
+import { isLoopback } from '../api/auth.js'
+import { ConfigError } from '../config.js'
+import { anyActiveToken } from '../db/tokens.js'
 import { createLogNotifier } from '../api/log-notifier.js'
 import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
@@ -29,6 +32,15 @@ export async function startApiRuntime(options: {
 }): Promise<ApiRuntime> {
   const { config, logger } = options
   const dbh = createDb(options.databaseUrl)
+  const openModeAllowed = isLoopback(config.api.host)
+  if (!openModeAllowed && !(await anyActiveToken(dbh.db))) {
+    await dbh.close()
+    throw new ConfigError(
+      `API_HOST is ${config.api.host}, which is not a loopback address, and no API token exists: ` +
+        'the API would be open to anyone. Create a token first (`npm run token -- create --name admin --admin`), ' +
+        'or listen on 127.0.0.1',
+    )
+  }
   const temporal = await connectTemporalClient(config, options.temporalAddress)
   const notifier = createLogNotifier(options.databaseUrl, (err) =>
     logger.warn('log notifier connection problem', { err }),
@@ -46,6 +58,7 @@ export async function startApiRuntime(options: {
   )
   const app = createApp({
     config,
+    openModeAllowed,
     taskChecker,
     harborBin,
     db: dbh.db,

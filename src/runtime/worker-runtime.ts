@@ -77,6 +77,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
           artifactsDir: path.join(config.dataDir, 'artifacts'),
           masterKey: options.masterKey,
           keepHostFiles: config.keepHostFiles,
+          logLimits: { maxBytes: config.limits.logBytesPerRun, maxLineChars: config.limits.logLineChars },
           pollIntervalMs: 250,
           cancelGraceMs: 90_000,
         }),

@@ -65,6 +65,42 @@ describe('run log', () => {
     const [line] = await lines(runIds[0]!)
     expect(line!.line).toMatch(/\[line cut: 10 more characters\]$/)
   })
+
+  it('keeps a run to its log limits: lines cut at the configured length, output past the byte limit dropped after one marker', async () => {
+    const { runIds } = await insertTestJob(tdb.db, 1)
+    const runId = runIds[0]!
+    const limits = { maxLineChars: 8, maxBytes: 50 }
+    await appendRunLog(tdb.db, runId, 1, [{ stream: 'x', line: 'abcdefghijkl' }], [], { limits })
+    await appendRunLog(tdb.db, runId, 1, [{ stream: 'x', line: '12345' }], [], { limits })
+    // The cut line counts in full (42 bytes), "12345" brings it to 47; "more" would pass 50.
+    await setRunStatus(tdb.db, runId, 'staging', 1)
+    await appendRunLog(
+      tdb.db,
+      runId,
+      1,
+      [
+        { stream: 'x', line: 'more' },
+        { stream: 'phase', line: '{"phase":"agent"}' },
+      ],
+      [],
+      { limits },
+    )
+    await appendRunLog(tdb.db, runId, 1, [{ stream: 'x', line: 'still more' }], [], { limits })
+    const got = (await lines(runId)).map((l) => [l.stream, l.line])
+    expect(got).toEqual([
+      ['x', 'abcdefgh … [line cut: 4 more characters]'],
+      ['x', '12345'],
+      ['status', 'staging'],
+      ['runner', '[log limit of 50 bytes reached: further output of this run is not kept]'],
+      ['phase', '{"phase":"agent"}'],
+    ])
+    const run = await tdb.db
+      .selectFrom('runs')
+      .select(['log_cut', 'log_seq'])
+      .where('id', '=', runId)
+      .executeTakeFirstOrThrow()
+    expect(run).toEqual({ log_cut: true, log_seq: 5 })
+  })
 })
 
 describe('LogTailer', () => {

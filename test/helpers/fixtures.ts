@@ -26,6 +26,7 @@ export async function insertTestJob(db: Db, nRuns = 2): Promise<{ jobId: string;
       secret: null,
     },
     randomUUID,
+    { activeJobs: 1000, activeRuns: 100_000 },
   )
   const runIds: string[] = []
   for (let n = 1; n <= nRuns; n++) runIds.push((await findRun(db, jobId, n))!.id)

@@ -1,10 +1,11 @@
 import { Hono } from 'hono'
 import { sql } from 'kysely'
 import type { AppDeps } from '../app.js'
+import type { AppEnv } from '../auth.js'
 
 /** GET /api/health: 200 when the database and Temporal answer, 503 (with which one) when not. */
 export function healthRoutes(deps: AppDeps) {
-  const app = new Hono()
+  const app = new Hono<AppEnv>()
   app.get('/health', async (c) => {
     const [database, temporal] = await Promise.all([
       withTimeout(

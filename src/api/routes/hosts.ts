@@ -1,10 +1,11 @@
 /** GET /api/hosts: the execution hosts as their workers last announced them, with their load. */
 import { Hono } from 'hono'
 import type { AppDeps } from '../app.js'
+import type { AppEnv } from '../auth.js'
 import { listHosts } from '../../db/hosts.js'
 
 export function hostRoutes(deps: AppDeps) {
-  const app = new Hono()
+  const app = new Hono<AppEnv>()
   app.get('/', async (c) => {
     const hosts = await listHosts(deps.db)
     return c.json({

@@ -2,6 +2,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppDeps } from '../app.js'
+import type { AppEnv } from '../auth.js'
 import { requireJob, requireRun } from '../lookups.js'
 import { parseQuery } from '../params.js'
 import { attemptView, jobMetrics, jobView, phaseDurations, runCounts, runView } from '../views.js'
@@ -25,16 +26,18 @@ const ListQuery = z
 export function jobRoutes(deps: AppDeps) {
   const { db, config } = deps
   const view = (job: Parameters<typeof jobView>[0]) => jobView(job, config.temporal.uiUrl, config.temporal.namespace)
-  const app = new Hono()
+  const app = new Hono<AppEnv>()
 
   app.get('/', async (c) => {
     const q = parseQuery(ListQuery, c.req.query())
-    const { jobs, total } = await listJobs(db, { ...q, taskName: q.task_name })
+    const principal = c.get('principal')
+    const owner = principal.admin ? undefined : principal.tokenId
+    const { jobs, total } = await listJobs(db, { ...q, taskName: q.task_name, owner })
     return c.json({ jobs: jobs.map(view), total, limit: q.limit, offset: q.offset })
   })
 
   app.get('/:job_id', async (c) => {
-    const job = await requireJob(db, c.req.param('job_id'))
+    const job = await requireJob(db, c.get('principal'), c.req.param('job_id'))
     const runs = await listRuns(db, job.id)
     return c.json({
       ...view(job),
@@ -50,7 +53,7 @@ export function jobRoutes(deps: AppDeps) {
    * cancelled; the job ends `cancelled`. Answers at once (202); follow the job for the rest.
    */
   app.post('/:job_id/cancel', async (c) => {
-    const job = await requireJob(db, c.req.param('job_id'))
+    const job = await requireJob(db, c.get('principal'), c.req.param('job_id'))
     if (isTerminalJobStatus(job.status)) {
       throw new ApiError(409, 'job_finished', `job ${job.id} is already ${job.status}; there is nothing to cancel`)
     }
@@ -59,7 +62,7 @@ export function jobRoutes(deps: AppDeps) {
   })
 
   app.get('/:job_id/runs/:run_number', async (c) => {
-    const run = await requireRun(db, c.req.param('job_id'), c.req.param('run_number'))
+    const run = await requireRun(db, c.get('principal'), c.req.param('job_id'), c.req.param('run_number'))
     const attempts = await listAttempts(db, run.id)
     const last = attempts.at(-1)
     return c.json({

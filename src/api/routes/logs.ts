@@ -10,6 +10,7 @@
 import { Hono } from 'hono'
 import { stream, streamSSE } from 'hono/streaming'
 import type { AppDeps } from '../app.js'
+import type { AppEnv } from '../auth.js'
 import { ApiError } from '../errors.js'
 import { requireRun } from '../lookups.js'
 import { findRunById } from '../../db/runs.js'
@@ -25,10 +26,10 @@ const KEEPALIVE_MS = 15_000
 
 export function logRoutes(deps: AppDeps) {
   const { db } = deps
-  const app = new Hono()
+  const app = new Hono<AppEnv>()
 
   app.get('/:job_id/runs/:run_number/logs/stream', async (c) => {
-    const run = await requireRun(db, c.req.param('job_id'), c.req.param('run_number'))
+    const run = await requireRun(db, c.get('principal'), c.req.param('job_id'), c.req.param('run_number'))
     let after = lastEventId(c.req.header('Last-Event-ID') ?? c.req.query('last_event_id'))
 
     return streamSSE(c, async (sse) => {
@@ -59,7 +60,7 @@ export function logRoutes(deps: AppDeps) {
   })
 
   app.get('/:job_id/runs/:run_number/logs', async (c) => {
-    const run = await requireRun(db, c.req.param('job_id'), c.req.param('run_number'))
+    const run = await requireRun(db, c.get('principal'), c.req.param('job_id'), c.req.param('run_number'))
     c.header('Content-Type', 'text/plain; charset=utf-8')
     c.header('Content-Disposition', `attachment; filename="run-${run.run_number}.log"`)
     return stream(c, async (out) => {

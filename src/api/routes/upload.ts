@@ -11,10 +11,18 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { Hono } from 'hono'
 import type { AppDeps } from '../app.js'
+import type { AppEnv } from '../auth.js'
 import { ApiError } from '../errors.js'
 import { receiveMultipart } from '../upload/multipart.js'
 import { UPLOAD_FIELDS, uploadFormParser } from '../upload/upload-form.js'
-import { deleteJob, findJob, findJobByIdempotencyKey, insertJobWithRuns, isTaskReferenced } from '../../db/jobs.js'
+import {
+  deleteJob,
+  findJob,
+  findJobByIdempotencyKey,
+  insertJobWithRuns,
+  isTaskReferenced,
+  OwnerLimitError,
+} from '../../db/jobs.js'
 import { seal } from '../../secrets/sealed-box.js'
 import { extractArchive } from '../../tasks/archive.js'
 import { TaskArchiveError, httpStatusFor } from '../../tasks/errors.js'
@@ -29,7 +37,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
 export function uploadRoutes(deps: AppDeps) {
   const { config, db } = deps
   const parseForm = uploadFormParser(config.limits.runsPerJob, config.harness.defaultEnvironment)
-  const app = new Hono()
+  const app = new Hono<AppEnv>()
 
   /** Undoes storing a task for a job that will not exist, unless another job uses it too. */
   async function releaseTask(stored: { sha256: string; created: boolean }) {
@@ -93,7 +101,7 @@ export function uploadRoutes(deps: AppDeps) {
       if (received.file.bytes === 0) throw new ApiError(400, 'empty_file', 'the uploaded file is empty', 'file')
 
       if (idempotencyKey) {
-        const existing = await findJobByIdempotencyKey(db, idempotencyKey)
+        const existing = await findJobByIdempotencyKey(db, c.get('principal').tokenId, idempotencyKey)
         if (existing)
           return c.json(
             {
@@ -135,15 +143,20 @@ export function uploadRoutes(deps: AppDeps) {
                 config.harness.runTimeLimitMaxSec,
               ),
               idempotency_key: idempotencyKey,
+              owner_token_id: c.get('principal').tokenId,
             },
             secret: form.openrouter_key ? seal(deps.masterKey, form.openrouter_key, jobId) : null,
           },
           randomUUID,
+          { activeJobs: config.limits.activeJobsPerToken, activeRuns: config.limits.activeRunsPerToken },
         )
       } catch (err) {
         await releaseTask(stored)
+        if (err instanceof OwnerLimitError) throw new ApiError(429, `too_many_${err.limit}`, err.message)
         // Two requests with one Idempotency-Key raced: answer with the winner's job.
-        const winner = idempotencyKey ? await findJobByIdempotencyKey(db, idempotencyKey) : undefined
+        const winner = idempotencyKey
+          ? await findJobByIdempotencyKey(db, c.get('principal').tokenId, idempotencyKey)
+          : undefined
         if (winner)
           return c.json(
             {
