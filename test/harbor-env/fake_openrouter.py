@@ -12,7 +12,16 @@ OPENROUTER_BASE_URL). Two modes:
   seconds. A "model" that solves the task, so a run passes through the real agent
   loop and writes a real trajectory.
 
-usage: python fake_openrouter.py (--status 401 | --solve "echo hi > f\n") [--delay 1] [--port 0]
+- ``--by-model KEYSTROKES``: the mode by the request's model: ``…status-N`` refuses
+  with N, any other model solves with KEYSTROKES.
+
+In KEYSTROKES, ``{model}`` and ``{api_key}`` become the request's model and the
+bearer key it was sent with: a careless model that prints its own key, to test
+that the key is scrubbed from everything the run leaves. ``--echo-key`` puts the
+key into refusals' messages too, as some providers do.
+
+usage: python fake_openrouter.py (--status 401 | --solve "echo hi > f\n" | --by-model …)
+       [--delay 1] [--port 0] [--echo-key]
 Prints the port it listens on (127.0.0.1 only) as the first line of stdout, then
 one line per request it answered.
 """
@@ -39,22 +48,26 @@ def main() -> None:
     mode.add_argument("--by-model")
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--echo-key", action="store_true")
     args = parser.parse_args()
 
-    def answer(request: bytes) -> tuple[int, bytes]:
-        """The status and body for one request."""
+    def answer(request: bytes, key: str) -> tuple[int, bytes]:
+        """The status and body for one request sent with `key`."""
         status, keystrokes = args.status, args.solve
+        model = str(json.loads(request or b"{}").get("model", ""))
         if args.by_model is not None:
-            model = str(json.loads(request or b"{}").get("model", ""))
             refused = re.search(r"status-(\d{3})$", model)
             status, keystrokes = (int(refused.group(1)), None) if refused else (200, args.by_model)
         if keystrokes is not None:
+            keystrokes = keystrokes.replace("{model}", model).replace("{api_key}", key)
             return 200, json.dumps(completion(keystrokes)).encode()
-        return status, json.dumps({"error": {"message": MESSAGES.get(status, "error"), "code": status}}).encode()
+        message = MESSAGES.get(status, "error") + (f" (key {key})" if args.echo_key else "")
+        return status, json.dumps({"error": {"message": message, "code": status}}).encode()
 
     class Refuse(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the stdlib's naming
-            status, body = answer(self.rfile.read(int(self.headers.get("content-length") or 0)))
+            key = (self.headers.get("authorization") or "").removeprefix("Bearer ").strip()
+            status, body = answer(self.rfile.read(int(self.headers.get("content-length") or 0)), key)
             if status == 200:
                 time.sleep(args.delay)
             self.send_response(status)
