@@ -20,7 +20,7 @@ beforeAll(async () => {
   temporal = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) })
 })
 afterAll(async () => {
-  const { jobs } = await (await fetch(`${service.api.url}/api/jobs?limit=200`)).json()
+  const { jobs } = (await (await fetch(`${service.api.url}/api/jobs?limit=200`)).json()) as { jobs?: any[] }
   for (const job of jobs ?? []) {
     await temporal.workflow
       .getHandle(`job-${job.job_id}`)
@@ -61,7 +61,7 @@ it('makes 50 distinct jobs with all their runs from 50 parallel uploads', async 
   expect(await countWhere('runs')).toBe(expectedRuns)
   let lost = 0
   for (const a of ok) {
-    const job = await (await fetch(`${service.api.url}/api/jobs/${a.body.job_id}`)).json()
+    const job = (await (await fetch(`${service.api.url}/api/jobs/${a.body.job_id}`)).json()) as any
     const wanted = Number(inputs[answers.indexOf(a)]!.fields.n_runs)
     const complete = job.runs.length === wanted && job.runs.every((r: any, i: number) => r.run_number === i + 1) ? 0 : 1
     const workflow = await temporal.workflow.getHandle(`job-${a.body.job_id}`).describe()

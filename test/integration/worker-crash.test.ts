@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { readSse, upload, waitForJob } from '../helpers/api-client.js'
+import { record } from '../helpers/reliability.js'
 import { startTestService, type TestService } from '../helpers/service.js'
 import { slowTask } from '../helpers/task-zips.js'
 
@@ -55,6 +56,11 @@ it('finishes a run whose worker was killed mid-run, with its log complete and wi
     .map((e) => e.data.line)
   expect(steps).toEqual(Array.from({ length: STEPS }, (_, i) => `slow step ${i + 1}/${STEPS}`))
   const runner = logs.filter((e) => e.data.stream === 'runner').map((e) => e.data.line)
+  const starts = runner.filter((l) => l.startsWith('starting on local')).length
+  const gaps = ids.filter((id, i) => id !== i + 1).length + (steps.length < STEPS ? STEPS - steps.length : 0)
+  const ok = job.runs[0].outcome === 'passed' && starts === 1 && gaps === 0
+  await record({ row: 'fault', what: 'worker SIGKILL mid-run (local host)', ok, lost: gaps, duplicated: starts - 1 })
+  await record({ row: 'run', what: 'worker SIGKILL: run 1', ok })
   expect(runner.filter((l) => l.startsWith('starting on local'))).toHaveLength(1)
   expect(runner.filter((l) => l.startsWith('re-attached to the running harness'))).toHaveLength(1)
   second.kill('SIGTERM')
