@@ -60,6 +60,8 @@ export function runView(run: RunRow) {
     attempts: run.attempts,
     host: run.host,
     log_lines: run.log_seq,
+    log_bytes: Number(run.log_bytes),
+    log_cut: run.log_cut,
     created_at: iso(run.created_at),
     started_at: iso(run.started_at),
     finished_at: iso(run.finished_at),
