@@ -3,9 +3,14 @@
  *
  * Two passes over the zip. The first reads only the central directory and rejects the archive before
  * anything touches the disk: too many entries, unsafe names, links and special files, encryption,
- * duplicates, and declared sizes over the limit. The second streams each entry to disk, counting bytes
- * and checking CRCs, because declared sizes and checksums can lie. Any failure removes everything that
- * was written, so a rejected upload leaves the destination as it was.
+ * duplicates, declared sizes over the limit, and zip bombs (an entry that expands too many times its
+ * compressed size, entries that share their data). The second streams each entry to disk, counting
+ * bytes and checking CRCs, because declared sizes and checksums can lie. Any failure removes everything
+ * that was written, so a rejected upload leaves the destination as it was.
+ *
+ * Archives inside the archive (a `.zip`, `.tar.gz` or `.7z` among the task's files) are kept as plain
+ * files and never opened here: real tasks ship them as data for the agent (Terminal-Bench's
+ * crack-7z-hash has `secrets.7z`), and whatever they hold only ever expands inside the task's container.
  */
 import { createWriteStream } from 'node:fs'
 import fs from 'node:fs/promises'
@@ -23,7 +28,19 @@ export interface ArchiveLimits {
   readonly maxEntries: number
   /** Most bytes the extracted files may add up to. */
   readonly maxUncompressedBytes: number
+  /** Most times an entry may expand its compressed size; {@link DEFAULT_MAX_COMPRESSION_RATIO} if unset. */
+  readonly maxCompressionRatio?: number
+  /** Entries smaller than this are never zip bombs; {@link DEFAULT_COMPRESSION_RATIO_MIN_BYTES} if unset. */
+  readonly compressionRatioMinBytes?: number
 }
+
+/**
+ * Plain text and code compress 3–20 times, repeated log lines about 100; only a long run of one byte
+ * pattern (a bomb, or a file of zeros) goes past 200, and deflate cannot go past about 1032. Below
+ * 1 MiB nothing is worth the alarm: the total limit bounds the damage anyway.
+ */
+export const DEFAULT_MAX_COMPRESSION_RATIO = 200
+export const DEFAULT_COMPRESSION_RATIO_MIN_BYTES = 1024 * 1024
 
 export interface ExtractedArchive {
   /** Absolute path of the task root: the destination, or its single top-level folder. */
@@ -60,6 +77,12 @@ const MAX_SEGMENT_BYTES = 255
 const MAX_PATH_BYTES = 1024
 const STORED = 0
 const DEFLATED = 8
+const LOCAL_HEADER_BYTES = 30
+// Extra fields that can carry a unix file type or a link target, which the external attributes may not show.
+const PKWARE_UNIX_EXTRA = 0x000d
+const PKWARE_UNIX_FIXED_BYTES = 12
+const ASI_UNIX_EXTRA = 0x756e
+const ASI_UNIX_FIXED_BYTES = 14
 
 const ZIP_OPTIONS: yauzl.Options = {
   lazyEntries: true,
@@ -147,25 +170,74 @@ async function planExtraction(zipfile: ZipFile, limits: ArchiveLimits): Promise<
 
   const plan: PlannedEntry[] = []
   const registry = new PathRegistry()
+  const spans: DataSpan[] = []
   let declaredBytes = 0
   let index = 0
   try {
     for await (const entry of zipfile.eachEntry()) {
       index += 1
+      // Junk too: an entry that is skipped can still be the other half of an overlap.
+      spans.push(dataSpan(entry))
       const planned = planEntry(entry)
       if (!planned) continue
       registry.add(planned)
       declaredBytes += planned.entry.uncompressedSize
       if (declaredBytes > limits.maxUncompressedBytes) throw tooLarge(limits)
+      checkRatio(planned, limits)
       plan.push(planned)
     }
   } catch (error) {
     throw centralDirectoryError(error, index + 1)
   }
+  checkOverlaps(spans)
   if (!plan.some((p) => p.kind === 'file')) {
     throw new TaskArchiveError('empty_archive', 'The archive contains no files')
   }
   return plan
+}
+
+/**
+ * The declared ratio is enough: the second pass stops an entry that inflates past its declared size,
+ * and reads no more than its declared compressed size, so the real ratio can only be lower.
+ */
+function checkRatio(planned: PlannedEntry, limits: ArchiveLimits): void {
+  const { uncompressedSize, compressedSize } = planned.entry
+  const maxRatio = limits.maxCompressionRatio ?? DEFAULT_MAX_COMPRESSION_RATIO
+  const minBytes = limits.compressionRatioMinBytes ?? DEFAULT_COMPRESSION_RATIO_MIN_BYTES
+  if (planned.kind !== 'file' || uncompressedSize < minBytes) return
+  if (uncompressedSize > maxRatio * compressedSize) {
+    const ratio = compressedSize === 0 ? 'infinitely' : `${Math.round(uncompressedSize / compressedSize)} times`
+    const why = `expands ${ratio} (${compressedSize} to ${uncompressedSize} bytes); at most ${maxRatio} times is allowed`
+    throw entryError('zip_bomb', planned.name, why)
+  }
+}
+
+/** Where an entry's local header and data lie in the zip file, at the least. */
+interface DataSpan {
+  readonly name: string
+  readonly start: number
+  readonly end: number
+}
+
+function dataSpan(entry: Entry): DataSpan {
+  const start = entry.relativeOffsetOfLocalHeader
+  // The local header's name and extra field make it longer still; their lengths are not known yet.
+  return { name: decodeName(entry), start, end: start + LOCAL_HEADER_BYTES + entry.compressedSize }
+}
+
+/**
+ * Rejects entries whose data overlap: no zip tool writes them, and overlapping entries that all point at
+ * one well-compressed stream are how a small zip expands to terabytes while each entry looks modest.
+ */
+function checkOverlaps(spans: DataSpan[]): void {
+  const sorted = [...spans].sort((a, b) => a.start - b.start)
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1]!
+    const current = sorted[i]!
+    if (current.start < previous.end) {
+      throw entryError('zip_bomb', current.name, `shares its data with entry ${quote(previous.name)}`)
+    }
+  }
 }
 
 /** Validates one entry; returns `null` for junk that is skipped. */
@@ -196,7 +268,10 @@ function decodeName(entry: Entry): string {
 function normaliseName(name: string): string {
   const unsafe = (why: string) => entryError('unsafe_path', name, why)
   if (name.length === 0) throw unsafe('has an empty name')
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) throw unsafe('contains a control character')
+  // C0 and C1 controls, line and paragraph separators, and the bidi controls that disguise a name.
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(name)) {
+    throw unsafe('contains a control character')
+  }
   if (name.includes('\\')) throw unsafe('contains a backslash')
   if (name.includes('\ufffd')) throw unsafe('is not valid UTF-8')
   if (name.startsWith('/')) throw unsafe('is an absolute path')
@@ -216,13 +291,15 @@ function isJunk(relPath: string): boolean {
   return top === '__MACOSX' || path.posix.basename(relPath) === '.DS_Store'
 }
 
-/** Classifies an entry from its unix mode (when the zip records one) and its trailing slash. */
+/**
+ * Classifies an entry from its unix mode (when the zip records one), its unix extra fields and its
+ * trailing slash. Only regular files and directories pass: a zip has no hard-link type, but a unix
+ * extra field can name a link target, and another extractor would make a link of it.
+ */
 function entryKind(entry: Entry, name: string): EntryKind {
   const type = unixMode(entry) & S_IFMT
-  if (type === S_IFLNK) throw entryError('symlink', name, 'is a symbolic link')
-  if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
-    throw entryError('unsupported_entry', name, `is a ${specialTypeName(type)}`)
-  }
+  checkType(type, name)
+  checkUnixExtraFields(entry, type, name)
   const isDirectory = type === S_IFDIR || name.endsWith('/')
   if (isDirectory && type === S_IFREG) {
     throw entryError('unsupported_entry', name, 'is both a file and a directory')
@@ -231,6 +308,34 @@ function entryKind(entry: Entry, name: string): EntryKind {
     throw entryError('unsupported_entry', name, 'is a directory with content')
   }
   return isDirectory ? 'directory' : 'file'
+}
+
+function checkType(type: number, name: string): void {
+  if (type === S_IFLNK) throw entryError('symlink', name, 'is a symbolic link')
+  if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
+    throw entryError('unsupported_entry', name, `is a ${specialTypeName(type)}`)
+  }
+}
+
+/**
+ * PKWARE's unix field (0x000d) ends with a link target (hard or symbolic) or device numbers; ASi's
+ * (0x756e) has its own mode and a symbolic link target. Either says the entry is not a plain file.
+ */
+function checkUnixExtraFields(entry: Entry, type: number, name: string): void {
+  for (const field of entry.extraFields) {
+    // The mode has passed checkType already: a target here is not a symlink's, so a hard link's or a device's.
+    if (field.id === PKWARE_UNIX_EXTRA && field.data.length > PKWARE_UNIX_FIXED_BYTES) {
+      throw entryError('unsupported_entry', name, 'is a hard link or device (its unix extra field names a target)')
+    }
+    if (field.id === ASI_UNIX_EXTRA && field.data.length >= ASI_UNIX_FIXED_BYTES) {
+      if (field.data.length > ASI_UNIX_FIXED_BYTES) throw entryError('symlink', name, 'is a symbolic link')
+      const asiType = field.data.readUInt16LE(4) & S_IFMT
+      checkType(asiType, name)
+      if (asiType !== 0 && type !== 0 && asiType !== type) {
+        throw entryError('unsupported_entry', name, 'has two different file types')
+      }
+    }
+  }
 }
 
 function unixMode(entry: Entry): number {

@@ -15,7 +15,9 @@ Paths in messages are made relative to the task, so the uploader sees "tests/tes
 
 import contextlib
 import json
+import re
 import sys
+import tomllib
 from pathlib import Path
 
 # Harbor's fixed agent-setup timeout (Trial._AGENT_SETUP_TIMEOUT_SEC in 0.26).
@@ -24,9 +26,80 @@ HARBOR_AGENT_SETUP_SEC = 360.0
 TB_SETUP_ALLOWANCE_SEC = 900.0
 
 
+# Control characters (C0, DEL, C1) have no place in a path.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class TaskPathError(ValueError):
+    """A path in task.toml that leaves where it belongs; the message names the field."""
+
+
+def check_paths(root: Path) -> None:
+    """Checks every path in task.toml before Harbor reads it.
+
+    Paths inside the environment (skills_dir, workdir, artifact sources) may be absolute but may not
+    climb with "..". Paths on the host (artifact destinations under the trial's directory, step names
+    under steps/) must be relative and stay inside. Harbor checks some of these itself; doing it here
+    first gives every one the same message, naming the field. A task.toml that is not TOML is left to
+    Harbor, which says where it breaks.
+    """
+    try:
+        config = tomllib.loads((root / "task.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return
+    for field, value, where in path_fields(config):
+        check_path(field, value, where)
+
+
+def path_fields(config: dict):
+    """(field, value, "container" or "host") for every path-valued field of a parsed task.toml."""
+    environments = [("environment", config.get("environment"))]
+    verifier = config.get("verifier")
+    if isinstance(verifier, dict):
+        environments.append(("verifier.environment", verifier.get("environment")))
+    for prefix, environment in environments:
+        if isinstance(environment, dict):
+            for key in ("skills_dir", "workdir"):
+                if key in environment:
+                    yield f"{prefix}.{key}", environment[key], "container"
+    yield from artifact_fields("artifacts", config.get("artifacts"))
+    steps = config.get("steps")
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        if isinstance(step, dict):
+            if "name" in step:
+                yield f"steps[{i}].name", step["name"], "host"
+            yield from artifact_fields(f"steps[{i}].artifacts", step.get("artifacts"))
+
+
+def artifact_fields(prefix: str, artifacts):
+    for i, artifact in enumerate(artifacts if isinstance(artifacts, list) else []):
+        if isinstance(artifact, str):
+            yield f"{prefix}[{i}]", artifact, "container"
+        elif isinstance(artifact, dict):
+            if "source" in artifact:
+                yield f"{prefix}[{i}].source", artifact["source"], "container"
+            if artifact.get("destination"):
+                yield f"{prefix}[{i}].destination", artifact["destination"], "host"
+
+
+def check_path(field: str, value, where: str) -> None:
+    if not isinstance(value, str):
+        return  # a wrong type is Harbor's to report
+    shown = json.dumps(value[:200])
+    if CONTROL.search(value):
+        raise TaskPathError(f"task.toml {field} contains a control character: {shown}")
+    # Windows environments use backslashes inside the container, so ".." is looked for across both.
+    if ".." in re.split(r"[\\/]", value):
+        raise TaskPathError(f'task.toml {field} points outside the task with "..": {shown}')
+    if where == "host" and ("\\" in value or re.match(r"^[A-Za-z]:", value) or value.startswith("/")):
+        why = f"it must be a relative posix path, not {shown}"
+        raise TaskPathError(f"task.toml {field} points outside the task: {why}")
+
+
 def check_harbor(root: Path) -> dict:
     from harbor.models.task.task import Task
 
+    check_paths(root)
     task = Task(root)
     config = task.config
     agent = config.agent.timeout_sec

@@ -12,6 +12,7 @@ export const TASK_ARCHIVE_ERROR_CODES = [
   'unsupported_entry',
   'too_many_entries',
   'too_large_uncompressed',
+  'zip_bomb',
   'encrypted_entry',
   'duplicate_entry',
   'empty_archive',
@@ -41,13 +42,15 @@ export function isTaskArchiveError(error: unknown): error is TaskArchiveError {
 }
 
 /**
- * The HTTP status for a rejection: 413 when a size or entry limit is exceeded, 400 when the upload is
- * not a readable zip at all, 422 when it is a readable zip whose content is not acceptable.
+ * The HTTP status for a rejection: 413 when a size or entry limit is exceeded (a zip bomb expands past
+ * the compression ratio limit, or expands the same bytes several times), 400 when the upload is not a
+ * readable zip at all, 422 when it is a readable zip whose content is not acceptable.
  */
 export function httpStatusFor(code: TaskArchiveErrorCode): 400 | 413 | 422 {
   switch (code) {
     case 'too_many_entries':
     case 'too_large_uncompressed':
+    case 'zip_bomb':
       return 413
     case 'not_a_zip':
     case 'corrupt_archive':

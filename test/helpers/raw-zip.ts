@@ -1,6 +1,7 @@
 /**
  * A tiny zip writer for tests that need archives no well-behaved library would produce: hostile names,
- * lying sizes or checksums, encryption flags, special file types, odd compression methods.
+ * lying sizes or checksums, encryption flags, special file types, link extra fields, odd compression
+ * methods, entries that share their data.
  */
 import zlib from 'node:zlib'
 
@@ -22,6 +23,13 @@ export interface RawEntry {
   readonly declaredSize?: number
   /** Lies about the CRC-32. */
   readonly crc32?: number
+  /** Extra fields, written in both the local and the central header. */
+  readonly extraFields?: ReadonlyArray<{ readonly id: number; readonly data: Buffer }>
+  /**
+   * Writes no data of its own: the central record points at entry #`sharesDataOf`'s local header and
+   * data (overlapping entries, as in non-recursive zip bombs). `data` still sets the declared sizes.
+   */
+  readonly sharesDataOf?: number
 }
 
 export interface RawZipOptions {
@@ -43,16 +51,26 @@ interface Prepared {
   readonly size: number
   readonly madeBy: number
   readonly externalAttributes: number
+  readonly extra: Buffer
 }
 
 /** Builds a zip: local headers with data, then the central directory and the end record. */
 export function buildRawZip(entries: RawEntry[], options: RawZipOptions = {}): Buffer {
   const chunks: Buffer[] = []
   const central: Buffer[] = []
+  const offsets: number[] = []
   let offset = 0
   for (const entry of entries) {
     const prepared = prepare(entry)
+    if (entry.sharesDataOf !== undefined) {
+      const shared = offsets[entry.sharesDataOf]
+      if (shared === undefined) throw new Error(`sharesDataOf: no entry #${entry.sharesDataOf} before this one`)
+      offsets.push(shared)
+      central.push(centralHeader(prepared, shared))
+      continue
+    }
     const local = localHeader(prepared)
+    offsets.push(offset)
     central.push(centralHeader(prepared, offset))
     chunks.push(local, prepared.payload)
     offset += local.length + prepared.payload.length
@@ -79,7 +97,27 @@ function prepare(entry: RawEntry): Prepared {
     size: entry.declaredSize ?? data.length,
     madeBy: entry.mode === undefined ? MADE_BY_DOS : MADE_BY_UNIX,
     externalAttributes: entry.mode === undefined ? 0 : (entry.mode << 16) >>> 0,
+    extra: Buffer.concat((entry.extraFields ?? []).map(extraField)),
   }
+}
+
+function extraField(field: { id: number; data: Buffer }): Buffer {
+  const header = Buffer.alloc(4)
+  header.writeUInt16LE(field.id, 0)
+  header.writeUInt16LE(field.data.length, 2)
+  return Buffer.concat([header, field.data])
+}
+
+/** PKWARE's unix extra field (0x000d): times, ids, then the target of a hard or symbolic link. */
+export function pkwareUnixExtra(linkTarget: string): { id: number; data: Buffer } {
+  return { id: 0x000d, data: Buffer.concat([Buffer.alloc(12), Buffer.from(linkTarget)]) }
+}
+
+/** The ASi unix extra field (0x756e): CRC, mode (with type bits), size/device, ids, symlink target. */
+export function asiUnixExtra(mode: number, linkTarget = ''): { id: number; data: Buffer } {
+  const fixed = Buffer.alloc(14)
+  fixed.writeUInt16LE(mode, 4)
+  return { id: 0x756e, data: Buffer.concat([fixed, Buffer.from(linkTarget)]) }
 }
 
 function localHeader(p: Prepared): Buffer {
@@ -94,8 +132,8 @@ function localHeader(p: Prepared): Buffer {
   header.writeUInt32LE(p.payload.length, 18)
   header.writeUInt32LE(p.size, 22)
   header.writeUInt16LE(p.name.length, 26)
-  header.writeUInt16LE(0, 28)
-  return Buffer.concat([header, p.name])
+  header.writeUInt16LE(p.extra.length, 28)
+  return Buffer.concat([header, p.name, p.extra])
 }
 
 function centralHeader(p: Prepared, offset: number): Buffer {
@@ -111,9 +149,10 @@ function centralHeader(p: Prepared, offset: number): Buffer {
   header.writeUInt32LE(p.payload.length, 20)
   header.writeUInt32LE(p.size, 24)
   header.writeUInt16LE(p.name.length, 28)
+  header.writeUInt16LE(p.extra.length, 30)
   header.writeUInt32LE(p.externalAttributes, 38)
   header.writeUInt32LE(offset, 42)
-  return Buffer.concat([header, p.name])
+  return Buffer.concat([header, p.name, p.extra])
 }
 
 function endRecord(count: number, directorySize: number, directoryOffset: number): Buffer {

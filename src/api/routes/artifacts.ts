@@ -13,11 +13,13 @@ import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
 import { ApiError } from '../errors.js'
 import { requireRun } from '../lookups.js'
+import { NO_QUERY, parseQuery } from '../params.js'
 
 export function artifactRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
   app.get('/:job_id/runs/:run_number/artifacts', async (c) => {
+    parseQuery(NO_QUERY, c.req.queries())
     const run = await requireRun(deps.db, c.get('principal'), c.req.param('job_id'), c.req.param('run_number'))
     const { job_id: jobId, run_number: runNumber } = run
     const dir = path.join(deps.config.dataDir, 'artifacts', jobId, `run-${runNumber}`)

@@ -9,10 +9,11 @@
  */
 import { Hono } from 'hono'
 import { stream, streamSSE } from 'hono/streaming'
+import { z } from 'zod'
 import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
-import { ApiError } from '../errors.js'
 import { requireRun } from '../lookups.js'
+import { lastEventIdParam, NO_QUERY, parseQuery } from '../params.js'
 import { findRunById } from '../../db/runs.js'
 import { listRunLogAfter } from '../../db/run-logs.js'
 import type { RunLogLineRow, RunRow } from '../../db/schema.js'
@@ -24,13 +25,16 @@ const PAGE = 500
 const MAX_WAIT_MS = 2_000
 const KEEPALIVE_MS = 15_000
 
+const StreamQuery = z.object({ last_event_id: z.string().optional() }).strict()
+
 export function logRoutes(deps: AppDeps) {
   const { db } = deps
   const app = new Hono<AppEnv>()
 
   app.get('/:job_id/runs/:run_number/logs/stream', async (c) => {
+    const query = parseQuery(StreamQuery, c.req.queries())
     const run = await requireRun(db, c.get('principal'), c.req.param('job_id'), c.req.param('run_number'))
-    let after = lastEventId(c.req.header('Last-Event-ID') ?? c.req.query('last_event_id'))
+    let after = lastEventIdParam(c.req.header('Last-Event-ID') ?? query.last_event_id)
 
     return streamSSE(c, async (sse) => {
       const aborted = new AbortController()
@@ -60,6 +64,7 @@ export function logRoutes(deps: AppDeps) {
   })
 
   app.get('/:job_id/runs/:run_number/logs', async (c) => {
+    parseQuery(NO_QUERY, c.req.queries())
     const run = await requireRun(db, c.get('principal'), c.req.param('job_id'), c.req.param('run_number'))
     c.header('Content-Type', 'text/plain; charset=utf-8')
     c.header('Content-Disposition', `attachment; filename="run-${run.run_number}.log"`)
@@ -74,13 +79,6 @@ export function logRoutes(deps: AppDeps) {
   })
 
   return app
-}
-
-function lastEventId(value: string | undefined): number {
-  if (value === undefined || value === '') return 0
-  if (!/^\d{1,10}$/.test(value))
-    throw new ApiError(400, 'invalid_last_event_id', 'Last-Event-ID must be a log sequence number')
-  return Number(value)
 }
 
 function eventOf(line: RunLogLineRow) {

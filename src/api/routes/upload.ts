@@ -193,6 +193,13 @@ export function uploadRoutes(deps: AppDeps) {
         { ...jobView(job!, config.temporal.uiUrl, config.temporal.namespace), runs_queued: form.n_runs },
         201,
       )
+    } catch (err) {
+      // A full disk while the archive is unpacked or stored is the server's condition, not a bug:
+      // a clear 507 (the finally below removes what was written).
+      if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new ApiError(507, 'insufficient_storage', 'the server has no disk space left for this upload')
+      }
+      throw err
     } finally {
       await fs.rm(workDir, { recursive: true, force: true })
     }

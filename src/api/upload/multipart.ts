@@ -35,11 +35,12 @@ export async function receiveMultipart(request: Request, options: MultipartOptio
     parser = busboy({
       headers: { 'content-type': contentType },
       limits: {
-        files: 1,
+        // Two, so that a second file part gets its own error (duplicate_field) rather than too_many_parts.
+        files: 2,
         fileSize: options.maxFileBytes,
         fields: options.allowedFields.length,
         fieldSize: options.maxFieldChars,
-        parts: options.allowedFields.length + 1,
+        parts: options.allowedFields.length + 2,
       },
     })
   } catch (err) {
@@ -57,19 +58,26 @@ export async function receiveMultipart(request: Request, options: MultipartOptio
     body.destroy()
   }
 
+  let fileSeen = false
   parser.on('file', (name, stream, info) => {
     if (name !== options.fileField) {
       fail(
         new ApiError(
           400,
           'unknown_field',
-          `unexpected file field "${name}"; the archive goes in "${options.fileField}"`,
+          `unexpected file field ${JSON.stringify(name)}; the archive goes in "${options.fileField}"`,
           name,
         ),
       )
       stream.resume()
       return
     }
+    if (fileSeen) {
+      fail(new ApiError(400, 'duplicate_field', `field "${name}" appears more than once: send one archive`, name))
+      stream.resume()
+      return
+    }
+    fileSeen = true
     const received = { path: options.filePath, filename: info.filename ?? '', bytes: 0 }
     stream.on('data', (chunk: Buffer) => {
       received.bytes += chunk.length
@@ -100,8 +108,10 @@ export async function receiveMultipart(request: Request, options: MultipartOptio
     )
   })
   parser.on('field', (name, value, info) => {
-    if (!options.allowedFields.includes(name)) {
-      fail(new ApiError(400, 'unknown_field', `unknown field "${name}"`, name))
+    if (name === options.fileField) {
+      fail(new ApiError(400, 'invalid_file', `field "${name}" must be a file part (with a filename), not text`, name))
+    } else if (!options.allowedFields.includes(name)) {
+      fail(new ApiError(400, 'unknown_field', `unknown field ${JSON.stringify(name)}`, name))
     } else if (info.valueTruncated) {
       fail(
         new ApiError(

@@ -19,6 +19,17 @@ export const UPLOAD_FIELDS = [
 /** Agents that never call a model, so need no key. */
 const KEYLESS_AGENTS = new Set(['oracle', 'nop'])
 
+/** Any control character (C0, DEL, C1): never part of a name, and trimming must not hide one. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+/** A string field without control characters, then trimmed of surrounding spaces. */
+function text(name: string, required?: string) {
+  return z
+    .string(required ? { message: required } : undefined)
+    .refine((v) => !CONTROL.test(v), `${name} must not contain control characters`)
+    .trim()
+}
+
 /** A built-in name, a `module.path:ClassName` import path, or an ACP shorthand. */
 const PLUGIN_NAME = /^(?:[a-z0-9][a-z0-9._-]{0,63}|[A-Za-z_][\w.]{0,199}:[A-Za-z_]\w{0,99}|acp:[a-z0-9][\w.@-]{0,99})$/
 
@@ -34,20 +45,18 @@ function uploadSchema(maxRuns: number, defaultEnvironment: string) {
   return z
     .object({
       harness: z.enum(['harbor', 'terminus'], { message: 'harness must be "harbor" or "terminus"' }).default('harbor'),
-      model: z
-        .string({ message: 'model is required, e.g. openai/gpt-4o' })
-        .trim()
-        .regex(/^[A-Za-z0-9][\w.:/@+-]{0,199}$/, 'model must look like vendor/model, e.g. openai/gpt-4o'),
+      model: text('model', 'model is required, e.g. openai/gpt-4o').regex(
+        /^[A-Za-z0-9][\w.:/@+-]{0,199}$/,
+        'model must look like vendor/model (at most 200 characters), e.g. openai/gpt-4o',
+      ),
       openrouter_key: z
         .string()
         .trim()
         .regex(/^[\x21-\x7e]{8,512}$/, 'openrouter_key must be 8 to 512 printable characters without spaces')
         .optional(),
       n_runs: intField('n_runs', 1, maxRuns).default(10),
-      agent: z.string().trim().regex(PLUGIN_NAME, 'agent must be an agent name or module.path:ClassName').optional(),
-      environment: z
-        .string()
-        .trim()
+      agent: text('agent').regex(PLUGIN_NAME, 'agent must be an agent name or module.path:ClassName').optional(),
+      environment: text('environment')
         .regex(PLUGIN_NAME, 'environment must be an environment type or module.path:ClassName')
         .default(defaultEnvironment),
       max_parallel: intField('max_parallel', 1, maxRuns).optional(),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -7,7 +8,7 @@ import { extractArchive } from '../../../src/tasks/archive.js'
 import type { ArchiveLimits } from '../../../src/tasks/archive.js'
 import { TaskArchiveError } from '../../../src/tasks/errors.js'
 import type { TaskArchiveErrorCode } from '../../../src/tasks/errors.js'
-import { buildRawZip } from '../../helpers/raw-zip.js'
+import { asiUnixExtra, buildRawZip, pkwareUnixExtra } from '../../helpers/raw-zip.js'
 import type { RawEntry } from '../../helpers/raw-zip.js'
 import {
   buildZip,
@@ -202,6 +203,13 @@ describe('extractArchive: not a zip or corrupt', () => {
   it('rejects an end record that promises more entries than the directory holds', async () => {
     await expectRejected(buildRawZip([ok], { entryCount: 2 }), 'corrupt_archive')
   })
+
+  it('rejects a central directory with flipped bytes', async () => {
+    const zip = await buildZip(harborTask())
+    const directory = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]))
+    zip.fill(0xff, directory, directory + 4)
+    await expectRejected(zip, 'corrupt_archive')
+  })
 })
 
 describe('extractArchive: unsafe paths', () => {
@@ -219,10 +227,15 @@ describe('extractArchive: unsafe paths', () => {
     'new\nline',
     'tab\there',
     'del\u007f',
+    'c1\u0085control',
+    'line\u2028separator',
+    'bidi\u202eexe.txt',
+    `${'a'.repeat(256)}.txt`,
+    `${'dir/'.repeat(300)}x`,
   ]
   it.each(names)('rejects %j', async (name) => {
     const error = await expectRejected(raw([ok, { name, data: 'x', mode: 0o100644 }]), 'unsafe_path')
-    expect(error.message).toContain(JSON.stringify(name).slice(1, -1))
+    expect(error.message).toContain(JSON.stringify(name.slice(0, 100)).slice(1, -1))
   })
 
   it('rejects a name that is not valid UTF-8 although flagged as such', async () => {
@@ -258,6 +271,32 @@ describe('extractArchive: entry types', () => {
   ])('rejects a %s', async (kind, mode) => {
     const error = await expectRejected(raw([ok, { name: 'special', mode }]), 'unsupported_entry')
     expect(error.message).toContain(kind)
+  })
+
+  it('rejects a hard link recorded in a PKWARE unix extra field', async () => {
+    const entry = { name: 'hard', data: '', mode: 0o100644, extraFields: [pkwareUnixExtra('task.toml')] }
+    const error = await expectRejected(raw([ok, entry]), 'unsupported_entry')
+    expect(error.message).toContain('hard link')
+  })
+
+  it('rejects a symlink whose target is in a PKWARE unix extra field', async () => {
+    const entry = { name: 'soft', data: '', mode: 0o120777, extraFields: [pkwareUnixExtra('/etc/passwd')] }
+    await expectRejected(raw([ok, entry]), 'symlink')
+  })
+
+  it('accepts a PKWARE unix extra field without a target', async () => {
+    const entry = { name: 'plain.txt', data: 'x', mode: 0o100644, extraFields: [pkwareUnixExtra('')] }
+    const result = await extractArchive(await writeZip(raw([ok, entry])), await newDest(), LIMITS)
+    expect(result.files).toEqual(['plain.txt', 'task.toml'])
+  })
+
+  it.each([
+    ['a symlink target', asiUnixExtra(0o100644, '/etc/passwd'), 'symlink'],
+    ['a symlink mode', asiUnixExtra(0o120777), 'symlink'],
+    ['a named pipe mode', asiUnixExtra(0o010644), 'unsupported_entry'],
+    ['a directory mode on a file', asiUnixExtra(0o040755), 'unsupported_entry'],
+  ] as const)('rejects an ASi unix extra field with %s', async (_what, field, code) => {
+    await expectRejected(raw([ok, { name: 'x', data: 'x', mode: 0o100644, extraFields: [field] }]), code)
   })
 
   it('rejects an unsupported compression method', async () => {
@@ -309,6 +348,30 @@ describe('extractArchive: limits', () => {
     await expectRejected(zip, 'too_large_uncompressed')
   })
 
+  it('rejects an entry that expands past the compression ratio limit', async () => {
+    const zip = raw([ok, { name: 'zeros.bin', data: Buffer.alloc(2 * MiB), deflate: true, mode: 0o100644 }])
+    const error = await expectRejected(zip, 'zip_bomb', { maxEntries: 10, maxUncompressedBytes: 8 * MiB })
+    expect(error.message).toContain('zeros.bin')
+  })
+
+  it('allows any ratio below the minimum size, and a ratio limit can be set', async () => {
+    const zeros = raw([{ name: 'zeros.bin', data: Buffer.alloc(MiB - 1), deflate: true }])
+    await extractArchive(await writeZip(zeros), await newDest(), LIMITS)
+    const text = raw([{ name: 'text.txt', data: 'hello world\n'.repeat(1000), deflate: true }])
+    const limits = { ...LIMITS, maxCompressionRatio: 5, compressionRatioMinBytes: 1000 }
+    await expectRejected(text, 'zip_bomb', limits)
+  })
+
+  it('rejects entries that share their data (overlapping zip bomb)', async () => {
+    const data = Buffer.alloc(100 * 1024)
+    const zip = raw([
+      { name: 'a.bin', data, deflate: true },
+      { name: 'b.bin', data, deflate: true, sharesDataOf: 0 },
+    ])
+    const error = await expectRejected(zip, 'zip_bomb')
+    expect(error.message).toContain('a.bin')
+  })
+
   it('rejects files that are small alone but too large together', async () => {
     const entries = Array.from({ length: 3 }, (_, i) => ({
       name: `f${i}.bin`,
@@ -358,6 +421,17 @@ describe('extractArchive: duplicates and empties', () => {
   })
 })
 
+describe('extractArchive: archives inside the archive', () => {
+  it('keeps them as plain files, unopened', async () => {
+    const inner = await buildZip({ '../../evil.txt': 'x' })
+    const zip = raw([ok, { name: 'environment/task-deps/data.zip', data: inner, mode: 0o100644 }])
+    const dest = await newDest()
+    const result = await extractArchive(await writeZip(zip), dest, LIMITS)
+    expect(result.files).toEqual(['environment/task-deps/data.zip', 'task.toml'])
+    expect(await fs.readFile(path.join(dest, 'environment/task-deps/data.zip'))).toEqual(inner)
+  })
+})
+
 describe('extractArchive: clean-up', () => {
   it('removes parent directories it created when extraction fails', async () => {
     const base = await makeTempDir()
@@ -380,7 +454,7 @@ describe('extractArchive: clean-up', () => {
   })
 
   it('streams large files without issue', async () => {
-    const big = Buffer.alloc(3 * MiB, 'abcdefgh')
+    const big = randomBytes(3 * MiB)
     const zip = raw([{ name: 'big.bin', data: big, deflate: true }])
     const dest = await newDest()
     const limits = { maxEntries: 10, maxUncompressedBytes: 4 * MiB }

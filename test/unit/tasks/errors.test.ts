@@ -27,6 +27,7 @@ describe('TaskArchiveError', () => {
       unsupported_entry: 422,
       too_many_entries: 413,
       too_large_uncompressed: 413,
+      zip_bomb: 413,
       encrypted_entry: 422,
       duplicate_entry: 422,
       empty_archive: 422,
