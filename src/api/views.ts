@@ -107,3 +107,28 @@ export function phaseDurations(phases: PhaseTimings | null) {
     }),
   )
 }
+
+/** `GET /api/jobs/{id}` and the job's event stream: the job, its runs and its metrics. */
+export function jobDetail(
+  job: JobRow,
+  runs: readonly RunRow[],
+  phases: ReadonlyMap<string, PhaseTimings>,
+  temporalUiUrl: string | null,
+  namespace: string,
+) {
+  return {
+    ...jobView(job, temporalUiUrl, namespace),
+    runs_by_status: runCounts(runs),
+    metrics: jobMetrics(job, runs),
+    runs: runs.map((run) => ({ ...runView(run), phase_durations: phaseSeconds(phases.get(run.id) ?? null) })),
+  }
+}
+
+/** Seconds spent in each finished phase, for charts; null before any phase has finished. */
+function phaseSeconds(phases: PhaseTimings | null): Record<string, number> | null {
+  const durations = phaseDurations(phases)
+  if (!durations) return null
+  const out: Record<string, number> = {}
+  for (const [name, span] of Object.entries(durations)) if (span?.duration_sec != null) out[name] = span.duration_sec
+  return Object.keys(out).length > 0 ? out : null
+}

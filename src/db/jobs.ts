@@ -129,6 +129,18 @@ export async function listJobs(db: Db, q: ListJobsQuery): Promise<{ jobs: JobRow
   return { jobs, total: Number(count.n) }
 }
 
+/** The models of the owner's most recent jobs (every owner's when `owner` is undefined), newest first. */
+export async function recentModels(db: Db, owner: string | null | undefined, limit: number): Promise<string[]> {
+  let query = db
+    .selectFrom('jobs')
+    .select('model')
+    .select((eb) => eb.fn.max('created_at').as('last'))
+  if (owner !== undefined)
+    query = owner === null ? query.where('owner_token_id', 'is', null) : query.where('owner_token_id', '=', owner)
+  const rows = await query.groupBy('model').orderBy('last', 'desc').limit(limit).execute()
+  return rows.map((r) => r.model)
+}
+
 /** Moves a queued job to `running`; a no-op for a job already past that. */
 export async function markJobRunning(db: Db, jobId: string): Promise<void> {
   await db

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from './database.js'
 import type { JobRow, RunAttemptRow, RunRow } from './schema.js'
 import { appendRunLogInTransaction } from './run-logs.js'
-import type { AttemptOutcome } from '../shared/outcome.js'
+import type { AttemptOutcome, PhaseTimings } from '../shared/outcome.js'
 import type { RunStatus } from '../shared/status.js'
 
 export async function findRun(db: Db, jobId: string, runNumber: number): Promise<RunRow | undefined> {
@@ -183,4 +183,67 @@ export async function completeRun(db: Db, runId: string, attempt: number, o: Att
     await appendRunLogInTransaction(trx, runId, attempt, [{ stream: 'status', line: `completed: ${detail}` }])
     return true
   })
+}
+
+/** Where a job's runs stand, for lists: counts by state and outcome, pass@1 over valid runs, cost. */
+export interface JobProgress {
+  queued: number
+  /** staging, running or collecting */
+  active: number
+  passed: number
+  failed: number
+  error: number
+  cancelled: number
+  /** passed / (passed + failed); null before any valid run. */
+  pass_at_1: number | null
+  /** Summed over runs that reported one; null when none did. */
+  cost_usd: number | null
+}
+
+/** Progress of each of `jobIds`, in one query. */
+export async function jobProgress(db: Db, jobIds: readonly string[]): Promise<Map<string, JobProgress>> {
+  const out = new Map<string, JobProgress>()
+  if (jobIds.length === 0) return out
+  const rows = await db
+    .selectFrom('runs')
+    .select((eb) => [
+      'job_id',
+      eb.fn.countAll<string>().filterWhere('status', '=', 'queued').as('queued'),
+      eb.fn.countAll<string>().filterWhere('status', 'in', ['staging', 'running', 'collecting']).as('active'),
+      eb.fn.countAll<string>().filterWhere('outcome', '=', 'passed').as('passed'),
+      eb.fn.countAll<string>().filterWhere('outcome', '=', 'failed').as('failed'),
+      eb.fn.countAll<string>().filterWhere('outcome', '=', 'error').as('error'),
+      eb.fn.countAll<string>().filterWhere('status', '=', 'cancelled').as('cancelled'),
+      eb.fn.sum<string | null>('cost_usd').as('cost'),
+    ])
+    .where('job_id', 'in', jobIds)
+    .groupBy('job_id')
+    .execute()
+  for (const r of rows) {
+    const [passed, failed] = [Number(r.passed), Number(r.failed)]
+    out.set(r.job_id, {
+      queued: Number(r.queued),
+      active: Number(r.active),
+      passed,
+      failed,
+      error: Number(r.error),
+      cancelled: Number(r.cancelled),
+      pass_at_1: passed + failed > 0 ? passed / (passed + failed) : null,
+      cost_usd: r.cost === null ? null : Number(r.cost),
+    })
+  }
+  return out
+}
+
+/** The phase timings of the last attempt of each of the job's runs that has one, by run id. */
+export async function lastAttemptPhases(db: Db, jobId: string): Promise<Map<string, PhaseTimings>> {
+  const rows = await db
+    .selectFrom('run_attempts as a')
+    .innerJoin('runs as r', 'r.id', 'a.run_id')
+    .select(['a.run_id', 'a.phases'])
+    .where('r.job_id', '=', jobId)
+    .whereRef('a.attempt', '=', 'r.attempts')
+    .where('a.phases', 'is not', null)
+    .execute()
+  return new Map(rows.map((r) => [r.run_id, r.phases!]))
 }

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { createApp } from '../api/app.js'
+import { harnessCatalogLoader } from '../harness/catalog.js'
 import { isLoopback } from '../api/auth.js'
 import { ConfigError } from '../config.js'
 import { anyActiveToken } from '../db/tokens.js'
@@ -56,7 +57,10 @@ export async function startApiRuntime(options: {
   taskChecker?.warm((err) =>
     logger.warn('the task checker did not start; it is tried again at the next upload', { err }),
   )
+  // Read at the first request for it (a quarter of a second of Python), then kept.
+  const harnessCatalog = harnessCatalogLoader(harnessPython)
   const app = createApp({
+    harnessCatalog,
     config,
     openModeAllowed,
     taskChecker,

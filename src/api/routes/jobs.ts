@@ -4,22 +4,22 @@ import { z } from 'zod'
 import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
 import { requireJob, requireRun } from '../lookups.js'
-import { parseQuery } from '../params.js'
-import { attemptView, jobMetrics, jobView, phaseDurations, runCounts, runView } from '../views.js'
+import { intQuery, NO_QUERY, parseQuery, textQuery } from '../params.js'
+import { attemptView, jobDetail, jobView, phaseDurations, runView } from '../views.js'
 import { listJobs } from '../../db/jobs.js'
-import { listAttempts, listRuns } from '../../db/runs.js'
+import { jobProgress, lastAttemptPhases, listAttempts, listRuns } from '../../db/runs.js'
 import { HARNESSES, isTerminalJobStatus, JOB_STATUSES } from '../../shared/status.js'
 import { ApiError } from '../errors.js'
 
 const ListQuery = z
   .object({
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    limit: intQuery(1, 200).default(50),
+    offset: intQuery(0, 1_000_000).default(0),
     status: z.enum(JOB_STATUSES).optional(),
     harness: z.enum(HARNESSES).optional(),
-    model: z.string().max(200).optional(),
-    agent: z.string().max(200).optional(),
-    task_name: z.string().max(200).optional(),
+    model: textQuery(200).optional(),
+    agent: textQuery(200).optional(),
+    task_name: textQuery(200).optional(),
   })
   .strict()
 
@@ -29,22 +29,27 @@ export function jobRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
   app.get('/', async (c) => {
-    const q = parseQuery(ListQuery, c.req.query())
+    const q = parseQuery(ListQuery, c.req.queries())
     const principal = c.get('principal')
     const owner = principal.admin ? undefined : principal.tokenId
     const { jobs, total } = await listJobs(db, { ...q, taskName: q.task_name, owner })
-    return c.json({ jobs: jobs.map(view), total, limit: q.limit, offset: q.offset })
+    const progress = await jobProgress(
+      db,
+      jobs.map((j) => j.id),
+    )
+    return c.json({
+      jobs: jobs.map((j) => ({ ...view(j), progress: progress.get(j.id) ?? null })),
+      total,
+      limit: q.limit,
+      offset: q.offset,
+    })
   })
 
   app.get('/:job_id', async (c) => {
+    parseQuery(NO_QUERY, c.req.queries())
     const job = await requireJob(db, c.get('principal'), c.req.param('job_id'))
-    const runs = await listRuns(db, job.id)
-    return c.json({
-      ...view(job),
-      runs_by_status: runCounts(runs),
-      metrics: jobMetrics(job, runs),
-      runs: runs.map(runView),
-    })
+    const [runs, phases] = await Promise.all([listRuns(db, job.id), lastAttemptPhases(db, job.id)])
+    return c.json(jobDetail(job, runs, phases, config.temporal.uiUrl, config.temporal.namespace))
   })
 
   /**
@@ -53,6 +58,7 @@ export function jobRoutes(deps: AppDeps) {
    * cancelled; the job ends `cancelled`. Answers at once (202); follow the job for the rest.
    */
   app.post('/:job_id/cancel', async (c) => {
+    parseQuery(NO_QUERY, c.req.queries())
     const job = await requireJob(db, c.get('principal'), c.req.param('job_id'))
     if (isTerminalJobStatus(job.status)) {
       throw new ApiError(409, 'job_finished', `job ${job.id} is already ${job.status}; there is nothing to cancel`)
@@ -62,6 +68,7 @@ export function jobRoutes(deps: AppDeps) {
   })
 
   app.get('/:job_id/runs/:run_number', async (c) => {
+    parseQuery(NO_QUERY, c.req.queries())
     const run = await requireRun(db, c.get('principal'), c.req.param('job_id'), c.req.param('run_number'))
     const attempts = await listAttempts(db, run.id)
     const last = attempts.at(-1)

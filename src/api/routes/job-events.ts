@@ -1,0 +1,57 @@
+/**
+ * GET /api/jobs/{job_id}/events: the job as Server-Sent Events, for pages that show a job live.
+ * A `job` event carries what `GET /api/jobs/{job_id}` answers, sent at once and again whenever it
+ * changes (a run's status, phase, outcome); changes within half a second are sent as one. An `end`
+ * event follows the job's last state once it has ended, then the stream closes.
+ *
+ * It wakes on the same notifications as the log streams (any line of any of the job's runs), and
+ * on a timer, so a missed notification delays an update but never loses it.
+ */
+import { Hono } from 'hono'
+import { streamSSE } from 'hono/streaming'
+import type { AppDeps } from '../app.js'
+import type { AppEnv } from '../auth.js'
+import { requireJob } from '../lookups.js'
+import { jobDetail } from '../views.js'
+import { findJob } from '../../db/jobs.js'
+import { lastAttemptPhases, listRuns } from '../../db/runs.js'
+import { isTerminalJobStatus } from '../../shared/status.js'
+
+const COALESCE_MS = 500
+const WAKE_MS = 5_000
+
+export function jobEventRoutes(deps: AppDeps) {
+  const { db, config } = deps
+  const app = new Hono<AppEnv>()
+
+  app.get('/:job_id/events', async (c) => {
+    const found = await requireJob(db, c.get('principal'), c.req.param('job_id'))
+    return streamSSE(c, async (sse) => {
+      const aborted = new AbortController()
+      sse.onAbort(() => aborted.abort())
+      let last = ''
+      let seq = 0
+      while (!sse.aborted) {
+        const job = (await findJob(db, found.id))!
+        const [runs, phases] = await Promise.all([listRuns(db, job.id), lastAttemptPhases(db, job.id)])
+        // Log line counts change with every line; they are not worth an update of their own.
+        const detail = jobDetail(job, runs, phases, config.temporal.uiUrl, config.temporal.namespace)
+        const fingerprint = JSON.stringify({ ...detail, runs: detail.runs.map((r) => ({ ...r, log_lines: 0 })) })
+        if (fingerprint !== last) {
+          last = fingerprint
+          await sse.writeSSE({ event: 'job', id: String(++seq), data: JSON.stringify(detail) })
+        } else {
+          await sse.write(': keep-alive\n\n')
+        }
+        if (isTerminalJobStatus(job.status)) {
+          await sse.writeSSE({ event: 'end', data: JSON.stringify({ status: job.status }) })
+          return
+        }
+        const wakes = runs.map((r) => deps.notifier.wait(r.id, WAKE_MS, aborted.signal))
+        await Promise.race(wakes.length > 0 ? wakes : [new Promise((resolve) => setTimeout(resolve, WAKE_MS))])
+        await new Promise((resolve) => setTimeout(resolve, COALESCE_MS))
+      }
+    })
+  })
+  return app
+}

@@ -1,0 +1,153 @@
+/**
+ * Every job of the user: task, harness, agent, model, status, runs by outcome, pass@1, cost, age.
+ * Filters and paging live in the URL (so they survive a reload and can be shared). The list is
+ * read again every few seconds while the page is visible.
+ */
+import { api } from '../api.js'
+import { fill, h } from '../dom.js'
+import { ago, percent, usd } from '../format.js'
+import { navigate } from '../main.js'
+import { progressBar } from '../widgets.js'
+
+const PAGE = 25
+const REFRESH_MS = 3000
+const STATUSES = ['', 'queued', 'running', 'completed', 'cancelled', 'failed']
+
+export function jobsPage(root: HTMLElement): () => void {
+  const params = new URLSearchParams(location.search)
+  const status = h(
+    'select',
+    { name: 'status', id: 'filter-status' },
+    ...STATUSES.map((s) => h('option', { value: s }, s || 'any status')),
+  )
+  status.value = params.get('status') ?? ''
+  const harness = h(
+    'select',
+    { name: 'harness', id: 'filter-harness' },
+    h('option', { value: '' }, 'any harness'),
+    h('option', { value: 'harbor' }, 'harbor'),
+    h('option', { value: 'terminus' }, 'terminus'),
+  )
+  harness.value = params.get('harness') ?? ''
+  const model = h('input', {
+    name: 'model',
+    id: 'filter-model',
+    placeholder: 'model',
+    value: params.get('model') ?? '',
+  })
+  const task = h('input', {
+    name: 'task_name',
+    id: 'filter-task',
+    placeholder: 'task name',
+    value: params.get('task_name') ?? '',
+  })
+  const offset = Number(params.get('offset') ?? 0) || 0
+  const body = h('tbody', {})
+  const summary = h('p', { class: 'muted', role: 'status' })
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' })
+
+  const apply = (newOffset = 0) => {
+    const q = new URLSearchParams()
+    for (const el of [status, harness, model, task]) if (el.value.trim()) q.set(el.name, el.value.trim())
+    if (newOffset) q.set('offset', String(newOffset))
+    navigate(`/${q.size ? `?${q}` : ''}`)
+  }
+  const filters = h(
+    'form',
+    { class: 'filters', role: 'search' },
+    h('label', {}, h('span', { class: 'sr-only' }, 'Status'), status),
+    h('label', {}, h('span', { class: 'sr-only' }, 'Harness'), harness),
+    h('label', {}, h('span', { class: 'sr-only' }, 'Model'), model),
+    h('label', {}, h('span', { class: 'sr-only' }, 'Task name'), task),
+    h('button', { type: 'submit' }, 'Filter'),
+  )
+  filters.addEventListener('submit', (e) => {
+    e.preventDefault()
+    apply()
+  })
+  status.addEventListener('change', () => apply())
+  harness.addEventListener('change', () => apply())
+
+  fill(
+    root,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, 'Jobs'),
+      h('a', { href: '/upload', class: 'button primary' }, 'New job'),
+    ),
+    filters,
+    h(
+      'table',
+      { class: 'jobs' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['Task', 'Harness', 'Agent', 'Model', 'Status', 'Runs', 'pass@1', 'Cost', 'Age'].map((t) =>
+            h('th', { scope: 'col' }, t),
+          ),
+        ),
+      ),
+      body,
+    ),
+    summary,
+    pager,
+  )
+
+  let timer: number | undefined
+  let stopped = false
+  const load = async () => {
+    const q = new URLSearchParams(location.search)
+    q.set('limit', String(PAGE))
+    q.set('offset', String(offset))
+    try {
+      const list = await api<{ jobs: any[]; total: number }>(`/api/jobs?${q}`)
+      fill(
+        body,
+        list.jobs.map((j) =>
+          h(
+            'tr',
+            { 'data-job': j.job_id },
+            h('td', {}, h('a', { href: `/jobs/${j.job_id}` }, j.task_name)),
+            h('td', {}, j.harness),
+            h('td', {}, j.agent),
+            h('td', { class: 'mono' }, j.model),
+            h('td', {}, h('span', { class: `badge j-${j.status}` }, j.status)),
+            h('td', {}, progressBar(j.progress, j.n_runs)),
+            h('td', { class: 'num' }, percent(j.progress?.pass_at_1)),
+            h('td', { class: 'num' }, usd(j.progress?.cost_usd)),
+            h('td', { title: j.created_at }, ago(j.created_at)),
+          ),
+        ),
+      )
+      if (list.jobs.length === 0)
+        fill(body, h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No jobs yet. Start one with "New job".')))
+      summary.textContent = `${list.total} job${list.total === 1 ? '' : 's'}`
+      fill(
+        pager,
+        offset > 0
+          ? h('button', { type: 'button', onclick: () => apply(Math.max(0, offset - PAGE)) }, '← Newer')
+          : null,
+        h(
+          'span',
+          { class: 'muted' },
+          list.total ? `${offset + 1}–${Math.min(offset + PAGE, list.total)} of ${list.total}` : '',
+        ),
+        offset + PAGE < list.total
+          ? h('button', { type: 'button', onclick: () => apply(offset + PAGE) }, 'Older →')
+          : null,
+      )
+    } catch (err) {
+      summary.textContent = `Could not load the jobs: ${(err as Error).message}`
+    }
+    if (!stopped) timer = window.setTimeout(() => void load(), document.hidden ? REFRESH_MS * 5 : REFRESH_MS)
+  }
+  void load()
+  return () => {
+    stopped = true
+    window.clearTimeout(timer)
+  }
+}
