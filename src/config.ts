@@ -65,6 +65,7 @@ const EnvSchema = z.object({
   UPLOAD_MAX_BYTES: bytes.default(100 * 1024 * 1024),
   UPLOAD_MAX_ENTRIES: positiveInt.default(5000),
   UPLOAD_MAX_UNCOMPRESSED_BYTES: bytes.default(1024 * 1024 * 1024),
+  UPLOAD_MAX_COMPRESSION_RATIO: positiveInt.default(200),
   MAX_RUNS_PER_JOB: positiveInt.default(1000),
   MAX_ACTIVE_JOBS_PER_TOKEN: positiveInt.default(50),
   MAX_ACTIVE_RUNS_PER_TOKEN: positiveInt.default(5000),
@@ -130,6 +131,8 @@ export interface Config {
     readonly uploadBytes: number
     readonly uploadEntries: number
     readonly uploadUncompressedBytes: number
+    /** Most times one entry (of 1 MiB or more) may expand its compressed size: past it, a zip bomb. */
+    readonly uploadCompressionRatio: number
     readonly runsPerJob: number
     /** Jobs and runs not yet ended, per token. */
     readonly activeJobsPerToken: number
@@ -267,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       uploadBytes: e.UPLOAD_MAX_BYTES,
       uploadEntries: e.UPLOAD_MAX_ENTRIES,
       uploadUncompressedBytes: e.UPLOAD_MAX_UNCOMPRESSED_BYTES,
+      uploadCompressionRatio: e.UPLOAD_MAX_COMPRESSION_RATIO,
       runsPerJob: e.MAX_RUNS_PER_JOB,
       activeJobsPerToken: e.MAX_ACTIVE_JOBS_PER_TOKEN,
       activeRunsPerToken: e.MAX_ACTIVE_RUNS_PER_TOKEN,

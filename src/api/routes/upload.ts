@@ -231,6 +231,7 @@ function unpackTask(zipPath: string, dest: string, filename: string, deps: AppDe
     const archive = await extractArchive(zipPath, dest, {
       maxEntries: deps.config.limits.uploadEntries,
       maxUncompressedBytes: deps.config.limits.uploadUncompressedBytes,
+      maxCompressionRatio: deps.config.limits.uploadCompressionRatio,
     })
     // A task zipped as its folder is named after the folder, else after the zip file.
     const fallbackName = archive.topLevelDir ?? path.basename(filename).replace(/\.zip$/i, '')
