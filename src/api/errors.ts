@@ -31,9 +31,25 @@ export function onError(logError: (err: unknown) => void) {
       const code = status === 413 ? 'body_too_large' : `http_${status}`
       return c.json(errorBody(code, err.message || 'request rejected'), status)
     }
+    if (isDatabaseUnavailable(err)) {
+      // PostgreSQL restarting or out of reach: the request may be retried, and nothing was half-done
+      // (every change is one transaction).
+      c.header('Retry-After', '2')
+      return c.json(errorBody('database_unavailable', 'the database is not answering; try again shortly'), 503)
+    }
     logError(err)
     return c.json(errorBody('internal_error', 'internal server error'), 500)
   }
+}
+
+/** Connection refused or reset, or PostgreSQL shutting down (class 57) or unable to connect (08). */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown }
+  if (typeof e?.code === 'string') {
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(e.code)) return true
+    if (/^(57P0[1-3]|08\d{3})$/.test(e.code)) return true
+  }
+  return typeof e?.message === 'string' && /Connection terminated|connection timeout/i.test(e.message)
 }
 
 export function notFound(c: Context) {

@@ -20,6 +20,10 @@ export function createDb(url: string, options: { max?: number } = {}): DbHandle 
   // An idle client that loses its server (e.g. PostgreSQL restarting) must not crash the process;
   // the pool drops it and the next query opens a new connection.
   pool.on('error', () => {})
+  // A client that loses its server while checked out (mid-query or mid-transaction) emits 'error'
+  // with no listener of the pool's attached, which would crash the process; its query fails on its
+  // own, and the pool drops the client when it is released (it is no longer queryable).
+  pool.on('connect', (client) => client.on('error', () => {}))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     db,

@@ -88,6 +88,67 @@ export async function readSse(
   }
 }
 
+/**
+ * Follows a run's SSE stream to its `end` event across dropped connections (an API killed and
+ * restarted, a database outage), as a browser's EventSource would: after a drop, or a stream that
+ * closes without `end`, it reconnects with the last id received as `Last-Event-ID`, retrying every
+ * `retryMs` while nothing answers. `onEvent` sees each event as it arrives (e.g. to inject a fault).
+ */
+export async function followSse(
+  url: string,
+  options: { onEvent?: (e: SseEvent) => void | Promise<void>; retryMs?: number; timeoutMs?: number } = {},
+): Promise<{ events: SseEvent[]; connections: number }> {
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000)
+  const events: SseEvent[] = []
+  let lastId: string | null = null
+  let connections = 0
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`no end event on ${url} in time; ${events.length} events so far`)
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()))
+    try {
+      const res = await fetch(url, {
+        headers: lastId === null ? {} : { 'Last-Event-ID': lastId },
+        signal: controller.signal,
+      })
+      if (res.status === 200 && res.body) {
+        connections++
+        const decoder = new TextDecoder()
+        let buffer = ''
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true })
+          let split: number
+          while ((split = buffer.indexOf('\n\n')) >= 0) {
+            const event = parseBlock(buffer.slice(0, split))
+            buffer = buffer.slice(split + 2)
+            if (!event) continue
+            events.push(event)
+            if (event.id !== null) lastId = event.id
+            await Promise.resolve(options.onEvent?.(event)).catch((err: unknown) => {
+              throw new CallbackError(err)
+            })
+            if (event.event === 'end') return { events, connections }
+          }
+        }
+      } else {
+        await res.body?.cancel()
+      }
+    } catch (err) {
+      // A failing callback fails the caller; anything else (refused, reset, cut off) is a drop.
+      if (err instanceof CallbackError) throw err.cause
+    } finally {
+      clearTimeout(timer)
+    }
+    await new Promise((r) => setTimeout(r, options.retryMs ?? 200))
+  }
+}
+
+class CallbackError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('SSE event callback failed')
+  }
+}
+
 function parseBlock(block: string): SseEvent | null {
   let id: string | null = null
   let event = 'message'

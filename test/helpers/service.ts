@@ -17,6 +17,7 @@ import { createLogger } from '../../src/logger.js'
 import { installTemporalRuntime } from '../../src/runtime/process.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { startApiRuntime, type ApiRuntime } from '../../src/runtime/api-runtime.js'
+import { createDb, migrateToLatest } from '../../src/db/database.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker-runtime.js'
 import { createTestDatabase, type TestDatabase } from './test-db.js'
 
@@ -32,20 +33,38 @@ export interface TestService {
   worker: WorkerRuntime | null
   /** Starts a worker as a separate process (`src/worker.ts`) on the same queues. */
   spawnWorker(): ResultPromise
+  /** Starts the API as a separate process (`src/api/server.ts`) on `port`; `ready()` waits until it answers. */
+  spawnApi(port: number): ApiProcess
   stop(): Promise<void>
 }
 
-export async function startTestService(
-  options: { worker?: boolean; env?: Record<string, string> } = {},
-): Promise<TestService> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-test-data-'))
-  const db = await createTestDatabase()
+export interface ApiProcess {
+  url: string
+  child: ResultPromise
+  /** Resolves once the API answers /api/health (or rejects if the process exits first). */
+  ready(timeoutMs?: number): Promise<void>
+}
+
+export interface TestServiceOptions {
+  worker?: boolean
+  env?: Record<string, string>
+  /** An existing database to use (migrated here, left in place on stop) instead of a fresh one on the shared server. */
+  databaseUrl?: string
+  /** A Temporal server to use instead of the shared one. */
+  temporalAddress?: string
+  /** A data dir to use (left in place on stop, e.g. a mount point) instead of a fresh temp dir. */
+  dataDir?: string
+}
+
+export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'hr-test-data-')))
+  const db = options.databaseUrl ? await existingDatabase(options.databaseUrl) : await createTestDatabase()
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     DATA_DIR: dataDir,
     DATABASE_URL: db.url,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_ADDRESS: options.temporalAddress ?? inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `test-${randomBytes(4).toString('hex')}`,
     SECRETS_KEY: randomBytes(32).toString('base64'),
     API_HOST: '127.0.0.1',
@@ -86,6 +105,18 @@ export async function startTestService(
       children.push(child)
       return child
     },
+    spawnApi(port) {
+      const url = `http://127.0.0.1:${port}`
+      const child = execa(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'api', 'server.ts')], {
+        cwd: PROJECT_ROOT,
+        env: { ...env, API_PORT: String(port) },
+        extendEnv: false,
+        reject: false,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      children.push(child)
+      return { url, child, ready: (timeoutMs = 30_000) => waitUntilAnswering(url, child, timeoutMs) }
+    },
     async stop() {
       await api.close()
       await worker?.shutdown()
@@ -95,7 +126,27 @@ export async function startTestService(
         await child.catch(() => undefined)
       }
       await db.drop()
-      await rm(dataDir, { recursive: true, force: true })
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true })
     },
+  }
+}
+
+/** A database that exists already (e.g. on a test's own server): migrated, and only closed on drop. */
+async function existingDatabase(url: string): Promise<TestDatabase> {
+  const handle = createDb(url)
+  await migrateToLatest(handle.db)
+  return { ...handle, url, drop: () => handle.close() }
+}
+
+async function waitUntilAnswering(url: string, child: ResultPromise, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let exited = false
+  void child.finally(() => (exited = true))
+  for (;;) {
+    if (exited) throw new Error(`the API process exited before it answered: ${String((await child).stderr)}`)
+    const res = await fetch(`${url}/api/health`).catch(() => null)
+    if (res) return
+    if (Date.now() > deadline) throw new Error(`the API did not answer at ${url} within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 100))
   }
 }
