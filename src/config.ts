@@ -78,7 +78,19 @@ const EnvSchema = z.object({
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   KEEP_HOST_FILES: bool.default(false),
+
+  METRICS_ENABLED: bool.default(true),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_PORT: port.optional(),
+  TEMPORAL_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'must be host:port')
+    .optional(),
 })
+
+/** Every environment variable the service reads (deployment files are checked against this list). */
+export const ENV_KEYS: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape))
 
 export interface Config {
   /** Absolute directory for everything the service keeps on disk. */
@@ -145,6 +157,18 @@ export interface Config {
     readonly requestBodyBytes: number
   }
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** Prometheus metrics (README, "Observability"). */
+  readonly observability: {
+    /** The API serves `GET /metrics`. */
+    readonly metricsEnabled: boolean
+    /** When set, `/metrics` (API and worker) answers only `Authorization: Bearer <token>`. */
+    readonly metricsToken: string | null
+    /** The worker's own metrics server; `null` port: none. */
+    readonly workerMetricsHost: string
+    readonly workerMetricsPort: number | null
+    /** `host:port` where the Temporal SDK serves its own metrics (worker processes); `null`: off. */
+    readonly temporalMetricsAddress: string | null
+  }
 }
 
 /** An execution host: the local machine, or one reached over SSH. */
@@ -279,6 +303,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       requestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
     },
     logLevel: e.LOG_LEVEL,
+    observability: {
+      metricsEnabled: e.METRICS_ENABLED,
+      metricsToken: e.METRICS_TOKEN ?? null,
+      workerMetricsHost: e.WORKER_METRICS_HOST,
+      workerMetricsPort: e.WORKER_METRICS_PORT ?? null,
+      temporalMetricsAddress: e.TEMPORAL_METRICS_ADDRESS ?? null,
+    },
   })
 }
 

@@ -24,15 +24,22 @@ export function createLogger(
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+    child: (fields) => createLogger(level, { ...base, ...normalise(fields) }, write),
   }
 }
+
+/** Fields that only ever hold a secret: a slip that passes one to the logger still prints nothing. */
+const SECRET_FIELD = /^(authorization|password|secret|token|api_?key|openrouter_api_key|master_?key|secrets_?key)$/i
 
 function normalise(fields?: Record<string, unknown>): Record<string, unknown> {
   if (!fields) return {}
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(fields)) {
-    out[k] = v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v
+    if (SECRET_FIELD.test(k)) out[k] = '[redacted]'
+    else out[k] = v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v
   }
   return out
 }
+
+/** Writes nothing: for dependencies built without a logger (tests, tools). */
+export const silentLogger: Logger = createLogger('error', {}, () => true)

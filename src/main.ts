@@ -13,15 +13,17 @@ import { execa } from 'execa'
 
 async function main() {
   const { config, logger } = boot('main')
-  installTemporalRuntime()
   try {
+    installTemporalRuntime({ metricsAddress: config.observability.temporalMetricsAddress })
     const infra = await provideInfrastructure(config, logger, { embedded: true })
     const worker = await createWorkerRuntime({ config, logger, ...infra }).catch(async (err) => {
       await infra.stop()
       throw err
     })
     const workerDone = worker.run()
-    const api = await startApiRuntime({ config, logger, ...infra }).catch(async (err) => {
+    // One process: the API's /metrics shows the worker's metrics too.
+    const moreMetrics = [worker.metricsRegistry]
+    const api = await startApiRuntime({ config, logger, ...infra, moreMetrics }).catch(async (err) => {
       await worker.shutdown()
       await infra.stop()
       throw err

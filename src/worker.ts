@@ -8,8 +8,8 @@ import { createWorkerRuntime } from './runtime/worker-runtime.js'
 
 async function main() {
   const { config, logger } = boot('worker')
-  installTemporalRuntime()
   try {
+    installTemporalRuntime({ metricsAddress: config.observability.temporalMetricsAddress })
     const infra = await provideInfrastructure(config, logger, { embedded: false })
     const worker = await createWorkerRuntime({ config, logger, ...infra })
     onShutdownSignal(logger, () => worker.shutdown())

@@ -13,6 +13,8 @@ import { downComposeProjects } from '../hosts/compose.js'
 import { makeScrubber, type Scrubber } from '../secrets/scrub.js'
 import { hostAttemptDir, hostRunDir } from '../shared/ids.js'
 import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
+import { outcomeLabels } from '../observability/metrics.js'
+import { activityLogger } from './activity-log.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
 import { attemptContext, createRunHarness, type AttemptRef, type HarnessRun } from './run-harness.js'
 
@@ -22,7 +24,7 @@ export type { AttemptRef, HarnessRun } from './run-harness.js'
 const MAX_SCRUBBED_FILE_BYTES = 32 * 1024 * 1024
 
 export function createHostActivities(deps: HostActivityDeps) {
-  const { db, host } = deps
+  const { db, host, metrics } = deps
 
   return {
     /** Copies the job's stored task to where the attempt's harness expects it on the host. */
@@ -33,6 +35,7 @@ export function createHostActivities(deps: HostActivityDeps) {
         throw ApplicationFailure.nonRetryable(`stored task ${job.task_sha256} is missing`, 'TaskMissing')
       })
       await host.putDirectory(source, paths.task)
+      activityLogger(deps.logger, 'stageTask', ref).debug('task staged', { task_sha256: job.task_sha256 })
     },
 
     runHarness: createRunHarness(deps),
@@ -43,6 +46,24 @@ export function createHostActivities(deps: HostActivityDeps) {
      */
     async collectResults(input: AttemptRef & { harness: HarnessRun }): Promise<AttemptOutcome> {
       const { job, driver, paths } = await attemptContext(deps, input)
+      const log = activityLogger(deps.logger, 'collectResults', input).child({ harness: job.harness })
+      // The attempt's outcome, counted and logged (error messages are scrubbed by now). A retried
+      // collection counts it again: rare enough for metrics, which are approximate anyway.
+      const judged = (outcome: AttemptOutcome): AttemptOutcome => {
+        const labels = { harness: job.harness, ...outcomeLabels(outcome) }
+        metrics?.attempts.inc(labels)
+        const { startedAtMs, finishedAtMs } = input.harness
+        if (startedAtMs !== null && finishedAtMs !== null)
+          metrics?.harnessDuration.observe(labels, (finishedAtMs - startedAtMs) / 1000)
+        log.info('attempt judged', {
+          outcome: outcome.outcome,
+          error_class: outcome.error_class,
+          exception_type: outcome.exception_type,
+          reward: outcome.reward,
+          error_message: outcome.error_message?.slice(0, 500) ?? null,
+        })
+        return outcome
+      }
       await setRunStatus(db, input.runId, 'collecting', input.attempt)
       const scrub = makeScrubber([await loadJobKey(deps, input.jobId)])
       const local = path.join(deps.artifactsDir, input.jobId, `run-${input.runNumber}`, `attempt-${input.attempt}`)
@@ -60,23 +81,27 @@ export function createHostActivities(deps: HostActivityDeps) {
       heartbeat()
 
       if (input.harness.state === 'lost') {
-        return errorOutcome(
-          'infra',
-          `the harness process on ${host.id} ended without an exit status (killed, or the host restarted)`,
+        return judged(
+          errorOutcome(
+            'infra',
+            `the harness process on ${host.id} ended without an exit status (killed, or the host restarted)`,
+          ),
         )
       }
       if (input.harness.overdue) {
         // The agent not stopping at its timeout is the agent's failure; anything else hung the host.
         const { phase } = input.harness.overdue
-        return errorOutcome(
-          phase === 'agent' || phase === 'agent_setup' ? 'agent' : 'infra',
-          `the run went past its time limit of ${job.run_time_limit_sec} s (the task's timeouts × ${job.timeout_multiplier}, ` +
-            `plus a margin, at most RUN_TIME_LIMIT_MAX_SEC) during ${phase ?? 'an unknown phase'}, and was stopped`,
+        return judged(
+          errorOutcome(
+            phase === 'agent' || phase === 'agent_setup' ? 'agent' : 'infra',
+            `the run went past its time limit of ${job.run_time_limit_sec} s (the task's timeouts × ${job.timeout_multiplier}, ` +
+              `plus a margin, at most RUN_TIME_LIMIT_MAX_SEC) during ${phase ?? 'an unknown phase'}, and was stopped`,
+          ),
         )
       }
       const { outcome, result } = await driver.readOutcome(localOutput, paths, exit)
       if (result) await storeAttemptResult(db, input.runId, input.attempt, JSON.parse(scrub(JSON.stringify(result))))
-      return { ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) }
+      return judged({ ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) })
     },
 
     /**
@@ -89,7 +114,9 @@ export function createHostActivities(deps: HostActivityDeps) {
       attempt: number
       runFinished: boolean
     }): Promise<void> {
-      if (deps.keepHostFiles) return
+      const log = activityLogger(deps.logger, 'cleanupAttempt', input)
+      if (deps.keepHostFiles) return log.debug('host files kept (KEEP_HOST_FILES)')
+      log.debug('removing host files', { whole_run: input.runFinished })
       const attemptDir = hostAttemptDir(input.jobId, input.runNumber, input.attempt)
       await downComposeProjects(host, attemptDir)
       if (!input.runFinished) return host.remove(attemptDir)

@@ -3,6 +3,8 @@ import { findJobSecret } from '../db/jobs.js'
 import type { LogLimits } from '../db/run-logs.js'
 import type { HarnessDriver } from '../harness/driver.js'
 import type { ManagedHost } from '../hosts/execution-host.js'
+import type { Logger } from '../logger.js'
+import type { WorkerMetrics } from '../observability/metrics.js'
 import { unseal } from '../secrets/sealed-box.js'
 import type { Harness } from '../shared/status.js'
 
@@ -25,6 +27,10 @@ export interface HostActivityDeps {
   pollIntervalMs: number
   /** How long a cancelled (or overdue) harness gets to tear down before it is killed. */
   cancelGraceMs: number
+  /** Where the activities say what they did; each line carries its job, run and attempt. */
+  logger?: Logger
+  /** The worker's Prometheus metrics; none recorded without. */
+  metrics?: WorkerMetrics
 }
 
 /** The job's OpenRouter key, or null when it has none (or it was purged because the job ended). */

@@ -12,6 +12,7 @@ import {
   completeRun,
   finishAttempt,
   findRun,
+  findRunById,
   listRuns,
   setRunStatus,
   type HarnessTimes,
@@ -20,6 +21,8 @@ import type { AttemptOutcome } from '../shared/outcome.js'
 import { computeJobMetrics, type JobMetrics } from '../metrics/job-metrics.js'
 import { hostTaskQueue } from '../shared/ids.js'
 import type { JobStatus } from '../shared/status.js'
+import type { Logger } from '../logger.js'
+import { activityLogger } from './activity-log.js'
 
 export interface JobActivityDeps {
   db: Db
@@ -27,6 +30,7 @@ export interface JobActivityDeps {
   taskQueue: string
   /** How long placement waits between looks for a free slot. */
   placementPollMs?: number
+  logger?: Logger
 }
 
 export interface RunRef {
@@ -46,7 +50,7 @@ export interface JobSummary {
   metrics: JobMetrics
 }
 
-export function createJobActivities({ db, taskQueue, placementPollMs = 1000 }: JobActivityDeps) {
+export function createJobActivities({ db, taskQueue, placementPollMs = 1000, logger }: JobActivityDeps) {
   async function runIdOf(ref: RunRef): Promise<string> {
     const run = await findRun(db, ref.jobId, ref.runNumber)
     if (!run)
@@ -57,6 +61,7 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000 }: J
   return {
     async markJobRunning(jobId: string): Promise<void> {
       await markJobRunning(db, jobId)
+      activityLogger(logger, 'markJobRunning', { jobId }).debug('job running')
     },
 
     /**
@@ -66,13 +71,20 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000 }: J
      */
     async placeAttempt(input: RunRef & { attempt: number; avoid?: string[] }): Promise<PlacedAttempt> {
       const runId = await runIdOf(input)
+      const log = activityLogger(logger, 'placeAttempt', { ...input, runId })
+      let waiting = false
       for (;;) {
         const hostId = await placeAttempt(db, runId, input.attempt, input.avoid ?? [])
+        if (!hostId && !waiting) {
+          waiting = true
+          log.debug('every host is full or down: waiting for a slot', { avoid: input.avoid ?? [] })
+        }
         if (hostId) {
           const note = [input.attempt > 1 ? `attempt ${input.attempt}` : null, `on ${hostId}`]
             .filter(Boolean)
             .join(', ')
           await setRunStatus(db, runId, 'staging', input.attempt, note)
+          log.info('attempt placed', { host: hostId })
           return { runId, hostId, hostTaskQueue: hostTaskQueue(taskQueue, hostId) }
         }
         heartbeat()
@@ -91,12 +103,24 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000 }: J
     }): Promise<void> {
       await finishAttempt(db, input.runId, input.attempt, input.outcome, input.harness)
       if (input.completeRun) await completeRun(db, input.runId, input.attempt, input.outcome)
+      const run = await findRunById(db, input.runId)
+      activityLogger(logger, 'recordAttempt', {
+        jobId: run?.job_id ?? 'unknown',
+        runId: input.runId,
+        runNumber: run?.run_number,
+        attempt: input.attempt,
+      }).info(input.completeRun ? 'run completed' : 'attempt recorded; the run tries again', {
+        outcome: input.outcome.outcome,
+        error_class: input.outcome.error_class,
+        reward: input.outcome.reward,
+      })
     },
 
     /** Ends a run as cancelled and frees its slot (its log stays). */
     async cancelRun(input: RunRef & { attempt: number }): Promise<void> {
       const run = await findRun(db, input.jobId, input.runNumber)
       if (run) await cancelRun(db, run.id, input.attempt)
+      activityLogger(logger, 'cancelRun', { ...input, runId: run?.id }).info('run cancelled')
     },
 
     /**
@@ -115,6 +139,12 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000 }: J
       const error =
         status === 'failed' ? `no run could be carried out; first error: ${runs[0]?.error_message ?? 'unknown'}` : null
       await finishJob(db, input.jobId, status, metrics, error)
+      activityLogger(logger, 'finalizeJob', { jobId: input.jobId }).info('job finished', {
+        status,
+        runs: runs.length,
+        ...metrics.counts,
+        pass_at_1: metrics.pass_at_k['1'] ?? null,
+      })
       return { status, metrics }
     },
   }

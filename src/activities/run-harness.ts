@@ -25,6 +25,8 @@ import { LogTailer } from '../harness/log-tailer.js'
 import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
 import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir } from '../shared/ids.js'
+import { countLogLines, whileOpen } from '../observability/metrics.js'
+import { activityLogger } from './activity-log.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
 
 export interface AttemptRef {
@@ -72,11 +74,15 @@ export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRe
 }
 
 export function createRunHarness(deps: HostActivityDeps) {
-  const { db, host } = deps
+  const { db, host, metrics } = deps
 
-  return async function runHarness(ref: AttemptRef): Promise<HarnessRun> {
+  // Counted in active_harnesses for as long as it follows its harness.
+  return whileOpen(metrics?.activeHarnesses, { host: host.id }, runHarness)
+
+  async function runHarness(ref: AttemptRef): Promise<HarnessRun> {
     const ctx = Context.current()
-    const { job, driver, paths } = await attemptContext(deps, ref)
+    const { job, run, driver, paths } = await attemptContext(deps, ref)
+    const log = activityLogger(deps.logger, 'runHarness', ref).child({ harness: job.harness })
     await setRunStatus(db, ref.runId, 'running', ref.attempt)
     const key = await loadJobKey(deps, ref.jobId)
     const tailer = new LogTailer(
@@ -87,6 +93,7 @@ export function createRunHarness(deps: HostActivityDeps) {
       makeScrubber([key]),
       driver.phaseAfter,
       deps.logLimits,
+      metrics ? (entries) => countLogLines(metrics.logLinesIngested, entries) : undefined,
     )
     await tailer.load()
     const follow = async (final = false) => tailer.poll(await driver.logSources(host, paths), final)
@@ -101,12 +108,17 @@ export function createRunHarness(deps: HostActivityDeps) {
           env: driver.env,
           secretEnv: key ? { OPENROUTER_API_KEY: key } : {},
         })
+        log.info('harness started', { agent: job.agent, model: job.model, environment: job.environment })
+        // The first attempt's wait is the run's; a retry's would include its deliberate backoff.
+        if (ref.attempt === 1)
+          metrics?.runQueueLatency.observe({ harness: job.harness }, (Date.now() - run.created_at.getTime()) / 1000)
       } catch (err) {
         if (!(err instanceof AlreadyStartedError)) throw err
       }
       state = { state: 'running' }
     } else if (state.state === 'running') {
       await logOnce(ref, `runner:attach:${ctx.info.attempt}`, `re-attached to the running harness on ${host.id}`)
+      log.info('re-attached to the running harness')
     }
 
     const cancellation = ctx.cancelled.then(
@@ -114,13 +126,21 @@ export function createRunHarness(deps: HostActivityDeps) {
       (err: unknown) => err,
     )
     const deadline =
-      job.run_time_limit_sec === null ? null : (await harnessStartedAt(paths)) + job.run_time_limit_sec * 1000
+      job.run_time_limit_sec === null
+        ? null
+        : ((await harnessStartedAt(paths)) ?? Date.now()) + job.run_time_limit_sec * 1000
     let lastLiveness = Date.now()
     let terminating: { since: number; cancelled: boolean } | null = null
     for (;;) {
       if (state.state === 'exited' || state.state === 'lost') {
         await follow(true)
         const overdue = await readOverdueMark(paths)
+        log.info('harness ended', {
+          state: state.state,
+          exit_code: state.state === 'exited' ? state.exitCode : null,
+          duration_s: state.state === 'exited' ? seconds(state.startedAtMs, state.finishedAtMs) : null,
+          overdue: overdue !== null,
+        })
         return state.state === 'exited'
           ? {
               state: 'exited',
@@ -138,13 +158,18 @@ export function createRunHarness(deps: HostActivityDeps) {
         const failure = await Promise.race([sleep(deps.pollIntervalMs).then(() => null), cancellation])
         if (failure) {
           // Worker shutdown or a heartbeat timeout: leave the harness running for whoever comes next.
-          if (!(failure instanceof CancelledFailure) || failure.message !== 'CANCELLED') throw failure
+          if (!(failure instanceof CancelledFailure) || failure.message !== 'CANCELLED') {
+            log.info('leaving the harness running for the next worker', { reason: (failure as Error).message })
+            throw failure
+          }
           terminating = { since: Date.now(), cancelled: true }
+          log.info('cancelled: stopping the harness')
           await logOnce(ref, 'runner:cancel', 'cancelled: sending SIGTERM to the harness')
           await host.signal(paths.proc, 'SIGTERM')
         } else if (deadline !== null && Date.now() > deadline) {
           terminating = { since: Date.now(), cancelled: false }
           const phase = (await findRunById(db, ref.runId))?.phase ?? null
+          log.warn('past its time limit: stopping the harness', { limit_s: job.run_time_limit_sec, phase })
           await host.writeFile(path.join(paths.proc, OVERDUE_MARK), JSON.stringify({ at: Date.now(), phase }))
           await logOnce(
             ref,
@@ -155,8 +180,10 @@ export function createRunHarness(deps: HostActivityDeps) {
         }
       } else {
         await sleep(deps.pollIntervalMs)
-        if (Date.now() - terminating.since > deps.cancelGraceMs)
+        if (Date.now() - terminating.since > deps.cancelGraceMs) {
+          log.warn('the harness did not stop in time: killing its process group', { grace_ms: deps.cancelGraceMs })
           await host.signal(paths.proc, 'SIGKILL', { group: true })
+        }
       }
 
       const full = Date.now() - lastLiveness > LIVENESS_EVERY_MS
@@ -164,6 +191,11 @@ export function createRunHarness(deps: HostActivityDeps) {
       if (full) lastLiveness = Date.now()
       if (terminating?.cancelled && state.state !== 'running') {
         await follow(true)
+        const labels = { harness: job.harness, outcome: 'cancelled', error_class: 'none' }
+        metrics?.attempts.inc(labels)
+        const started = await harnessStartedAt(paths)
+        if (started !== null) metrics?.harnessDuration.observe(labels, (Date.now() - started) / 1000)
+        log.info('harness stopped after cancellation')
         throw new CancelledFailure('CANCELLED')
       }
     }
@@ -180,10 +212,10 @@ export function createRunHarness(deps: HostActivityDeps) {
     }
   }
 
-  /** When the harness started (the supervisor's record), or now if it has not recorded it yet. */
-  async function harnessStartedAt(paths: AttemptPaths): Promise<number> {
+  /** When the harness started (the supervisor's record), or null if it has not recorded it yet. */
+  async function harnessStartedAt(paths: AttemptPaths): Promise<number | null> {
     const started = Number((await host.readFrom(path.join(paths.proc, 'started'), 0, 64))?.toString().trim())
-    return Number.isFinite(started) && started > 0 ? started : Date.now()
+    return Number.isFinite(started) && started > 0 ? started : null
   }
 
   /** The exit record on every call; the (costlier) liveness check only when `full`. */
@@ -201,4 +233,8 @@ export function createRunHarness(deps: HostActivityDeps) {
       if ((err as Error).name !== 'LogCursorConflict') throw err
     }
   }
+}
+
+function seconds(fromMs: number | null, toMs: number | null): number | null {
+  return fromMs === null || toMs === null ? null : (toMs - fromMs) / 1000
 }

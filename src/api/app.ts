@@ -2,12 +2,15 @@
  * The HTTP API (Hono). `createApp` takes every dependency explicitly, so tests and the server
  * build it the same way.
  */
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { matchedRoutes } from 'hono/route'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import type { HarnessCatalog } from '../harness/catalog.js'
 import type { TaskChecker } from '../tasks/harness-checks.js'
+import { methodLabel, uploadResult, type ApiMetrics, type Exposition } from '../observability/metrics.js'
+import { metricsAuthorized } from '../observability/metrics-server.js'
 import type { JobWorkflowInput } from '../workflows/job-workflow.js'
 import { requireToken, type AppEnv } from './auth.js'
 import { ApiError, notFound, onError } from './errors.js'
@@ -45,11 +48,33 @@ export interface AppDeps {
   harborBin: string | null
   /** Whether the API may run open while no token exists: only when it listens on loopback. */
   openModeAllowed: boolean
-  logError: (err: unknown) => void
+  /** An unexpected failure: `request` says which route it happened on. */
+  logError: (err: unknown, request?: RequestLabel) => void
+  /** Prometheus metrics: what the API records, and what `GET /metrics` serves; none when absent. */
+  metrics?: { api: ApiMetrics; scrape: () => Promise<Exposition> } | null
+}
+
+/** A request as logs and metrics name it: by route pattern, never by its path (ids stay out). */
+export interface RequestLabel {
+  method: string
+  route: string
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
+  const metrics = deps.metrics ?? null
+  if (metrics) {
+    app.use('*', async (c, next) => {
+      const started = performance.now()
+      await next()
+      const request = requestLabel(c, c.res.status)
+      const labels = { ...request, status: String(c.res.status) }
+      metrics.api.httpRequests.inc(labels)
+      metrics.api.httpDuration.observe(labels, (performance.now() - started) / 1000)
+      if (request.route === '/api/upload' && request.method === 'POST')
+        metrics.api.uploads.inc({ result: uploadResult(c.res.status) })
+    })
+  }
   // Every route but the upload (which streams its body to disk under its own limit) takes a small body.
   const smallBody = bodyLimit({
     maxSize: deps.config.limits.requestBodyBytes,
@@ -71,8 +96,27 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/api/jobs', logRoutes(deps))
   app.route('/api/jobs', artifactRoutes(deps))
   app.route('/api/hosts', hostRoutes(deps))
+  if (metrics) {
+    // Outside /api: scrapers carry no API token. It shows counts by route and status, no ids.
+    app.get('/metrics', async (c) => {
+      if (!metricsAuthorized(c.req.header('Authorization'), deps.config.observability.metricsToken)) {
+        c.header('WWW-Authenticate', 'Bearer')
+        throw new ApiError(401, 'token_required', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>')
+      }
+      const { contentType, body } = await metrics.scrape()
+      return c.body(body, 200, { 'Content-Type': contentType })
+    })
+  }
   app.route('/', webRoutes())
-  app.onError(onError(deps.logError))
+  app.onError((err, c) => onError((e) => deps.logError(e, requestLabel(c)))(err, c))
   app.notFound(notFound)
   return app
+}
+
+/** The matched route's pattern; `unmatched` for a path no route answers (given the answer's status). */
+function requestLabel(c: Context, status?: number): RequestLabel {
+  const route = matchedRoutes(c)[c.req.routeIndex]
+  // Only middleware (`use`, method ALL) matched, and the not-found handler answered.
+  const unmatched = !route || (route.method === 'ALL' && status === 404)
+  return { method: methodLabel(c.req.method), route: unmatched ? 'unmatched' : route.path }
 }

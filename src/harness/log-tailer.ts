@@ -57,6 +57,8 @@ export class LogTailer {
     private readonly phaseAfter: (entries: readonly LogEntry[]) => string | null = () => null,
     /** What the run's log keeps (see `appendRunLog`). */
     private readonly limits?: LogLimits,
+    /** Told of the entries of every committed poll (metrics); it must not throw. */
+    private readonly onLines?: (entries: readonly LogEntry[]) => void,
   ) {}
 
   async load(): Promise<void> {
@@ -123,6 +125,7 @@ export class LogTailer {
     })
     for (const c of cursors) this.#offsets.set(c.source, c.to)
     if (newPhase) this.#phase = newPhase
+    if (entries.length > 0) this.onLines?.(entries)
     return entries
   }
 

@@ -3,6 +3,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
+import type { Registry } from 'prom-client'
 import { createApp } from '../api/app.js'
 import { harnessCatalogLoader } from '../harness/catalog.js'
 import { isLoopback } from '../api/auth.js'
@@ -12,6 +13,8 @@ import { createLogNotifier } from '../api/log-notifier.js'
 import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
 import type { Logger } from '../logger.js'
+import { createApiMetrics, exposition, processMetrics } from '../observability/metrics.js'
+import { countRunsByStatus } from '../observability/run-counts.js'
 import { findExecutable } from '../paths.js'
 import { TaskChecker } from '../tasks/harness-checks.js'
 import { cancelJobWorkflow, connectTemporalClient, startJobWorkflow } from '../temporal/client.js'
@@ -30,6 +33,8 @@ export async function startApiRuntime(options: {
   logger: Logger
   /** Overrides the configured port (0 picks a free one). */
   port?: number
+  /** More metrics for `GET /metrics` to serve: the worker's, when it runs in this process. */
+  moreMetrics?: readonly Registry[]
 }): Promise<ApiRuntime> {
   const { config, logger } = options
   const dbh = createDb(options.databaseUrl)
@@ -59,6 +64,17 @@ export async function startApiRuntime(options: {
   )
   // Read at the first request for it (a quarter of a second of Python), then kept.
   const harnessCatalog = harnessCatalogLoader(harnessPython)
+  const obs = config.observability
+  const apiMetrics = obs.metricsEnabled
+    ? createApiMetrics({
+        countRuns: () => countRunsByStatus(dbh.db),
+        onCountError: (err) => logger.warn('counting runs for /metrics failed', { err }),
+      })
+    : null
+  if (apiMetrics && !openModeAllowed && !obs.metricsToken)
+    logger.warn(
+      `GET /metrics is open to anyone who reaches ${config.api.host}: set METRICS_TOKEN, or keep the port off public networks`,
+    )
   const app = createApp({
     harnessCatalog,
     config,
@@ -68,7 +84,11 @@ export async function startApiRuntime(options: {
     db: dbh.db,
     masterKey: options.masterKey,
     notifier,
-    logError: (err) => logger.error('request failed', { err }),
+    logError: (err, request) => logger.error('request failed', { err, ...request }),
+    metrics: apiMetrics && {
+      api: apiMetrics,
+      scrape: exposition([processMetrics(), apiMetrics.registry, ...(options.moreMetrics ?? [])]),
+    },
     jobs: {
       start: (input) => startJobWorkflow(temporal.client, config.temporal.taskQueue, input),
       cancel: (jobId) => cancelJobWorkflow(temporal.client, jobId),

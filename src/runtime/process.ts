@@ -20,17 +20,33 @@ export function boot(component: string): { config: Config; logger: Logger } {
 
 let runtimeInstalled = false
 
-/** The Temporal SDK's own logging, quiet; and we, not the SDK, decide what a signal does. Once per process. */
-export function installTemporalRuntime(): void {
+/**
+ * The Temporal SDK's own logging, quiet and as JSON lines like ours; its metrics served at
+ * `metricsAddress` (host:port, `/metrics`) when one is given; and we, not the SDK, decide what a
+ * signal does. Once per process: a second call changes nothing.
+ */
+export function installTemporalRuntime(options: { metricsAddress?: string | null } = {}): void {
   if (runtimeInstalled) return
+  const log = createLogger('warn', { component: 'temporal-sdk' })
   const sdkLogger = new DefaultLogger('WARN', (entry) => {
     // Expected: the host's worker serves activities only.
     if (entry.message.startsWith('No workflows registered')) return
-    process.stderr.write(
-      `${new Date().toISOString()} [${entry.level}] ${entry.message} ${JSON.stringify(entry.meta ?? {})}\n`,
-    )
+    const level = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'info'
+    log[level](entry.message, entry.meta ?? {})
   })
-  Runtime.install({ logger: sdkLogger, shutdownSignals: [] })
+  try {
+    Runtime.install({
+      logger: sdkLogger,
+      shutdownSignals: [],
+      ...(options.metricsAddress
+        ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.metricsAddress } } } }
+        : {}),
+    })
+  } catch (err) {
+    // The one way this fails in practice: the metrics port is taken.
+    if (!options.metricsAddress) throw err
+    throw new ConfigError(`TEMPORAL_METRICS_ADDRESS ${options.metricsAddress}: ${(err as Error).message}`)
+  }
   runtimeInstalled = true
 }
 

@@ -7,11 +7,14 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { NativeConnection, Worker } from '@temporalio/worker'
+import type { Registry } from 'prom-client'
 import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
 import { createJobActivities } from '../activities/job-activities.js'
 import { createHostActivities } from '../activities/host-activities.js'
 import type { Logger } from '../logger.js'
+import { createWorkerMetrics, exposition, processMetrics } from '../observability/metrics.js'
+import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.js'
 import { hostTaskQueue } from '../shared/ids.js'
 import { HostService } from './host-service.js'
 import { buildDrivers, buildHost } from './hosts.js'
@@ -31,6 +34,12 @@ export interface WorkerRuntime {
   run(): Promise<void>
   /** Stops polling, lets running activities finish or hand over, retires the hosts, closes connections. */
   shutdown(): Promise<void>
+  /** The worker's own metrics (without the process's), e.g. for the API of `npm start` to serve too. */
+  readonly metricsRegistry: Registry
+  /** The worker's and the process's metrics, in Prometheus's text format. */
+  metrics(): Promise<string>
+  /** Where its metrics server listens, or null when it has none. */
+  readonly metricsUrl: string | null
 }
 
 export class HarnessMissingError extends Error {
@@ -41,13 +50,19 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
   const { config, logger } = options
   const dbh = createDb(options.databaseUrl)
   const connection = await NativeConnection.connect({ address: options.temporalAddress })
+  const metrics = createWorkerMetrics()
+  const scrape = exposition([processMetrics(), metrics.registry])
 
   const mainWorker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createJobActivities({ db: dbh.db, taskQueue: config.temporal.taskQueue }),
+    activities: createJobActivities({
+      db: dbh.db,
+      taskQueue: config.temporal.taskQueue,
+      logger: logger.child({ queue: 'main' }),
+    }),
   })
 
   const services: HostService[] = []
@@ -61,6 +76,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
       )
     }
     const host = buildHost(config, hostConfig)
+    metrics.activeHarnesses.set({ host: id }, 0)
     services.push(
       new HostService(host, hostConfig.slots, dbh.db, logger.child({ host: id }), { keepFiles: config.keepHostFiles }),
     )
@@ -80,6 +96,8 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
           logLimits: { maxBytes: config.limits.logBytesPerRun, maxLineChars: config.limits.logLineChars },
           pollIntervalMs: 250,
           cancelGraceMs: 90_000,
+          logger: logger.child({ host: id }),
+          metrics,
         }),
         // Placement keeps a host's runs to its slots; staging and clean-up of neighbouring runs overlap.
         maxConcurrentActivityTaskExecutions: hostConfig.slots + 2,
@@ -88,6 +106,18 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
       }),
     )
   }
+  const { workerMetricsPort } = config.observability
+  const metricsServer: MetricsServer | null =
+    workerMetricsPort === null
+      ? null
+      : await startMetricsServer({
+          host: config.observability.workerMetricsHost,
+          port: workerMetricsPort,
+          token: config.observability.metricsToken,
+          scrape,
+          onError: (err) => logger.warn('metrics scrape failed', { err }),
+        })
+  if (metricsServer) logger.info('worker metrics served', { url: metricsServer.url })
   // Announce the hosts before taking work, so that placement can use them at once.
   await Promise.all(services.map((s) => s.start()))
 
@@ -97,6 +127,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
     run() {
       running ??= Promise.all(workers.map((w) => w.run())).then(async () => {
         await Promise.all(services.map((s) => s.stop()))
+        await metricsServer?.close()
         await connection.close()
         await dbh.close()
       })
@@ -108,5 +139,8 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
       }
       await running
     },
+    metricsRegistry: metrics.registry,
+    metrics: async () => (await scrape()).body,
+    metricsUrl: metricsServer?.url ?? null,
   }
 }

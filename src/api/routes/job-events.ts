@@ -7,14 +7,15 @@
  * It wakes on the same notifications as the log streams (any line of any of the job's runs), and
  * on a timer, so a missed notification delays an update but never loses it.
  */
-import { Hono } from 'hono'
-import { streamSSE } from 'hono/streaming'
+import { Hono, type Context } from 'hono'
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming'
 import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
 import { requireJob } from '../lookups.js'
 import { jobDetail } from '../views.js'
 import { findJob } from '../../db/jobs.js'
 import { lastAttemptPhases, listRuns } from '../../db/runs.js'
+import { whileOpen } from '../../observability/metrics.js'
 import { isTerminalJobStatus } from '../../shared/status.js'
 
 const COALESCE_MS = 500
@@ -23,10 +24,13 @@ const WAKE_MS = 5_000
 export function jobEventRoutes(deps: AppDeps) {
   const { db, config } = deps
   const app = new Hono<AppEnv>()
+  /** An event stream, counted in the sse_clients gauge while it is open. */
+  const countedSSE = (c: Context, body: (sse: SSEStreamingApi) => Promise<void>) =>
+    streamSSE(c, whileOpen(deps.metrics?.api.sseClients, { stream: 'job' }, body))
 
   app.get('/:job_id/events', async (c) => {
     const found = await requireJob(db, c.get('principal'), c.req.param('job_id'))
-    return streamSSE(c, async (sse) => {
+    return countedSSE(c, async (sse) => {
       const aborted = new AbortController()
       sse.onAbort(() => aborted.abort())
       let last = ''

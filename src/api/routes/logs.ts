@@ -7,8 +7,8 @@
  * first connection) continues right after it: no gap, no duplicate. Once the run is terminal and
  * every line has been sent, an `end` event carries the final status and the stream closes.
  */
-import { Hono } from 'hono'
-import { stream, streamSSE } from 'hono/streaming'
+import { Hono, type Context } from 'hono'
+import { stream, streamSSE, type SSEStreamingApi } from 'hono/streaming'
 import { z } from 'zod'
 import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
@@ -17,6 +17,7 @@ import { lastEventIdParam, NO_QUERY, parseQuery } from '../params.js'
 import { findRunById } from '../../db/runs.js'
 import { listRunLogAfter } from '../../db/run-logs.js'
 import type { RunLogLineRow, RunRow } from '../../db/schema.js'
+import { whileOpen } from '../../observability/metrics.js'
 import { isTerminalRunStatus } from '../../shared/status.js'
 import { PHASE_OF_EVENT } from '../../harness/harbor-command.js'
 
@@ -30,13 +31,16 @@ const StreamQuery = z.object({ last_event_id: z.string().optional() }).strict()
 export function logRoutes(deps: AppDeps) {
   const { db } = deps
   const app = new Hono<AppEnv>()
+  /** An event stream, counted in the sse_clients gauge while it is open. */
+  const countedSSE = (c: Context, body: (sse: SSEStreamingApi) => Promise<void>) =>
+    streamSSE(c, whileOpen(deps.metrics?.api.sseClients, { stream: 'run_log' }, body))
 
   app.get('/:job_id/runs/:run_number/logs/stream', async (c) => {
     const query = parseQuery(StreamQuery, c.req.queries())
     const run = await requireRun(db, c.get('principal'), c.req.param('job_id'), c.req.param('run_number'))
     let after = lastEventIdParam(c.req.header('Last-Event-ID') ?? query.last_event_id)
 
-    return streamSSE(c, async (sse) => {
+    return countedSSE(c, async (sse) => {
       const aborted = new AbortController()
       sse.onAbort(() => aborted.abort())
       let lastWrite = Date.now()

@@ -4,7 +4,7 @@
  * of outcomes over time, cancel with confirmation, and the link to the job's workflow in Temporal.
  * Everything follows the job's event stream.
  */
-import type { ApiError} from '../api.js';
+import type { ApiError } from '../api.js'
 import { api, follow } from '../api.js'
 import { fill, h } from '../dom.js'
 import { ago, count, percent, runState, seconds, stateClass, usd } from '../format.js'

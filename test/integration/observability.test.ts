@@ -1,0 +1,170 @@
+/**
+ * Metrics after a real run: the API's `GET /metrics` (request counts by route pattern, runs by
+ * status, open event streams), the worker's (log lines, harness durations, attempts) through its
+ * accessor and its own server, both behind METRICS_TOKEN; and the Temporal SDK's metrics of a
+ * worker process started with TEMPORAL_METRICS_ADDRESS.
+ */
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PROJECT_ROOT } from '../../src/paths.js'
+import { readSse, upload, waitForJob } from '../helpers/api-client.js'
+import { freePort } from '../helpers/ports.js'
+import { startTestService, type TestService } from '../helpers/service.js'
+import { zipDirectory } from '../helpers/task-zips.js'
+
+const TASKS = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks')
+const METRICS_TOKEN = 'scrape-token-for-the-observability-test'
+const AUTH = { Authorization: `Bearer ${METRICS_TOKEN}` }
+
+let service: TestService
+let workerMetricsPort: number
+let job: any
+/** `sse_clients{stream="run_log"}` while a run's log stream was open. */
+let sseClientsWhileOpen: number | null = null
+
+async function scrape(url: string, headers: Record<string, string> = AUTH): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { headers })
+  return { status: res.status, text: await res.text() }
+}
+
+/** The value of one sample (`name{labels}` exactly as printed), or null when absent. */
+function sample(text: string, series: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return line === undefined ? null : Number(line.slice(series.length + 1))
+}
+
+/** The sum of every sample of a metric, whatever its labels. */
+function total(text: string, name: string): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
+}
+
+async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await read()
+    if (ok(value) || Date.now() > deadline) return value
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+beforeAll(async () => {
+  workerMetricsPort = await freePort()
+  service = await startTestService({
+    env: { METRICS_TOKEN, WORKER_METRICS_PORT: String(workerMetricsPort) },
+  })
+  const up = await upload(service.api.url, {
+    file: await zipDirectory(path.join(TASKS, 'hello-pass')),
+    filename: 'hello-pass.zip',
+    fields: { model: 'openai/gpt-4o', agent: 'oracle', n_runs: '2' },
+  })
+  expect(up.status).toBe(201)
+  // Run 1's log, followed to its end; the gauge is read once, while the stream is open.
+  await readSse(`${service.api.url}/api/jobs/${up.body.job_id}/runs/1/logs/stream`, {
+    stopWhen: (e) => {
+      if (sseClientsWhileOpen === null) {
+        sseClientsWhileOpen = -1
+        void scrape(`${service.api.url}/metrics`).then(({ text }) => {
+          sseClientsWhileOpen = sample(text, 'harbor_runner_sse_clients{stream="run_log"}')
+        })
+      }
+      return e.event === 'end'
+    },
+  })
+  job = await waitForJob(service.api.url, up.body.job_id, (j) => j.status === 'completed')
+}, 180_000)
+
+afterAll(async () => {
+  await service?.stop()
+})
+
+describe("the API's GET /metrics", () => {
+  it('answers only with the METRICS_TOKEN', async () => {
+    expect((await scrape(`${service.api.url}/metrics`, {})).status).toBe(401)
+    expect((await scrape(`${service.api.url}/metrics`, { Authorization: 'Bearer nope' })).status).toBe(401)
+    expect((await scrape(`${service.api.url}/metrics`)).status).toBe(200)
+  })
+
+  it('counts requests by route pattern, never by path, and no id appears', async () => {
+    const { text } = await scrape(`${service.api.url}/metrics`)
+    expect(sample(text, 'harbor_runner_http_requests_total{method="POST",route="/api/upload",status="201"}')).toBe(1)
+    // waitForJob polled the job.
+    expect(
+      sample(text, 'harbor_runner_http_requests_total{method="GET",route="/api/jobs/:job_id",status="200"}'),
+    ).toBeGreaterThanOrEqual(1)
+    expect(text).toContain('route="/api/jobs/:job_id/runs/:run_number/logs/stream"')
+    expect(text).toMatch(/harbor_runner_http_request_duration_seconds_bucket\{.*route="\/api\/upload"/)
+    expect(sample(text, 'harbor_runner_uploads_total{result="created"}')).toBe(1)
+    expect(text).not.toContain(job.job_id)
+    expect(text).not.toContain(METRICS_TOKEN)
+    // Node's process metrics.
+    expect(text).toContain('process_resident_memory_bytes')
+    expect(text).toContain('nodejs_eventloop_lag_seconds')
+  })
+
+  it('shows runs by status, read from the database', async () => {
+    const text = await eventually(
+      async () => (await scrape(`${service.api.url}/metrics`)).text,
+      (t) => (sample(t, 'harbor_runner_runs{status="completed"}') ?? 0) >= 2,
+    )
+    expect(sample(text, 'harbor_runner_runs{status="completed"}')).toBeGreaterThanOrEqual(2)
+    expect(sample(text, 'harbor_runner_runs{status="running"}')).toBe(0)
+  })
+
+  it('counts open event streams while they are open', async () => {
+    expect(sseClientsWhileOpen).toBeGreaterThanOrEqual(1)
+    const text = await eventually(
+      async () => (await scrape(`${service.api.url}/metrics`)).text,
+      (t) => sample(t, 'harbor_runner_sse_clients{stream="run_log"}') === 0,
+    )
+    expect(sample(text, 'harbor_runner_sse_clients{stream="run_log"}')).toBe(0)
+  })
+})
+
+describe("the worker's metrics", () => {
+  it('count the log lines ingested and the harness runs, by outcome', async () => {
+    const text = await service.worker!.metrics()
+    expect(total(text, 'harbor_runner_log_lines_ingested_total')).toBeGreaterThan(0)
+    const passed = 'harness="harbor",outcome="passed",error_class="none"'
+    expect(sample(text, `harbor_runner_harness_duration_seconds_count{${passed}}`)).toBeGreaterThanOrEqual(2)
+    expect(sample(text, `harbor_runner_attempts_total{${passed}}`)).toBeGreaterThanOrEqual(2)
+    expect(sample(text, 'harbor_runner_run_queue_latency_seconds_count{harness="harbor"}')).toBeGreaterThanOrEqual(2)
+    expect(sample(text, 'harbor_runner_active_harnesses{host="local"}')).toBe(0)
+    expect(text).toContain('process_resident_memory_bytes')
+  })
+
+  it('are served on WORKER_METRICS_PORT, behind the token', async () => {
+    const url = `http://127.0.0.1:${workerMetricsPort}/metrics`
+    expect(service.worker!.metricsUrl).toBe(url)
+    expect((await scrape(url, {})).status).toBe(401)
+    const { status, text } = await scrape(url)
+    expect(status).toBe(200)
+    expect(total(text, 'harbor_runner_log_lines_ingested_total')).toBeGreaterThan(0)
+  })
+})
+
+describe("the Temporal SDK's metrics", () => {
+  it('are served at TEMPORAL_METRICS_ADDRESS by a worker process', async () => {
+    const sdkPort = await freePort()
+    // The separate worker process reads this env (spawnWorker passes the service's env as it is).
+    Object.assign(service.env, {
+      TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${sdkPort}`,
+      WORKER_METRICS_PORT: String(await freePort()),
+    })
+    const child = service.spawnWorker()
+    const text = await eventually(
+      async () =>
+        (await fetch(`http://127.0.0.1:${sdkPort}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        )) ?? '',
+      (t) => t.includes('temporal_'),
+      60_000,
+    )
+    child.kill('SIGTERM')
+    await child
+    expect(text).toMatch(/^temporal_\w+/m)
+  }, 90_000)
+})
