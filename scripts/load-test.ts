@@ -1,0 +1,395 @@
+/**
+ * Load test (not a test of correctness): the orchestration's cost at scale, with a stand-in harness.
+ *
+ *   npm run load -- [--runs 600] [--slots 600] [--duration 120] [--rate 5] [--workers 1]
+ *                   [--follow 20] [--pollers 5]
+ *
+ * Starts the whole service on throwaway embedded PostgreSQL and Temporal dev server: the API and
+ * `--workers` worker processes (each serving its own local host with slots/workers slots), all
+ * running test/load/harbor, which writes a real run's files and `--rate` log lines a second for
+ * `--duration` seconds. Then:
+ *   1. upload → harness start on the idle service (a few single-run jobs, one after another);
+ *   2. `--runs` runs in jobs of at most 100 runs, all at once; while they run it follows `--follow`
+ *      runs' SSE streams (each line carries the time the harness wrote it), polls
+ *      `GET /api/jobs/{id}` of a 1000-run job and of the load's jobs like dashboards would, and
+ *      samples the processes' resident memory and the log rows written;
+ *   3. prints one table: makespan / ideal (ceil(N/C) × D), latencies as median and p95, memory, rows/s.
+ */
+import { execa, type ResultPromise } from 'execa'
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../src/config.js'
+import { createDb } from '../src/db/database.js'
+import { insertJobWithRuns } from '../src/db/jobs.js'
+import { createLogger } from '../src/logger.js'
+import { PROJECT_ROOT } from '../src/paths.js'
+import { provideInfrastructure } from '../src/runtime/infrastructure.js'
+import { freePort } from '../test/helpers/ports.js'
+import { buildZip, harborTask } from '../test/helpers/task-zips.js'
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '600' },
+    slots: { type: 'string', default: '600' },
+    duration: { type: 'string', default: '120' },
+    rate: { type: 'string', default: '5' },
+    workers: { type: 'string', default: '1' },
+    follow: { type: 'string', default: '20' },
+    pollers: { type: 'string', default: '5' },
+  },
+})
+const N = Number(values.runs)
+const C = Number(values.slots)
+const D = Number(values.duration)
+const RATE = Number(values.rate)
+const WORKERS = Number(values.workers)
+const FOLLOW = Number(values.follow)
+const POLLERS = Number(values.pollers)
+const JOB_SIZE = 100
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+function stats(values: number[]) {
+  const s = [...values].sort((a, b) => a - b)
+  return { n: s.length, median: quantile(s, 0.5), p95: quantile(s, 0.95), max: s.at(-1) ?? NaN }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function rssMiB(pid: number | undefined): Promise<number> {
+  if (!pid) return NaN
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1]
+  return kb ? Number(kb) / 1024 : NaN
+}
+
+async function main() {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-load-'))
+  const apiPort = await freePort()
+  const hosts = Array.from({ length: WORKERS }, (_, i) => ({
+    id: `load-${i + 1}`,
+    slots: Math.ceil(C / WORKERS),
+    work_dir: path.join(dataDir, 'work', `load-${i + 1}`),
+    harbor_bin: path.join(PROJECT_ROOT, 'test', 'load', 'harbor'),
+  }))
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    DATA_DIR: dataDir,
+    EMBEDDED_POSTGRES_PORT: String(await freePort()),
+    TEMPORAL_DEV_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    API_PORT: String(apiPort),
+    HOSTS: JSON.stringify(hosts),
+    // The stand-in ignores it; a real environment name keeps the host checks from asking for Docker.
+    DEFAULT_ENVIRONMENT: 'harbor_runner_testenv:LocalSandboxEnvironment',
+    MAX_ACTIVE_JOBS_PER_TOKEN: '1000',
+    MAX_ACTIVE_RUNS_PER_TOKEN: '100000',
+    LOG_LEVEL: 'warn',
+  }
+  const config = loadConfig(env)
+  const logger = createLogger('warn', { component: 'load' })
+  const infra = await provideInfrastructure(config, logger, { embedded: true })
+  const serviceEnv = {
+    ...env,
+    DATABASE_URL: infra.databaseUrl,
+    TEMPORAL_ADDRESS: infra.temporalAddress,
+    SECRETS_KEY: infra.masterKey.toString('base64'),
+  }
+  const spawn = (entry: string, extra: Record<string, string> = {}): ResultPromise =>
+    execa(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, entry)], {
+      cwd: PROJECT_ROOT,
+      env: { ...serviceEnv, ...extra },
+      extendEnv: false,
+      reject: false,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+  const workers = hosts.map((h) => spawn('src/worker.ts', { WORKER_HOSTS: h.id }))
+  const api = spawn('src/api/server.ts')
+  const base = `http://127.0.0.1:${apiPort}`
+  const dbh = createDb(infra.databaseUrl)
+  const zip = await buildZip(harborTask('', '[task]\nname = "load/sleeper"\n'))
+
+  const upload = async (nRuns: number, model: string) => {
+    const form = new FormData()
+    form.append('file', new Blob([zip], { type: 'application/zip' }), 'task.zip')
+    for (const [k, v] of Object.entries({ model, agent: 'oracle', n_runs: String(nRuns), max_parallel: String(nRuns) }))
+      form.append(k, v)
+    const res = await fetch(`${base}/api/upload`, { method: 'POST', body: form })
+    const body = (await res.json()) as { job_id: string }
+    if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${JSON.stringify(body)}`)
+    return body.job_id
+  }
+
+  /** Follows a run's stream; for each agent line, the time from the harness writing it to here. */
+  const followRun = async (jobId: string, run: number, delays: number[], stop: AbortSignal) => {
+    let last = ''
+    while (!stop.aborted) {
+      try {
+        const res = await fetch(`${base}/api/jobs/${jobId}/runs/${run}/logs/stream`, {
+          headers: last ? { 'Last-Event-ID': last } : {},
+          signal: stop,
+        })
+        const decoder = new TextDecoder()
+        let buffer = ''
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true })
+          let split: number
+          while ((split = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, split)
+            buffer = buffer.slice(split + 2)
+            const now = Date.now()
+            const id = /^id: (\d+)$/m.exec(block)?.[1]
+            if (id) last = id
+            if (/^event: end$/m.test(block)) return
+            const t = /load line \d+\/\d+ t=(\d{13})/.exec(block)?.[1]
+            if (t) delays.push(now - Number(t))
+          }
+        }
+      } catch {
+        if (stop.aborted) return
+        await sleep(500)
+      }
+    }
+  }
+
+  try {
+    // Wait for the API and every worker's host to be announced.
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`${base}/api/hosts`)
+        .then((r) => r.json() as Promise<{ hosts: { available: boolean }[] }>)
+        .then((b) => b.hosts.filter((h) => h.available).length === WORKERS)
+        .catch(() => false)
+      if (ok) break
+      if (i > 240) throw new Error('the service did not come up within 2 minutes')
+      await sleep(500)
+    }
+
+    // 1. Idle: upload → the harness's first line (its `t=` is when the harness wrote it).
+    const idleStart: number[] = []
+    for (let i = 0; i < 4; i++) {
+      const t0 = Date.now()
+      const jobId = await upload(1, 'load/d1-r5')
+      let first: number | null = null
+      const stop = new AbortController()
+      const res = await fetch(`${base}/api/jobs/${jobId}/runs/1/logs/stream`, { signal: stop.signal })
+      const decoder = new TextDecoder()
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          const t = /load line 1\/\d+ t=(\d{13})/.exec(decoder.decode(chunk, { stream: true }))?.[1]
+          if (t) {
+            first = Number(t) - t0
+            break
+          }
+        }
+      } finally {
+        stop.abort()
+      }
+      if (i > 0 && first !== null) idleStart.push(first) // the first warms the API's task checker
+      for (;;) {
+        const job = (await (await fetch(`${base}/api/jobs/${jobId}`)).json()) as { status: string }
+        if (job.status === 'completed') break
+        await sleep(200)
+      }
+    }
+
+    // A 1000-run job for the status poll (rows only: half finished, half queued; no workflow).
+    const bigJob = randomUUID()
+    await insertJobWithRuns(
+      dbh.db,
+      {
+        job: {
+          id: bigJob,
+          task_name: 'load/big',
+          task_format: 'harbor',
+          task_sha256: 'f'.repeat(64),
+          harness: 'harbor',
+          agent: 'oracle',
+          model: 'load/d1',
+          environment: 'docker',
+          n_runs: 1000,
+          max_parallel: 1000,
+          timeout_multiplier: 1,
+          run_time_limit_sec: 3600,
+          idempotency_key: null,
+          owner_token_id: null,
+        },
+        secret: null,
+      },
+      randomUUID,
+      { activeJobs: 10_000, activeRuns: 1_000_000 },
+    )
+    await dbh.db
+      .updateTable('runs')
+      .set({ status: 'completed', outcome: 'passed', reward: 1, n_input_tokens: 1000, n_output_tokens: 100 })
+      .where('job_id', '=', bigJob)
+      .where('run_number', '<=', 500)
+      .execute()
+
+    // 2. The load.
+    const seqBefore = Number(
+      (
+        await dbh.db
+          .selectFrom('runs')
+          .select((eb) => eb.fn.sum<string>('log_seq').as('s'))
+          .executeTakeFirstOrThrow()
+      ).s ?? 0,
+    )
+    const t0 = Date.now()
+    const model = `load/d${D}-r${RATE}`
+    const sizes = Array.from({ length: Math.ceil(N / JOB_SIZE) }, (_, i) => Math.min(JOB_SIZE, N - i * JOB_SIZE))
+    const jobIds = await Promise.all(sizes.map((n) => upload(n, model)))
+    const submitted = Date.now() - t0
+    const stop = new AbortController()
+    const sseDelays: number[] = []
+    const followers = Array.from({ length: Math.min(FOLLOW, N) }, (_, i) =>
+      followRun(jobIds[i % jobIds.length]!, Math.floor(i / jobIds.length) + 1, sseDelays, stop.signal),
+    )
+    const bigPoll: number[] = []
+    const loadPoll: number[] = []
+    const pollers = Array.from({ length: POLLERS }, async (_, i) => {
+      while (!stop.signal.aborted) {
+        const target = i === 0 ? bigJob : jobIds[i % jobIds.length]!
+        const s = performance.now()
+        await (await fetch(`${base}/api/jobs/${target}`)).arrayBuffer()
+        ;(target === bigJob ? bigPoll : loadPoll).push(performance.now() - s)
+        await sleep(1000)
+      }
+    })
+    const workerRss: number[] = []
+    const apiRss: number[] = []
+    const rowsPerSec: number[] = []
+    let lastSeq = seqBefore
+    let lastAt = Date.now()
+    let done = 0
+    while (done < N) {
+      await sleep(5000)
+      workerRss.push(Math.max(...(await Promise.all(workers.map((w) => rssMiB(w.pid))))))
+      apiRss.push(await rssMiB(api.pid))
+      const row = await dbh.db
+        .selectFrom('runs')
+        .select((eb) => [
+          eb.fn.sum<string>('log_seq').as('s'),
+          eb.fn.countAll<string>().filterWhere('status', '=', 'completed').as('done'),
+        ])
+        .where('job_id', 'in', jobIds)
+        .executeTakeFirstOrThrow()
+      const seq = Number(row.s) + seqBefore
+      rowsPerSec.push(((seq - lastSeq) * 1000) / (Date.now() - lastAt))
+      lastSeq = seq
+      lastAt = Date.now()
+      done = Number(row.done)
+      process.stderr.write(`  ${((Date.now() - t0) / 1000).toFixed(0)} s: ${done}/${N} runs completed\n`)
+      if (Date.now() - t0 > (Math.ceil(N / C) * D + 1800) * 1000) throw new Error('the load did not finish')
+    }
+    const lastFinish = await dbh.db
+      .selectFrom('runs')
+      .select((eb) => eb.fn.max('finished_at').as('t'))
+      .where('job_id', 'in', jobIds)
+      .executeTakeFirstOrThrow()
+    const makespan = (new Date(lastFinish.t as Date).getTime() - t0) / 1000
+    stop.abort()
+    await Promise.allSettled([...followers, ...pollers])
+    const outcomes = await dbh.db
+      .selectFrom('runs')
+      .select(['outcome', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('job_id', 'in', jobIds)
+      .groupBy('outcome')
+      .execute()
+    const totalRows =
+      Number(
+        (
+          await dbh.db
+            .selectFrom('runs')
+            .select((eb) => eb.fn.sum<string>('log_seq').as('s'))
+            .where('job_id', 'in', jobIds)
+            .executeTakeFirstOrThrow()
+        ).s,
+      ) || 0
+
+    // Where each run's time outside the harness went: between its status changes and the harness's span.
+    const marks = await dbh.db
+      .selectFrom('run_log_lines as l')
+      .innerJoin('runs as r', 'r.id', 'l.run_id')
+      .innerJoin('run_attempts as a', (j) => j.onRef('a.run_id', '=', 'r.id').on('a.attempt', '=', 1))
+      .select(['r.id', 'r.created_at', 'l.line', 'l.created_at as at', 'a.harness_started_at', 'a.harness_finished_at'])
+      .where('r.job_id', 'in', jobIds)
+      .where('l.stream', '=', 'status')
+      .execute()
+    const byRun = new Map<string, Record<string, number>>()
+    for (const m of marks) {
+      const r = byRun.get(m.id) ?? {
+        created: m.created_at.getTime(),
+        harness_start: m.harness_started_at?.getTime() ?? NaN,
+        harness_end: m.harness_finished_at?.getTime() ?? NaN,
+      }
+      r[m.line.split(':')[0]!] = m.at.getTime()
+      byRun.set(m.id, r)
+    }
+    const segment = (from: string, to: string) =>
+      stats([...byRun.values()].map((r) => r[to]! - r[from]!).filter((v) => Number.isFinite(v)))
+    const ideal = Math.ceil(N / C) * D
+    const sse = stats(sseDelays)
+    const big = stats(bigPoll)
+    const small = stats(loadPoll)
+    const idle = stats(idleStart)
+    const rows = stats(rowsPerSec)
+    const f = (v: number, unit: string, digits = 0) => (Number.isFinite(v) ? `${v.toFixed(digits)} ${unit}` : '—')
+    const table: [string, string, string][] = [
+      [
+        `makespan of ${N} runs of ${D} s at ${C} slots / ideal ${ideal} s`,
+        (makespan / ideal).toFixed(3),
+        f(makespan, 's', 1),
+      ],
+      ['upload → harness start, idle service', f(idle.median, 'ms'), f(idle.p95, 'ms')],
+      [`log line written → received by SSE client (${sse.n} lines)`, f(sse.median, 'ms'), f(sse.p95, 'ms')],
+      ['GET /api/jobs/{id}, job of 1000 runs, under load', f(big.median, 'ms', 1), f(big.p95, 'ms', 1)],
+      [`GET /api/jobs/{id}, job of ${JOB_SIZE} runs, under load`, f(small.median, 'ms', 1), f(small.p95, 'ms', 1)],
+      [`worker resident memory (largest of ${WORKERS}), max`, f(Math.max(...workerRss), 'MiB'), ''],
+      ['API resident memory, max', f(Math.max(...apiRss), 'MiB'), ''],
+      ['log rows written per second', f(rows.median, '/s'), f(rows.max, '/s max')],
+      ['log rows written in all', String(totalRows), ''],
+      ...(
+        [
+          ['created → staging (workflow start, placement)', 'created', 'staging'],
+          ['staging → running (task staged)', 'staging', 'running'],
+          ['running → harness process started', 'running', 'harness_start'],
+          ['harness process ended → collecting', 'harness_end', 'collecting'],
+          ['collecting → completed', 'collecting', 'completed'],
+        ] as const
+      ).map(([label, from, to]): [string, string, string] => {
+        const seg = segment(from, to)
+        return [`  ${label}`, f(seg.median, 'ms'), f(seg.p95, 'ms')]
+      }),
+    ]
+    const w = Math.max(...table.map((r) => r[0].length))
+    process.stdout.write(
+      [
+        '',
+        `harbor-runner load test: ${N} runs × ${D} s at ${RATE} lines/s, ${C} slots over ${WORKERS} worker process(es), ${os.cpus().length} CPUs`,
+        `submitted in ${(submitted / 1000).toFixed(1)} s; outcomes ${outcomes.map((o) => `${o.outcome ?? 'none'} ${o.n}`).join(', ')}`,
+        '',
+        `| ${'measure'.padEnd(w)} | median / ratio | p95 / value |`,
+        `|${'-'.repeat(w + 2)}|---------------:|------------:|`,
+        ...table.map(([a, b, c]) => `| ${a.padEnd(w)} | ${b.padStart(14)} | ${c.padStart(11)} |`),
+        '',
+      ].join('\n'),
+    )
+  } finally {
+    await dbh.close()
+    api.kill('SIGTERM')
+    for (const w of workers) w.kill('SIGTERM')
+    await Promise.allSettled([api, ...workers])
+    await infra.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : err}\n`)
+  process.exit(1)
+})
