@@ -73,11 +73,30 @@ export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRe
   return { ...found, driver, paths }
 }
 
+/**
+ * How long a harness's follower sleeps between reads, given how many harnesses this worker follows.
+ * Every read of every harness costs a few file reads and a transaction; past a few hundred harnesses
+ * the interval grows with their number (1 ms each, at most 1 s), so a worker following hundreds
+ * keeps time for starting and finishing runs rather than re-reading logs that have not changed.
+ */
+export function pollInterval(baseMs: number, following: number): number {
+  return Math.max(baseMs, Math.min(following, 1000))
+}
+
 export function createRunHarness(deps: HostActivityDeps) {
   const { db, host, metrics } = deps
+  let following = 0
+  const counted = async (ref: AttemptRef): Promise<HarnessRun> => {
+    following++
+    try {
+      return await runHarness(ref)
+    } finally {
+      following--
+    }
+  }
 
   // Counted in active_harnesses for as long as it follows its harness.
-  return whileOpen(metrics?.activeHarnesses, { host: host.id }, runHarness)
+  return whileOpen(metrics?.activeHarnesses, { host: host.id }, counted)
 
   async function runHarness(ref: AttemptRef): Promise<HarnessRun> {
     const ctx = Context.current()
@@ -155,7 +174,10 @@ export function createRunHarness(deps: HostActivityDeps) {
       heartbeat({ offsets: Object.fromEntries(tailer.offsets) })
 
       if (terminating === null) {
-        const failure = await Promise.race([sleep(deps.pollIntervalMs).then(() => null), cancellation])
+        const failure = await Promise.race([
+          sleep(pollInterval(deps.pollIntervalMs, following)).then(() => null),
+          cancellation,
+        ])
         if (failure) {
           // Worker shutdown or a heartbeat timeout: leave the harness running for whoever comes next.
           if (!(failure instanceof CancelledFailure) || failure.message !== 'CANCELLED') {
@@ -179,7 +201,7 @@ export function createRunHarness(deps: HostActivityDeps) {
           await host.signal(paths.proc, 'SIGTERM')
         }
       } else {
-        await sleep(deps.pollIntervalMs)
+        await sleep(pollInterval(deps.pollIntervalMs, following))
         if (Date.now() - terminating.since > deps.cancelGraceMs) {
           log.warn('the harness did not stop in time: killing its process group', { grace_ms: deps.cancelGraceMs })
           await host.signal(paths.proc, 'SIGKILL', { group: true })

@@ -100,12 +100,15 @@ export async function placeAttempt(
       ])
       .where('hosts.healthy', '=', true)
       .where(sql<boolean>`hosts.seen_at > now() - make_interval(secs => ${HOST_LIVE_WITHIN_SEC})`)
-      .$if(exclude.length > 0, (qb) => qb.where('hosts.id', 'not in', exclude))
       .execute()
-    const best = candidates
-      .map((c) => ({ id: c.id, free: Number(c.free) }))
+    // A host to avoid (it did not take up the attempt in time) is still used when it is the only live
+    // one with room: a host that is slow under load but announced is better than waiting for none.
+    // Its slot held by this very attempt's unfinished record counts as free for it.
+    const free = candidates
+      .map((c) => ({ id: c.id, free: Number(c.free) + (existing?.host === c.id ? 1 : 0) }))
       .filter((c) => c.free > 0)
-      .sort((a, b) => b.free - a.free || a.id.localeCompare(b.id))[0]
+      .sort((a, b) => b.free - a.free || a.id.localeCompare(b.id))
+    const best = free.find((c) => !exclude.includes(c.id)) ?? free[0]
     if (!best) return null
 
     await trx
