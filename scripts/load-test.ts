@@ -286,7 +286,8 @@ async function main() {
       lastAt = Date.now()
       if (Number(row.done) > done) lastProgress = Date.now()
       done = Number(row.done)
-      if (Date.now() - lastProgress > 180_000) {
+      // Give up only past the ideal makespan, and after 3 minutes in which no run finished.
+      if (Date.now() - t0 > (Math.ceil(N / C) * D + 180) * 1000 && Date.now() - lastProgress > 180_000) {
         process.stderr.write(`  no run finished for 3 minutes: reporting ${done}/${N}\n`)
         break
       }
@@ -401,7 +402,9 @@ async function main() {
     for (const w of workers) w.kill('SIGTERM')
     await Promise.allSettled([api, ...workers])
     await infra.stop()
-    await rm(dataDir, { recursive: true, force: true })
+    // Harnesses of runs that never finished are still writing there: stop them first.
+    await execa('pkill', ['-f', dataDir], { reject: false })
+    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 })
   }
 }
 

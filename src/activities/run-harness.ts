@@ -208,7 +208,9 @@ export function createRunHarness(deps: HostActivityDeps) {
         }
       }
 
-      const full = Date.now() - lastLiveness > LIVENESS_EVERY_MS
+      // The full check (a process on the host) finds a harness gone without an exit record; with
+      // hundreds followed it runs less often (50 ms per harness, from 5 s), since each costs a process.
+      const full = Date.now() - lastLiveness > Math.max(LIVENESS_EVERY_MS, following * 50)
       state = await probeCheaply(paths, full)
       if (full) lastLiveness = Date.now()
       if (terminating?.cancelled && state.state !== 'running') {
