@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js'
 import { findJobSecret } from '../db/jobs.js'
+import type { LogWriter } from '../db/log-writer.js'
 import type { LogLimits } from '../db/run-logs.js'
 import type { HarnessDriver } from '../harness/driver.js'
 import type { ManagedHost } from '../hosts/execution-host.js'
@@ -21,6 +22,8 @@ export interface HostActivityDeps {
   masterKey: Buffer
   /** Keep attempt directories on the host after a run (for debugging). */
   keepHostFiles: boolean
+  /** Commits what log tailers read (one per worker process, batching all its runs); direct when absent. */
+  logWriter?: LogWriter
   /** What a run's log keeps (see appendRunLog). */
   logLimits: LogLimits
   /** How often a running harness's logs are read. */

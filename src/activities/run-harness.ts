@@ -113,6 +113,7 @@ export function createRunHarness(deps: HostActivityDeps) {
       driver.phaseAfter,
       deps.logLimits,
       metrics ? (entries) => countLogLines(metrics.logLinesIngested, entries) : undefined,
+      deps.logWriter,
     )
     await tailer.load()
     const follow = async (final = false) => tailer.poll(await driver.logSources(host, paths), final)

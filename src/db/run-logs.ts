@@ -97,6 +97,37 @@ async function advanceCursor(trx: Transaction<Database>, runId: string, attempt:
 /** Streams that are kept whatever the run's log limit: they are few and small, and say where the run is. */
 const ALWAYS_KEPT = new Set(['status', 'phase', 'runner'])
 
+/**
+ * The lines of `entries` a run keeps under `limits`, given the bytes it has kept so far and whether
+ * its log was already cut (both updated here): long lines cut with a marker, and past the byte limit
+ * one marker line and nothing more of the harness's output.
+ */
+export function keptLines(
+  entries: readonly LogEntry[],
+  run: { bytes: number; cut: boolean },
+  limits: LogLimits = DEFAULT_LIMITS,
+): LogEntry[] {
+  const { maxBytes, maxLineChars } = limits
+  const kept: LogEntry[] = []
+  for (const entry of entries) {
+    const ours = ALWAYS_KEPT.has(entry.stream)
+    // Our own lines (JSON events) are not cut by a small configured line limit: clients parse them.
+    const line = clampLine(entry.line, ours ? Math.max(maxLineChars, MAX_LOG_LINE_CHARS) : maxLineChars)
+    const size = Buffer.byteLength(line)
+    if (ours || maxBytes === null || (!run.cut && run.bytes + size <= maxBytes)) {
+      kept.push({ stream: entry.stream, line })
+      if (!ours) run.bytes += size
+    } else if (!run.cut) {
+      run.cut = true
+      kept.push({
+        stream: 'runner',
+        line: `[log limit of ${maxBytes} bytes reached: further output of this run is not kept]`,
+      })
+    }
+  }
+  return kept
+}
+
 async function insertLines(
   trx: Transaction<Database>,
   runId: string,
@@ -104,7 +135,6 @@ async function insertLines(
   entries: readonly LogEntry[],
   limits: LogLimits = DEFAULT_LIMITS,
 ) {
-  const { maxBytes, maxLineChars } = limits
   if (entries.length === 0) return
   // Locks the run row until commit: appends to one run are serialised.
   const run = await trx
@@ -113,26 +143,9 @@ async function insertLines(
     .where('id', '=', runId)
     .forUpdate()
     .executeTakeFirstOrThrow()
-  let bytes = Number(run.log_bytes)
-  let cut = run.log_cut
-  const kept: LogEntry[] = []
-  for (const entry of entries) {
-    const ours = ALWAYS_KEPT.has(entry.stream)
-    // Our own lines (JSON events) are not cut by a small configured line limit: clients parse them.
-    const line = clampLine(entry.line, ours ? Math.max(maxLineChars, MAX_LOG_LINE_CHARS) : maxLineChars)
-    const size = Buffer.byteLength(line)
-    if (ours || maxBytes === null || (!cut && bytes + size <= maxBytes)) {
-      kept.push({ stream: entry.stream, line })
-      if (!ours) bytes += size
-    } else if (!cut) {
-      // Past the limit: one visible marker, then nothing more of this run's output.
-      cut = true
-      kept.push({
-        stream: 'runner',
-        line: `[log limit of ${maxBytes} bytes reached: further output of this run is not kept]`,
-      })
-    }
-  }
+  const counters = { bytes: Number(run.log_bytes), cut: run.log_cut }
+  const kept = keptLines(entries, counters, limits)
+  const { bytes, cut } = counters
   const first = run.log_seq + 1
   await trx
     .updateTable('runs')

@@ -11,14 +11,8 @@
  */
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import type { Db } from '../db/database.js'
-import {
-  appendRunLog,
-  LogCursorConflict,
-  readLogCursors,
-  type CursorAdvance,
-  type LogEntry,
-  type LogLimits,
-} from '../db/run-logs.js'
+import { directLogWriter, type LogWriter } from '../db/log-writer.js'
+import { LogCursorConflict, readLogCursors, type CursorAdvance, type LogEntry, type LogLimits } from '../db/run-logs.js'
 import { findRunById } from '../db/runs.js'
 import { compactStep, trajectorySteps } from './trajectory.js'
 
@@ -59,6 +53,8 @@ export class LogTailer {
     private readonly limits?: LogLimits,
     /** Told of the entries of every committed poll (metrics); it must not throw. */
     private readonly onLines?: (entries: readonly LogEntry[]) => void,
+    /** Commits each poll (a worker's writers batch the polls of all its runs); one transaction each by default. */
+    private readonly writer: LogWriter = directLogWriter(db),
   ) {}
 
   async load(): Promise<void> {
@@ -119,7 +115,11 @@ export class LogTailer {
         line: JSON.stringify({ event: 'phase_changed', phase: newPhase, time: new Date().toISOString() }),
       })
     }
-    await appendRunLog(this.db, this.runId, this.attempt, entries, cursors, {
+    await this.writer.append({
+      runId: this.runId,
+      attempt: this.attempt,
+      entries,
+      cursors,
       phase: newPhase,
       limits: this.limits,
     })

@@ -12,6 +12,7 @@ import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
 import { createJobActivities } from '../activities/job-activities.js'
 import { createHostActivities } from '../activities/host-activities.js'
+import { batchingLogWriter } from '../db/log-writer.js'
 import type { Logger } from '../logger.js'
 import { createWorkerMetrics, exposition, processMetrics } from '../observability/metrics.js'
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.js'
@@ -49,6 +50,8 @@ export class HarnessMissingError extends Error {
 export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
   const { config, logger } = options
   const dbh = createDb(options.databaseUrl)
+  // One writer for the logs of every run this process follows: their reads commit in shared batches.
+  const logWriter = batchingLogWriter(dbh.db)
   const connection = await NativeConnection.connect({ address: options.temporalAddress })
   const metrics = createWorkerMetrics()
   const scrape = exposition([processMetrics(), metrics.registry])
@@ -87,6 +90,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
         taskQueue: hostTaskQueue(config.temporal.taskQueue, id),
         activities: createHostActivities({
           db: dbh.db,
+          logWriter,
           host,
           drivers,
           taskStoreDir: path.join(config.dataDir, 'tasks'),
@@ -129,6 +133,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
         await Promise.all(services.map((s) => s.stop()))
         await metricsServer?.close()
         await connection.close()
+        await logWriter.close()
         await dbh.close()
       })
       return running
