@@ -21,7 +21,7 @@ import { appendRunLog } from '../db/run-logs.js'
 import { findRunById, findRunWithJob, setRunStatus } from '../db/runs.js'
 import type { JobRow, RunRow } from '../db/schema.js'
 import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
-import { LogTailer } from '../harness/log-tailer.js'
+import { LogTailer, type LogSource } from '../harness/log-tailer.js'
 import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
 import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir } from '../shared/ids.js'
@@ -47,6 +47,8 @@ export interface HarnessRun {
 
 /** Checking the exit record is cheap; asking whether the process still lives is not. */
 const LIVENESS_EVERY_MS = 5_000
+/** How often the files a harness writes are listed again (see `follow`). */
+const SOURCES_EVERY_MS = 2_000
 /** In the attempt's proc dir: the harness was stopped for running past its time limit. */
 const OVERDUE_MARK = 'overdue'
 
@@ -116,7 +118,14 @@ export function createRunHarness(deps: HostActivityDeps) {
       deps.logWriter,
     )
     await tailer.load()
-    const follow = async (final = false) => tailer.poll(await driver.logSources(host, paths), final)
+    // Which files to follow changes rarely (a trial directory appears, an agent adds a log file):
+    // the host's directories are listed again every few seconds, and always for the final read.
+    let sources: { list: LogSource[]; at: number } | null = null
+    const follow = async (final = false) => {
+      if (final || !sources || Date.now() - sources.at > SOURCES_EVERY_MS)
+        sources = { list: await driver.logSources(host, paths), at: Date.now() }
+      return tailer.poll(sources.list, final)
+    }
 
     let state = await host.probe(paths.proc)
     if (state.state === 'absent') {
