@@ -349,6 +349,13 @@ async function main() {
           .executeTakeFirstOrThrow()
       ).n ?? 0,
     )
+    const perHost = await dbh.db
+      .selectFrom('runs')
+      .select(['host', (eb) => eb.fn.countAll<string>().as('n')])
+      .where('job_id', 'in', jobIds)
+      .groupBy('host')
+      .orderBy('host')
+      .execute()
     const ideal = Math.ceil(N / C) * D
     const sse = stats(sseDelays)
     const big = stats(bigPoll)
@@ -388,6 +395,7 @@ async function main() {
       [
         '',
         `harbor-runner load test: ${N} runs × ${D} s at ${RATE} lines/s, ${C} slots over ${WORKERS} worker process(es), ${os.cpus().length} CPUs`,
+        `runs per host: ${perHost.map((h) => `${h.host ?? 'none'} ${h.n}`).join(', ')}`,
         `submitted in ${(submitted / 1000).toFixed(1)} s; ${done}/${N} completed; attempts beyond the first ${retried}; outcomes ${outcomes.map((o) => `${o.outcome ?? 'none'} ${o.n}`).join(', ')}`,
         '',
         `| ${'measure'.padEnd(w)} | median / ratio | p95 / value |`,
