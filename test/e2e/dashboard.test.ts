@@ -102,6 +102,9 @@ describe('dashboard', () => {
     await line.waitFor({ timeout: 60_000 })
     const stateWhileLogging = await page.locator('#run-state').textContent()
     expect(stateWhileLogging).not.toMatch(/passed|failed|error/)
+    // Following the log (nothing scrolled), with the agent's phase marked as the current one.
+    expect(await page.locator('#log-resume').isVisible()).toBe(false)
+    await page.locator('.phase.current[data-phase="agent_execution"]').waitFor({ timeout: 10_000 })
     await shot('3-run-live-log')
     // Then the run ends: outcome, phases, verifier output, attempts.
     await expect.poll(() => page.locator('#run-state').textContent(), { timeout: 90_000 }).toBe('passed')

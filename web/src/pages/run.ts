@@ -10,6 +10,13 @@ import { ago, count, runState, seconds, stateClass, usd } from '../format.js'
 
 const MAX_LINES_SHOWN = 5000
 const PHASES = ['environment_setup', 'agent_setup', 'agent_execution', 'verifier'] as const
+/** The run's live phase (runs.phase) → its place in the timeline. */
+const PHASE_OF_LIVE: Record<string, (typeof PHASES)[number]> = {
+  environment_setup: 'environment_setup',
+  agent_setup: 'agent_setup',
+  agent: 'agent_execution',
+  verifier: 'verifier',
+}
 
 export function runPage(root: HTMLElement, params: Record<string, string>): () => void {
   const { job_id: jobId, run_number: runNumber } = params as { job_id: string; run_number: string }
@@ -199,14 +206,22 @@ function renderRun(
     run.log_cut ? dd('Log', 'cut at the log limit') : null,
   )
   const timings = run.phase_timings ?? {}
+  // While the run goes on, its live phase says where it is (timings are recorded as phases end).
+  const live = run.status === 'running' ? PHASE_OF_LIVE[run.phase as string] : undefined
+  const liveIndex = live ? PHASES.indexOf(live) : -1
   fill(
     timeline,
-    PHASES.map((p) => {
+    PHASES.map((p, i) => {
       const span = timings[p]
-      const state = span?.finished_at ? 'done' : span?.started_at ? 'current' : 'pending'
+      const state =
+        span?.finished_at || (liveIndex >= 0 && i < liveIndex)
+          ? 'done'
+          : span?.started_at || i === liveIndex
+            ? 'current'
+            : 'pending'
       return h(
         'li',
-        { class: `phase ${state}`, 'data-phase': p },
+        { class: `phase ${state}`, 'data-phase': p, 'aria-current': state === 'current' ? 'step' : null },
         h('span', { class: 'phase-name' }, p.replace('_', ' ')),
         h(
           'span',
