@@ -169,10 +169,12 @@ class LocalContainer:
     def _read_channels(self, fd: int) -> None:
         with os.fdopen(fd, 'r', errors='replace') as pipe:
             for line in pipe:
-                with self._cond:
-                    channel = line.strip()
-                    self._channels[channel] = self._channels.get(channel, 0) + 1
-                    self._cond.notify_all()
+                self.signal_channel(line.strip())
+
+    def signal_channel(self, channel: str) -> None:
+        with self._cond:
+            self._channels[channel] = self._channels.get(channel, 0) + 1
+            self._cond.notify_all()
 
     def _wait_channel(self, channel: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -275,7 +277,7 @@ class LocalSession:
         )
         # `tmux wait -S CHANNEL` typed in the session signals the fake (other tmux verbs do nothing).
         self._write_shell(
-            'tmux() { if [ "$1" = wait ] && [ "$2" = -S ]; then printf "%s\\n" "$3" >&"$FAKE_TB_CTL_FD"; fi; }\n'
+            'tmux() { if [ "$1" = wait ] && [ "$2" = -S ]; then printf "\\036%s\\036" "$3"; fi; }\n'
         )
         self._prompt = f'root@{container.name}:{container.workdir}# '
         self._emit(self._prompt)
@@ -304,13 +306,33 @@ class LocalSession:
                 self._cast.flush()
 
     def _read_output(self) -> None:
+        """The shell's output into the pane. `tmux wait -S` signals in the same stream (a channel
+        name between two RS characters), so everything printed before it is in the pane when the
+        waiter wakes, as with tmux; a separate pipe could overtake the output under load."""
         assert self._proc.stdout is not None
         fd = self._proc.stdout.fileno()
+        pending = ''
         while True:
             chunk = os.read(fd, 4096)
             if not chunk:
                 break
-            self._emit(chunk.decode(errors='replace'))
+            pending += chunk.decode(errors='replace')
+            while True:
+                start = pending.find('\x1e')
+                if start < 0:
+                    self._emit(pending)
+                    pending = ''
+                    break
+                end = pending.find('\x1e', start + 1)
+                if end < 0:
+                    self._emit(pending[:start])
+                    pending = pending[start:]
+                    break
+                self._emit(pending[:start])
+                self.container.signal_channel(pending[start + 1 : end])
+                pending = pending[end + 1 :]
+        if pending:
+            self._emit(pending)
 
     def send_keys(self, keys: list[str]) -> None:
         for key in keys:
