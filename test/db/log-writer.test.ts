@@ -28,6 +28,15 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true })
 })
 
+/** One read of file `f` of a run: its line, and the cursor move that produced it. */
+const readOf = (runId: string, line: string, from: number, to: number) => ({
+  runId,
+  attempt: 1,
+  entries: [{ stream: 'x', line }],
+  cursors: [{ source: 'f', from, to }],
+  phase: null,
+})
+
 const lines = async (runId: string) =>
   (await listRunLogAfter(tdb.db, runId, 0, 10_000)).map((l) => [l.seq, l.stream, l.line])
 
@@ -71,44 +80,14 @@ it('refuses only the append whose cursor moved, and commits the rest of its batc
   const [a, b] = runIds as [string, string]
   const writer = batchingLogWriter(tdb.db, { windowMs: 30 })
   try {
-    await writer.append({
-      runId: a,
-      attempt: 1,
-      entries: [{ stream: 'x', line: 'one' }],
-      cursors: [{ source: 'f', from: 0, to: 4 }],
-      phase: null,
-    })
+    await writer.append(readOf(a, 'one', 0, 4))
     const results = await Promise.allSettled([
       // Two readers of the same file from the same offset in one batch: the first wins.
-      writer.append({
-        runId: a,
-        attempt: 1,
-        entries: [{ stream: 'x', line: 'two' }],
-        cursors: [{ source: 'f', from: 4, to: 8 }],
-        phase: null,
-      }),
-      writer.append({
-        runId: a,
-        attempt: 1,
-        entries: [{ stream: 'x', line: 'two' }],
-        cursors: [{ source: 'f', from: 4, to: 8 }],
-        phase: null,
-      }),
+      writer.append(readOf(a, 'two', 4, 8)),
+      writer.append(readOf(a, 'two', 4, 8)),
       // A reader behind the stored cursor.
-      writer.append({
-        runId: a,
-        attempt: 1,
-        entries: [{ stream: 'x', line: 'one' }],
-        cursors: [{ source: 'f', from: 0, to: 4 }],
-        phase: null,
-      }),
-      writer.append({
-        runId: b,
-        attempt: 1,
-        entries: [{ stream: 'x', line: 'other run' }],
-        cursors: [{ source: 'f', from: 0, to: 9 }],
-        phase: null,
-      }),
+      writer.append(readOf(a, 'one', 0, 4)),
+      writer.append(readOf(b, 'other run', 0, 9)),
     ])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled'])
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(LogCursorConflict)
