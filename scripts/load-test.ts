@@ -2,7 +2,7 @@
  * Load test (not a test of correctness): the orchestration's cost at scale, with a stand-in harness.
  *
  *   npm run load -- [--runs 600] [--slots 600] [--duration 120] [--rate 5] [--workers 1]
- *                   [--follow 20] [--pollers 5]
+ *                   [--follow 20] [--pollers 5] [--profile DIR]
  *
  * Starts the whole service on throwaway embedded PostgreSQL and Temporal dev server: the API and
  * `--workers` worker processes (each serving its own local host with slots/workers slots), all
@@ -17,7 +17,7 @@
  */
 import { execa, type ResultPromise } from 'execa'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -39,6 +39,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1' },
     follow: { type: 'string', default: '20' },
     pollers: { type: 'string', default: '5' },
+    // Writes a V8 CPU profile of each worker (and the API) into this directory when they stop.
+    profile: { type: 'string' },
   },
 })
 const N = Number(values.runs)
@@ -65,6 +67,54 @@ async function rssMiB(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
   const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1]
   return kb ? Number(kb) / 1024 : NaN
+}
+
+/**
+ * CPU seconds spent by each kind of process on the box, from /proc: each process's own time at the
+ * last look (processes that live less than a sample apart are counted in their parent once reaped).
+ */
+class CpuAccount {
+  readonly #seen = new Map<number, { kind: string; ticks: number }>()
+  readonly #tick = 100 // USER_HZ on Linux
+  #busyAtStart = 0
+  #busyNow = 0
+
+  constructor(private readonly kindOf: (pid: number, comm: string) => string) {}
+
+  async sample(): Promise<void> {
+    const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number)
+    await Promise.all(
+      pids.map(async (pid) => {
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null)
+        if (!stat) return
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        const kind = this.#seen.get(pid)?.kind ?? this.kindOf(pid, comm)
+        // utime, stime (fields 14, 15; here 11, 12 after pid and comm); the service processes' reaped
+        // children too (cutime, cstime: a worker's probes), but not the supervisors', whose harness
+        // child is counted while it lives.
+        const own = Number(f[11]) + Number(f[12])
+        const ticks = kind === 'worker' || kind === 'api' ? own + Number(f[13]) + Number(f[14]) : own
+        this.#seen.set(pid, { kind, ticks })
+      }),
+    )
+    const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.split(/\s+/).slice(1).map(Number)
+    const busy = cpu.reduce((a, b) => a + b, 0) - cpu[3]! - cpu[4]!
+    if (this.#busyAtStart === 0) this.#busyAtStart = busy
+    this.#busyNow = busy
+  }
+
+  /** Seconds per kind since the first sample, and the whole box's busy seconds. */
+  totals(since: Map<number, number>): { byKind: Map<string, number>; box: number } {
+    const byKind = new Map<string, number>()
+    for (const [pid, { kind, ticks }] of this.#seen)
+      byKind.set(kind, (byKind.get(kind) ?? 0) + (ticks - (since.get(pid) ?? 0)) / this.#tick)
+    return { byKind, box: (this.#busyNow - this.#busyAtStart) / this.#tick }
+  }
+
+  snapshot(): Map<number, number> {
+    return new Map([...this.#seen].map(([pid, v]) => [pid, v.ticks]))
+  }
 }
 
 async function main() {
@@ -100,8 +150,10 @@ async function main() {
     TEMPORAL_ADDRESS: infra.temporalAddress,
     SECRETS_KEY: infra.masterKey.toString('base64'),
   }
+  // (--cpu-prof is refused in NODE_OPTIONS: it goes on the command line.)
+  const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : []
   const spawn = (entry: string, extra: Record<string, string> = {}): ResultPromise =>
-    execa(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, entry)], {
+    execa(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, entry)], {
       cwd: PROJECT_ROOT,
       env: { ...serviceEnv, ...extra },
       extendEnv: false,
@@ -240,6 +292,19 @@ async function main() {
           .executeTakeFirstOrThrow()
       ).s ?? 0,
     )
+    const workerPids = new Set(workers.map((w) => w.pid))
+    const cpu = new CpuAccount((pid, comm) => {
+      if (workerPids.has(pid)) return 'worker'
+      if (pid === api.pid) return 'api'
+      if (pid === process.pid) return 'load clients (this script)'
+      if (comm.startsWith('temporal')) return 'temporal dev server'
+      if (comm.startsWith('postgres')) return 'postgresql'
+      if (comm.startsWith('python')) return 'harness stand-ins'
+      if (['sh', 'flock', 'date', 'mv', 'cat', 'setsid'].includes(comm)) return 'supervisors'
+      return `other (${comm})`
+    })
+    await cpu.sample()
+    const cpuBase = cpu.snapshot()
     const t0 = Date.now()
     const model = `load/d${D}-r${RATE}`
     const sizes = Array.from({ length: Math.ceil(N / JOB_SIZE) }, (_, i) => Math.min(JOB_SIZE, N - i * JOB_SIZE))
@@ -272,6 +337,7 @@ async function main() {
       await sleep(5000)
       workerRss.push(Math.max(...(await Promise.all(workers.map((w) => rssMiB(w.pid))))))
       apiRss.push(await rssMiB(api.pid))
+      await cpu.sample()
       const row = await dbh.db
         .selectFrom('runs')
         .select((eb) => [
@@ -356,6 +422,8 @@ async function main() {
       .groupBy('host')
       .orderBy('host')
       .execute()
+    await cpu.sample()
+    const cpuUse = cpu.totals(cpuBase)
     const ideal = Math.ceil(N / C) * D
     const sse = stats(sseDelays)
     const big = stats(bigPoll)
@@ -401,6 +469,12 @@ async function main() {
         `| ${'measure'.padEnd(w)} | median / ratio | p95 / value |`,
         `|${'-'.repeat(w + 2)}|---------------:|------------:|`,
         ...table.map(([a, b, c]) => `| ${a.padEnd(w)} | ${b.padStart(14)} | ${c.padStart(11)} |`),
+        '',
+        `CPU seconds from submission to the end (${os.cpus().length} CPUs × ${(makespan || 0).toFixed(0)} s = ${((makespan || 0) * os.cpus().length).toFixed(0)} s available; the box was busy ${cpuUse.box.toFixed(0)} s):`,
+        ...[...cpuUse.byKind]
+          .filter(([, sec]) => sec >= 0.5)
+          .sort((a, b) => b[1] - a[1])
+          .map(([kind, sec]) => `  ${kind.padEnd(28)} ${sec.toFixed(1).padStart(7)} s`),
         '',
       ].join('\n'),
     )

@@ -122,7 +122,7 @@ export function createHostActivities(deps: HostActivityDeps) {
       if (!input.runFinished) return host.remove(attemptDir)
       await host.remove(hostRunDir(input.jobId, input.runNumber))
       // The job's directory goes with its last run on this host (rmdir leaves it while others remain).
-      await host.exec(['rmdir', '--', host.absolute(pathPosix.dirname(hostRunDir(input.jobId, input.runNumber)))])
+      await host.removeIfEmpty(pathPosix.dirname(hostRunDir(input.jobId, input.runNumber)))
     },
   }
 }

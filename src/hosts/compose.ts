@@ -12,11 +12,21 @@ export async function downComposeProjects(host: ManagedHost, attemptDir: string)
   for (const job of await host.list(jobsDir)) {
     for (const entry of await host.list(pathPosix.join(jobsDir, job))) if (entry.includes('__')) trials.push(entry)
   }
-  if (trials.length === 0) return
-  const docker = await host.exec(['sh', '-c', 'command -v docker >/dev/null && docker info >/dev/null 2>&1'])
-  if (docker.code !== 0) return
+  if (trials.length === 0 || !(await dockerAnswers(host))) return
   for (const trial of trials) {
     const project = `${trial}__env`.toLowerCase().replace(/[^a-z0-9_-]/g, '-')
     await host.exec(['docker', 'compose', '-p', project, 'down', '--volumes', '--remove-orphans'])
   }
+}
+
+/** Whether the host's Docker answered when last asked, at most a minute ago (a worker cleans up hundreds of runs). */
+const dockerSeen = new WeakMap<ManagedHost, { answers: boolean; at: number }>()
+const DOCKER_ASKED_EVERY_MS = 60_000
+
+async function dockerAnswers(host: ManagedHost): Promise<boolean> {
+  const seen = dockerSeen.get(host)
+  if (seen && Date.now() - seen.at < DOCKER_ASKED_EVERY_MS) return seen.answers
+  const docker = await host.exec(['sh', '-c', 'command -v docker >/dev/null && docker info >/dev/null 2>&1'])
+  dockerSeen.set(host, { answers: docker.code === 0, at: Date.now() })
+  return docker.code === 0
 }

@@ -41,6 +41,8 @@ export interface ExecutionHost {
   writeFile(rel: string, content: string): Promise<void>
   /** Removes `rel` and everything below it; no error if missing. */
   remove(rel: string): Promise<void>
+  /** Removes directory `rel` if it is empty; no error if it is missing or not empty. */
+  removeIfEmpty(rel: string): Promise<void>
   /**
    * Starts `argv` detached under the supervisor, recording into the new directory `procDir`.
    * Fails with {@link AlreadyStartedError} if `procDir` exists, so a command is never started twice.

@@ -9,7 +9,6 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
-import { parseProbe } from './shell.js'
 import {
   AlreadyStartedError,
   formatEnvFile,
@@ -75,6 +74,16 @@ export class LocalHost implements ManagedHost {
   }
 
   async readFrom(rel: string, offset: number, maxBytes: number): Promise<Buffer | null> {
+    // Followers call this for every file they follow, many times a second across hundreds of runs,
+    // and most files have not grown: one stat answers that, and a read allocates only what is there.
+    let size: number
+    try {
+      size = (await fs.stat(this.resolve(rel))).size
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw err
+    }
+    if (size <= offset) return Buffer.alloc(0)
     let handle: fs.FileHandle
     try {
       handle = await fs.open(this.resolve(rel), constants.O_RDONLY)
@@ -83,9 +92,10 @@ export class LocalHost implements ManagedHost {
       throw err
     }
     try {
-      const buffer = Buffer.alloc(maxBytes)
-      const { bytesRead } = await handle.read(buffer, 0, maxBytes, offset)
-      return buffer.subarray(0, bytesRead)
+      const want = Math.min(maxBytes, size - offset)
+      const buffer = Buffer.allocUnsafe(want)
+      const { bytesRead } = await handle.read(buffer, 0, want, offset)
+      return bytesRead === want ? buffer : Buffer.from(buffer.subarray(0, bytesRead))
     } finally {
       await handle.close()
     }
@@ -117,6 +127,12 @@ export class LocalHost implements ManagedHost {
     await fs.rm(this.resolve(rel), { recursive: true, force: true })
   }
 
+  async removeIfEmpty(rel: string): Promise<void> {
+    await fs.rmdir(this.resolve(rel)).catch((err: NodeJS.ErrnoException) => {
+      if (!['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(err.code ?? '')) throw err
+    })
+  }
+
   async startDetached(procDir: string, argv: readonly string[], options: StartOptions): Promise<void> {
     const proc = this.resolve(procDir)
     await fs.mkdir(path.dirname(proc), { recursive: true })
@@ -142,12 +158,35 @@ export class LocalHost implements ManagedHost {
     child.unref()
   }
 
+  /**
+   * What probe.sh answers (see there), found without starting a process: a worker probes hundreds
+   * of harnesses, and spawning from a large process costs tens of milliseconds of its main thread.
+   */
   async probe(procDir: string): Promise<HarnessProcessState> {
-    const { stdout } = await execa('sh', [PROBE_SCRIPT, this.resolve(procDir)])
-    const state = parseProbe(stdout)
-    // Stopped by a service shutdown: its result is not the run's, so the attempt counts as lost.
-    if (state.state === 'exited') return state.interrupted ? { state: 'lost' } : state
-    return state
+    const proc = this.resolve(procDir)
+    for (;;) {
+      const exit = await readText(path.join(proc, 'exit'))
+      if (exit !== null) {
+        const [code, finished] = exit.trim().split(/\s+/)
+        const started = Number((await readText(path.join(proc, 'started')))?.trim())
+        // Stopped by a service shutdown: its result is not the run's, so the attempt counts as lost.
+        if (await exists(path.join(proc, INTERRUPTED))) return { state: 'lost' }
+        return {
+          state: 'exited',
+          exitCode: Number.isInteger(Number(code)) ? Number(code) : -1,
+          finishedAtMs: Number(finished) || Date.now(),
+          startedAtMs: started || null,
+        }
+      }
+      const dir = await fs.stat(proc).catch(() => null)
+      if (!dir?.isDirectory()) return { state: 'absent' }
+      if (await supervisorAlive(proc)) return { state: 'running' }
+      // The exit record landed between our looks.
+      if (await exists(path.join(proc, 'exit'))) continue
+      // Just made: the supervisor has not taken its lock yet.
+      if (!(await exists(path.join(proc, 'started'))) && Date.now() - dir.mtimeMs < 15_000) return { state: 'running' }
+      return { state: 'lost' }
+    }
   }
 
   async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {
@@ -191,6 +230,27 @@ export class LocalHost implements ManagedHost {
 }
 
 const INTERRUPTED = 'interrupted'
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  )
+}
+
+/**
+ * Whether the supervisor's lock is held, by it or by anything it started: the lock file's inode is
+ * among the flocks in /proc/locks ("1: FLOCK  ADVISORY  WRITE 4321 fe:00:2146594 0 EOF"). The
+ * device is not compared, since on some filesystems (btrfs subvolumes) stat reports another one.
+ * (Not the process group: its members can linger as zombies where nothing reaps them.)
+ */
+async function supervisorAlive(proc: string): Promise<boolean> {
+  const lock = await fs.stat(path.join(proc, 'lock'), { bigint: true }).catch(() => null)
+  if (!lock) return false
+  const locks = await fs.readFile('/proc/locks', 'utf8')
+  const inode = `:${lock.ino} `
+  return locks.split('\n').some((line) => line.includes(' FLOCK ') && line.includes(inode))
+}
 
 async function readText(file: string): Promise<string | null> {
   try {

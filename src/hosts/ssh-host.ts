@@ -129,7 +129,8 @@ export class SshHost implements ManagedHost {
         throw err
       }
       try {
-        const buffer = Buffer.alloc(maxBytes)
+        // Not zero-filled, and only what was read is kept: most reads of a followed file find nothing new.
+        const buffer = Buffer.allocUnsafe(maxBytes)
         let total = 0
         // SFTP servers answer reads in pieces (32 KiB for OpenSSH): read until full or at the end.
         while (total < maxBytes) {
@@ -141,7 +142,7 @@ export class SshHost implements ManagedHost {
           if (n === 0) break
           total += n
         }
-        return buffer.subarray(0, total)
+        return total === maxBytes ? buffer : Buffer.from(buffer.subarray(0, total))
       } finally {
         await new Promise<void>((resolve) => sftp.close(handle, () => resolve()))
       }
@@ -179,6 +180,12 @@ export class SshHost implements ManagedHost {
   async remove(rel: string): Promise<void> {
     const result = await this.exec(['rm', '-rf', '--', this.absolute(rel)])
     if (result.code !== 0) throw new Error(`rm on ${this.id} failed: ${result.stderr.trim()}`)
+  }
+
+  async removeIfEmpty(rel: string): Promise<void> {
+    const dir = this.absolute(rel)
+    // SFTP answers a generic failure for a directory that is not empty: whatever it says, it stays.
+    await this.#withSftp((sftp) => new Promise<void>((resolve) => sftp.rmdir(dir, () => resolve())))
   }
 
   /**
