@@ -415,6 +415,21 @@ async function main() {
           .executeTakeFirstOrThrow()
       ).n ?? 0,
     )
+    // Why attempts were retried: their error class and message, most common first.
+    const retryCauses = await dbh.db
+      .selectFrom('run_attempts as a')
+      .innerJoin('runs as r', 'r.id', 'a.run_id')
+      .select([
+        'a.error_class',
+        (eb) => eb.fn<string>('left', ['a.error_message', eb.val(160)]).as('message'),
+        (eb) => eb.fn.countAll<string>().as('n'),
+      ])
+      .where('r.job_id', 'in', jobIds)
+      .where('a.error_class', 'is not', null)
+      .where((eb) => eb('a.attempt', '<', eb.ref('r.attempts')))
+      .groupBy(['a.error_class', 'message'])
+      .orderBy('n', 'desc')
+      .execute()
     const perHost = await dbh.db
       .selectFrom('runs')
       .select(['host', (eb) => eb.fn.countAll<string>().as('n')])
@@ -465,6 +480,7 @@ async function main() {
         `harbor-runner load test: ${N} runs × ${D} s at ${RATE} lines/s, ${C} slots over ${WORKERS} worker process(es), ${os.cpus().length} CPUs`,
         `runs per host: ${perHost.map((h) => `${h.host ?? 'none'} ${h.n}`).join(', ')}`,
         `submitted in ${(submitted / 1000).toFixed(1)} s; ${done}/${N} completed; attempts beyond the first ${retried}; outcomes ${outcomes.map((o) => `${o.outcome ?? 'none'} ${o.n}`).join(', ')}`,
+        ...retryCauses.map((c) => `  retried after ${c.n} × ${c.error_class}: ${c.message}`),
         '',
         `| ${'measure'.padEnd(w)} | median / ratio | p95 / value |`,
         `|${'-'.repeat(w + 2)}|---------------:|------------:|`,

@@ -1,8 +1,12 @@
 /**
- * Activities that act on one execution host: stage the task, run the harness, collect its output,
- * clean up. They run on the host's own task queue, so every step of an attempt lands on the host
- * the attempt was placed on. All are idempotent. What differs between harnesses is in their drivers
- * (src/harness/driver.ts).
+ * Activities that act on one execution host: an attempt (stage the task, run the harness, collect
+ * its output) and its clean-up. They run on the host's own task queue, so every step of an attempt
+ * lands on the host the attempt was placed on. Both are idempotent. What differs between harnesses
+ * is in their drivers (src/harness/driver.ts).
+ *
+ * An attempt is one activity rather than one per step: at hundreds of concurrent runs, each
+ * activity's round trips through Temporal (and the workflow task after it) are what the
+ * orchestration costs.
  */
 import { ApplicationFailure, heartbeat } from '@temporalio/activity'
 import { promises as fs } from 'node:fs'
@@ -16,7 +20,14 @@ import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
 import { outcomeLabels } from '../observability/metrics.js'
 import { activityLogger } from './activity-log.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
-import { attemptContext, createRunHarness, type AttemptRef, type HarnessRun } from './run-harness.js'
+import {
+  attemptContext,
+  createRunHarness,
+  heartbeating,
+  type AttemptContext,
+  type AttemptRef,
+  type HarnessRun,
+} from './run-harness.js'
 
 export type { AttemptRef, HarnessRun } from './run-harness.js'
 
@@ -26,82 +37,90 @@ const MAX_SCRUBBED_FILE_BYTES = 32 * 1024 * 1024
 export function createHostActivities(deps: HostActivityDeps) {
   const { db, host, metrics } = deps
 
-  return {
-    /** Copies the job's stored task to where the attempt's harness expects it on the host. */
-    async stageTask(ref: AttemptRef): Promise<void> {
-      const { job, paths } = await attemptContext(deps, ref)
-      const source = path.join(deps.taskStoreDir, job.task_sha256)
-      await fs.access(source).catch(() => {
-        throw ApplicationFailure.nonRetryable(`stored task ${job.task_sha256} is missing`, 'TaskMissing')
+  /** Copies the job's stored task to where the attempt's harness expects it on the host. */
+  async function stageTask({ job, paths }: AttemptContext): Promise<void> {
+    const source = path.join(deps.taskStoreDir, job.task_sha256)
+    await fs.access(source).catch(() => {
+      throw ApplicationFailure.nonRetryable(`stored task ${job.task_sha256} is missing`, 'TaskMissing')
+    })
+    await host.putDirectory(source, paths.task)
+  }
+
+  const runHarness = createRunHarness(deps, stageTask)
+
+  /**
+   * Copies the attempt's harness output into the data dir (scrubbed of the job's key), keeps the
+   * harness's result document, and says how the attempt came out.
+   */
+  async function collectResults(input: AttemptRef & { harness: HarnessRun }): Promise<AttemptOutcome> {
+    const { job, driver, paths } = await attemptContext(deps, input)
+    const log = activityLogger(deps.logger, 'collectResults', input).child({ harness: job.harness })
+    // The attempt's outcome, counted and logged (error messages are scrubbed by now). A retried
+    // collection counts it again: rare enough for metrics, which are approximate anyway.
+    const judged = (outcome: AttemptOutcome): AttemptOutcome => {
+      const labels = { harness: job.harness, ...outcomeLabels(outcome) }
+      metrics?.attempts.inc(labels)
+      const { startedAtMs, finishedAtMs } = input.harness
+      if (startedAtMs !== null && finishedAtMs !== null)
+        metrics?.harnessDuration.observe(labels, (finishedAtMs - startedAtMs) / 1000)
+      log.info('attempt judged', {
+        outcome: outcome.outcome,
+        error_class: outcome.error_class,
+        exception_type: outcome.exception_type,
+        reward: outcome.reward,
+        error_message: outcome.error_message?.slice(0, 500) ?? null,
       })
-      await host.putDirectory(source, paths.task)
-      activityLogger(deps.logger, 'stageTask', ref).debug('task staged', { task_sha256: job.task_sha256 })
-    },
+      return outcome
+    }
+    await setRunStatus(db, input.runId, 'collecting', input.attempt)
+    const scrub = makeScrubber([await loadJobKey(deps, input.jobId)])
+    const local = path.join(deps.artifactsDir, input.jobId, `run-${input.runNumber}`, `attempt-${input.attempt}`)
+    await fs.rm(local, { recursive: true, force: true })
+    const localOutput = path.join(local, pathPosix.basename(paths.output))
+    await host.getDirectory(paths.output, localOutput).catch(ignoreMissing)
+    const exit = { exitCode: input.harness.exitCode, stdout: '', stderr: '' }
+    for (const name of ['stdout', 'stderr'] as const) {
+      const data = await host.readFrom(pathPosix.join(paths.proc, name), 0, MAX_SCRUBBED_FILE_BYTES)
+      if (!data) continue
+      await fs.writeFile(path.join(local, `harness.${name}.txt`), data)
+      exit[name] = scrub(data.toString('utf8'))
+    }
+    await scrubTree(local, scrub)
+    heartbeat()
 
-    runHarness: createRunHarness(deps),
+    if (input.harness.state === 'lost') {
+      return judged(
+        errorOutcome(
+          'infra',
+          `the harness process on ${host.id} ended without an exit status (killed, or the host restarted)`,
+        ),
+      )
+    }
+    if (input.harness.overdue) {
+      // The agent not stopping at its timeout is the agent's failure; anything else hung the host.
+      const { phase } = input.harness.overdue
+      return judged(
+        errorOutcome(
+          phase === 'agent' || phase === 'agent_setup' ? 'agent' : 'infra',
+          `the run went past its time limit of ${job.run_time_limit_sec} s (the task's timeouts × ${job.timeout_multiplier}, ` +
+            `plus a margin, at most RUN_TIME_LIMIT_MAX_SEC) during ${phase ?? 'an unknown phase'}, and was stopped`,
+        ),
+      )
+    }
+    const { outcome, result } = await driver.readOutcome(localOutput, paths, exit)
+    if (result) await storeAttemptResult(db, input.runId, input.attempt, JSON.parse(scrub(JSON.stringify(result))))
+    return judged({ ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) })
+  }
 
+  return {
     /**
-     * Copies the attempt's harness output into the data dir (scrubbed of the job's key), keeps the
-     * harness's result document, and says how the attempt came out.
+     * One attempt on this host: the task staged and the harness started (unless it already was),
+     * followed to its end, and its output collected and judged. Retried, it re-attaches to the
+     * harness it started, or collects again what it left.
      */
-    async collectResults(input: AttemptRef & { harness: HarnessRun }): Promise<AttemptOutcome> {
-      const { job, driver, paths } = await attemptContext(deps, input)
-      const log = activityLogger(deps.logger, 'collectResults', input).child({ harness: job.harness })
-      // The attempt's outcome, counted and logged (error messages are scrubbed by now). A retried
-      // collection counts it again: rare enough for metrics, which are approximate anyway.
-      const judged = (outcome: AttemptOutcome): AttemptOutcome => {
-        const labels = { harness: job.harness, ...outcomeLabels(outcome) }
-        metrics?.attempts.inc(labels)
-        const { startedAtMs, finishedAtMs } = input.harness
-        if (startedAtMs !== null && finishedAtMs !== null)
-          metrics?.harnessDuration.observe(labels, (finishedAtMs - startedAtMs) / 1000)
-        log.info('attempt judged', {
-          outcome: outcome.outcome,
-          error_class: outcome.error_class,
-          exception_type: outcome.exception_type,
-          reward: outcome.reward,
-          error_message: outcome.error_message?.slice(0, 500) ?? null,
-        })
-        return outcome
-      }
-      await setRunStatus(db, input.runId, 'collecting', input.attempt)
-      const scrub = makeScrubber([await loadJobKey(deps, input.jobId)])
-      const local = path.join(deps.artifactsDir, input.jobId, `run-${input.runNumber}`, `attempt-${input.attempt}`)
-      await fs.rm(local, { recursive: true, force: true })
-      const localOutput = path.join(local, pathPosix.basename(paths.output))
-      await host.getDirectory(paths.output, localOutput).catch(ignoreMissing)
-      const exit = { exitCode: input.harness.exitCode, stdout: '', stderr: '' }
-      for (const name of ['stdout', 'stderr'] as const) {
-        const data = await host.readFrom(pathPosix.join(paths.proc, name), 0, MAX_SCRUBBED_FILE_BYTES)
-        if (!data) continue
-        await fs.writeFile(path.join(local, `harness.${name}.txt`), data)
-        exit[name] = scrub(data.toString('utf8'))
-      }
-      await scrubTree(local, scrub)
-      heartbeat()
-
-      if (input.harness.state === 'lost') {
-        return judged(
-          errorOutcome(
-            'infra',
-            `the harness process on ${host.id} ended without an exit status (killed, or the host restarted)`,
-          ),
-        )
-      }
-      if (input.harness.overdue) {
-        // The agent not stopping at its timeout is the agent's failure; anything else hung the host.
-        const { phase } = input.harness.overdue
-        return judged(
-          errorOutcome(
-            phase === 'agent' || phase === 'agent_setup' ? 'agent' : 'infra',
-            `the run went past its time limit of ${job.run_time_limit_sec} s (the task's timeouts × ${job.timeout_multiplier}, ` +
-              `plus a margin, at most RUN_TIME_LIMIT_MAX_SEC) during ${phase ?? 'an unknown phase'}, and was stopped`,
-          ),
-        )
-      }
-      const { outcome, result } = await driver.readOutcome(localOutput, paths, exit)
-      if (result) await storeAttemptResult(db, input.runId, input.attempt, JSON.parse(scrub(JSON.stringify(result))))
-      return judged({ ...outcome, error_message: outcome.error_message && scrub(outcome.error_message) })
+    async runAttempt(ref: AttemptRef): Promise<{ outcome: AttemptOutcome; harness: HarnessRun }> {
+      const harness = await runHarness(ref)
+      return { outcome: await heartbeating(() => collectResults({ ...ref, harness })), harness }
     },
 
     /**

@@ -58,6 +58,16 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000, log
     return run.id
   }
 
+  async function tryPlace(input: RunRef & { attempt: number; avoid?: string[] }): Promise<PlacedAttempt | null> {
+    const runId = await runIdOf(input)
+    const hostId = await placeAttempt(db, runId, input.attempt, input.avoid ?? [])
+    if (!hostId) return null
+    const note = [input.attempt > 1 ? `attempt ${input.attempt}` : null, `on ${hostId}`].filter(Boolean).join(', ')
+    await setRunStatus(db, runId, 'staging', input.attempt, note)
+    activityLogger(logger, 'placeAttempt', { ...input, runId }).info('attempt placed', { host: hostId })
+    return { runId, hostId, hostTaskQueue: hostTaskQueue(taskQueue, hostId) }
+  }
+
   return {
     async markJobRunning(jobId: string): Promise<void> {
       await markJobRunning(db, jobId)
@@ -70,27 +80,35 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000, log
      * or down it waits, heartbeating, and the run stays `queued`.
      */
     async placeAttempt(input: RunRef & { attempt: number; avoid?: string[] }): Promise<PlacedAttempt> {
-      const runId = await runIdOf(input)
-      const log = activityLogger(logger, 'placeAttempt', { ...input, runId })
       let waiting = false
       for (;;) {
-        const hostId = await placeAttempt(db, runId, input.attempt, input.avoid ?? [])
-        if (!hostId && !waiting) {
+        const placed = await tryPlace(input)
+        if (placed) return placed
+        if (!waiting) {
           waiting = true
-          log.debug('every host is full or down: waiting for a slot', { avoid: input.avoid ?? [] })
-        }
-        if (hostId) {
-          const note = [input.attempt > 1 ? `attempt ${input.attempt}` : null, `on ${hostId}`]
-            .filter(Boolean)
-            .join(', ')
-          await setRunStatus(db, runId, 'staging', input.attempt, note)
-          log.info('attempt placed', { host: hostId })
-          return { runId, hostId, hostTaskQueue: hostTaskQueue(taskQueue, hostId) }
+          activityLogger(logger, 'placeAttempt', input).debug('every host is full or down: waiting for a slot', {
+            avoid: input.avoid ?? [],
+          })
         }
         heartbeat()
         // Cancellation-aware: a cancelled run stops waiting here.
         await Context.current().sleep(placementPollMs)
       }
+    },
+
+    /**
+     * placeAttempt without the wait: null when every host is full or down. Quick, so the workflow
+     * runs it as a local activity first, and waits in placeAttempt only when it finds no room.
+     */
+    tryPlaceAttempt: tryPlace,
+
+    /**
+     * Whether the attempt's host activity began: it moves the run to `running` before it starts
+     * the harness. A run still `staging` has no harness on its host, so it may be placed elsewhere.
+     */
+    async attemptBegan(input: { runId: string }): Promise<boolean> {
+      const run = await findRunById(db, input.runId)
+      return run !== undefined && run.status !== 'queued' && run.status !== 'staging'
     },
 
     /** Records how an attempt ended; with `completeRun`, also completes the run with that outcome. */

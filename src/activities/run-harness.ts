@@ -85,7 +85,21 @@ export function pollInterval(baseMs: number, following: number): number {
   return Math.max(baseMs, Math.min(following, 1000))
 }
 
-export function createRunHarness(deps: HostActivityDeps) {
+/** Runs `work`, heartbeating every few seconds meanwhile (for steps that may outlast the heartbeat timeout). */
+export async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => heartbeat(), 5_000)
+  try {
+    return await work()
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+/**
+ * The harness of one attempt, started (after `stage` has put the task in place) unless it already
+ * was, and followed to its end.
+ */
+export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptContext) => Promise<void>) {
   const { db, host, metrics } = deps
   let following = 0
   const counted = async (ref: AttemptRef): Promise<HarnessRun> => {
@@ -102,8 +116,13 @@ export function createRunHarness(deps: HostActivityDeps) {
 
   async function runHarness(ref: AttemptRef): Promise<HarnessRun> {
     const ctx = Context.current()
-    const { job, run, driver, paths } = await attemptContext(deps, ref)
+    const attempt = await attemptContext(deps, ref)
+    const { job, run, driver, paths } = attempt
     const log = activityLogger(deps.logger, 'runHarness', ref).child({ harness: job.harness })
+    let state = await host.probe(paths.proc)
+    // Staged afresh while the harness has not started (a retry after a crash mid-copy copies again).
+    if (state.state === 'absent') await heartbeating(() => stage(attempt))
+    // From here the harness may be started: `running` tells the workflow that this attempt began.
     await setRunStatus(db, ref.runId, 'running', ref.attempt)
     const key = await loadJobKey(deps, ref.jobId)
     const tailer = new LogTailer(
@@ -127,7 +146,6 @@ export function createRunHarness(deps: HostActivityDeps) {
       return tailer.poll(sources.list, final)
     }
 
-    let state = await host.probe(paths.proc)
     if (state.state === 'absent') {
       const argv = driver.argv(job, paths, host)
       await logOnce(ref, 'runner:start', `starting on ${host.id}: ${argv.slice(1).join(' ')}`)

@@ -111,10 +111,12 @@ export async function placeAttempt(
     const best = free.find((c) => !exclude.includes(c.id)) ?? free[0]
     if (!best) return null
 
+    // The slot is taken now, under the lock: not at now(), when this transaction began waiting for it.
+    const takenAt = sql<Date>`clock_timestamp()`
     await trx
       .insertInto('run_attempts')
-      .values({ run_id: runId, attempt, host: best.id })
-      .onConflict((oc) => oc.columns(['run_id', 'attempt']).doUpdateSet({ host: best.id, started_at: sql`now()` }))
+      .values({ run_id: runId, attempt, host: best.id, started_at: takenAt })
+      .onConflict((oc) => oc.columns(['run_id', 'attempt']).doUpdateSet({ host: best.id, started_at: takenAt }))
       .execute()
     await trx
       .updateTable('runs')

@@ -1,10 +1,16 @@
 /**
  * RunWorkflow: one run of a job, as many attempts as it takes. Each attempt is placed on a host,
- * staged, run, collected and cleaned up there; an `infra` or `harness` error starts a new attempt
- * after a backoff, up to `maxAttempts`; the run's outcome is its last attempt's.
+ * then staged, run and collected there by one activity, recorded, and cleaned up; an `infra` or
+ * `harness` error starts a new attempt after a backoff, up to `maxAttempts`; the run's outcome is
+ * its last attempt's.
  *
- * A host whose worker does not take up the staging in time (it died, or lost its host) is passed
- * over: the attempt moves to another host without counting as a failure. Cancelled, the run stops
+ * Few round trips per run: placement and the record are local activities (database work, done by
+ * the workflow's own worker within its workflow task), and the attempt one activity on its host.
+ * At hundreds of concurrent runs each activity task and workflow task costs the Temporal server.
+ *
+ * A host whose worker does not take up the attempt in time (it died, or lost its host) is passed
+ * over: the attempt moves to another host without counting as a failure, unless it had begun there
+ * (its harness may be running), when the workflow waits on for the host's workers a while longer. Cancelled, the run stops
  * its harness (the activity sends SIGTERM and waits for Harbor's own clean-up), frees its slot, removes
  * its files from the host and ends `cancelled`, its log kept.
  *
@@ -16,6 +22,7 @@ import {
   CancellationScope,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   sleep,
   TimeoutFailure,
@@ -43,6 +50,14 @@ const db = proxyActivities<JobActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['RunNotFound'] },
 })
 
+/** Quick database steps, run by this workflow's worker inside its workflow task. */
+const local = proxyLocalActivities<JobActivities>({
+  startToCloseTimeout: '30 seconds',
+  // Past this the SDK schedules the retry as a timer rather than keeping the workflow task open.
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['RunNotFound'] },
+})
+
 /** Waiting for a free slot can take as long as the runs ahead take. */
 const placement = proxyActivities<JobActivities>({
   startToCloseTimeout: '7 days',
@@ -52,19 +67,14 @@ const placement = proxyActivities<JobActivities>({
 
 const NON_RETRYABLE = ['RunNotFound', 'TaskMissing', 'HarnessMissing']
 
+/** How many times an attempt that began on a host is scheduled again there while no worker takes it. */
+const WAITS_FOR_A_BEGUN_ATTEMPT = 5
+
 function hostActivities(taskQueue: string) {
-  const quick = proxyActivities<HostActivities>({
+  const attempt = proxyActivities<HostActivities>({
     taskQueue,
-    // No worker of the host took it up in this long: the host is gone, try another.
+    // No worker of the host took it up in this long: the host is gone (see runAttempt).
     scheduleToStartTimeout: '1 minute',
-    startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '2 minutes',
-    retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
-  })
-  const harness = proxyActivities<HostActivities>({
-    taskQueue,
-    // The host's workers are all gone: the attempt fails as infra and the run retries elsewhere.
-    scheduleToStartTimeout: '5 minutes',
     // The activity stops its harness at the job's time limit (RUN_TIME_LIMIT_MAX_SEC at most, 6
     // days); this is only the outer fence.
     startToCloseTimeout: '7 days',
@@ -79,13 +89,15 @@ function hostActivities(taskQueue: string) {
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
   })
+  const cleanup = proxyActivities<HostActivities>({
+    taskQueue,
+    scheduleToStartTimeout: '1 minute',
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  })
   // (Activity proxies are Proxy objects: pick the functions, don't spread them.)
-  return {
-    stageTask: quick.stageTask,
-    runHarness: harness.runHarness,
-    collectResults: quick.collectResults,
-    cleanupAttempt: quick.cleanupAttempt,
-  }
+  return { runAttempt: attempt.runAttempt, cleanupAttempt: cleanup.cleanupAttempt }
 }
 
 export async function runWorkflow(input: RunWorkflowInput): Promise<RunSummary> {
@@ -98,7 +110,7 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<RunSummary> 
       const retry = outcome.error_class !== null && RETRYABLE_ERROR_CLASSES.includes(outcome.error_class)
       const last = !retry || attempt >= input.maxAttempts
       await CancellationScope.nonCancellable(async () => {
-        await db.recordAttempt({ runId: placed!.runId, attempt, outcome, harness, completeRun: last })
+        await local.recordAttempt({ runId: placed!.runId, attempt, outcome, harness, completeRun: last })
         // After the record: a host that fails to clean up delays nothing (its sweep catches leftovers).
         await hostActivities(placed!.hostTaskQueue)
           .cleanupAttempt({ jobId, runNumber, attempt, runFinished: last })
@@ -130,30 +142,28 @@ async function runAttempt(
 ): Promise<{ outcome: AttemptOutcome; harness: HarnessTimes | null }> {
   const avoid: string[] = []
   for (;;) {
-    const p = await placement.placeAttempt({ jobId, runNumber, attempt, avoid })
+    const input = { jobId, runNumber, attempt, avoid }
+    // A host with room is found at once; only when none has room is there a wait (a long activity).
+    const p = (await local.tryPlaceAttempt(input)) ?? (await placement.placeAttempt(input))
     onPlaced(p)
     setCurrentDetails(`attempt ${attempt} on host ${p.hostId}`)
     const ref = { jobId, runId: p.runId, runNumber, attempt }
     const host = hostActivities(p.hostTaskQueue)
-    try {
-      await host.stageTask(ref)
-    } catch (err) {
-      if (isCancellation(err)) throw err
-      if (isScheduleToStartTimeout(err)) {
-        avoid.push(p.hostId)
-        continue
+    for (let waits = 1; ; waits++) {
+      try {
+        // It moves the run to `running` and `collecting` as it gets there.
+        const { outcome, harness } = await host.runAttempt(ref)
+        return { outcome, harness: timesOf(harness) }
+      } catch (err) {
+        if (isCancellation(err)) throw err
+        if (!isScheduleToStartTimeout(err)) return { outcome: infraError(err), harness: null }
+        // Not begun: nothing of it is on the host, so it can go elsewhere.
+        if (!(await local.attemptBegan({ runId: p.runId }))) break
+        // Begun (its worker died): its harness may run on; wait for a worker of the host to re-attach.
+        if (waits >= WAITS_FOR_A_BEGUN_ATTEMPT) return { outcome: infraError(err), harness: null }
       }
-      return { outcome: infraError(err), harness: null }
     }
-    let harness: HarnessRun | null = null
-    try {
-      // These two move the run to `running` and `collecting` as they begin.
-      harness = await host.runHarness(ref)
-      return { outcome: await host.collectResults({ ...ref, harness }), harness: timesOf(harness) }
-    } catch (err) {
-      if (isCancellation(err)) throw err
-      return { outcome: infraError(err), harness: harness && timesOf(harness) }
-    }
+    avoid.push(p.hostId)
   }
 }
 
