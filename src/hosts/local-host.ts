@@ -4,11 +4,12 @@
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { constants, promises as fs } from 'node:fs'
+import fsSync, { constants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
+import { parseProbe } from './shell.js'
 import {
   AlreadyStartedError,
   formatEnvFile,
@@ -73,20 +74,23 @@ export class LocalHost implements ManagedHost {
     await fs.cp(this.resolve(rel), localDir, { recursive: true, preserveTimestamps: true })
   }
 
+  /*
+   * Followers read every file they follow many times a second, across hundreds of runs. These reads
+   * are synchronous: the files are small and in the page cache, and a synchronous stat costs a few
+   * microseconds where the promise API's round trip through libuv's threads costs tens, and a
+   * missing file costs an exception. (The work dir must therefore be a local disk, not NFS.)
+   */
+
   async readFrom(rel: string, offset: number, maxBytes: number): Promise<Buffer | null> {
-    // Followers call this for every file they follow, many times a second across hundreds of runs,
-    // and most files have not grown: one stat answers that, and a read allocates only what is there.
-    let size: number
-    try {
-      size = (await fs.stat(this.resolve(rel))).size
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw err
-    }
+    const file = this.resolve(rel)
+    // Most files have not grown since the last read: the stat answers that, and a read allocates
+    // only what is there.
+    const size = fsSync.statSync(file, { throwIfNoEntry: false })?.size
+    if (size === undefined) return null
     if (size <= offset) return Buffer.alloc(0)
-    let handle: fs.FileHandle
+    let fd: number
     try {
-      handle = await fs.open(this.resolve(rel), constants.O_RDONLY)
+      fd = fsSync.openSync(file, constants.O_RDONLY)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
       throw err
@@ -94,20 +98,15 @@ export class LocalHost implements ManagedHost {
     try {
       const want = Math.min(maxBytes, size - offset)
       const buffer = Buffer.allocUnsafe(want)
-      const { bytesRead } = await handle.read(buffer, 0, want, offset)
+      const bytesRead = fsSync.readSync(fd, buffer, 0, want, offset)
       return bytesRead === want ? buffer : Buffer.from(buffer.subarray(0, bytesRead))
     } finally {
-      await handle.close()
+      fsSync.closeSync(fd)
     }
   }
 
   async fileSize(rel: string): Promise<number | null> {
-    try {
-      return (await fs.stat(this.resolve(rel))).size
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw err
-    }
+    return fsSync.statSync(this.resolve(rel), { throwIfNoEntry: false })?.size ?? null
   }
 
   async list(rel: string): Promise<string[]> {
@@ -185,7 +184,21 @@ export class LocalHost implements ManagedHost {
       if (await exists(path.join(proc, 'exit'))) continue
       // Just made: the supervisor has not taken its lock yet.
       if (!(await exists(path.join(proc, 'started'))) && Date.now() - dir.mtimeMs < 15_000) return { state: 'running' }
-      return { state: 'lost' }
+      // /proc/locks is read in pieces, and entries shift as other locks go: one can be missed. Lost
+      // is rare and final, so probe.sh's own flock has the last word.
+      return this.probeByScript(proc)
+    }
+  }
+
+  async probeByScript(proc: string): Promise<HarnessProcessState> {
+    const state = parseProbe((await execa('sh', [PROBE_SCRIPT, proc])).stdout)
+    if (state.state !== 'exited') return state
+    if (state.interrupted) return { state: 'lost' }
+    return {
+      state: 'exited',
+      exitCode: state.exitCode,
+      startedAtMs: state.startedAtMs,
+      finishedAtMs: state.finishedAtMs,
     }
   }
 

@@ -8,7 +8,7 @@ import { mkdtemp, mkdir, rm, utimes, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { LocalHost, PROBE_SCRIPT } from '../../../src/hosts/local-host.js'
 import { parseProbe } from '../../../src/hosts/shell.js'
 
@@ -28,15 +28,23 @@ afterAll(async () => {
 /** probe.sh's answer, as the local host reports states (an interrupted exit counts as lost). */
 async function scriptSays(proc: string) {
   const state = parseProbe((await execa('sh', [PROBE_SCRIPT, host.absolute(proc)])).stdout)
-  if (state.state !== 'exited') return state
-  if (state.interrupted) return { state: 'lost' }
-  return { state: 'exited', exitCode: state.exitCode, startedAtMs: state.startedAtMs, finishedAtMs: state.finishedAtMs }
+  if (state.state !== 'exited') return { state, interrupted: false }
+  if (state.interrupted) return { state: { state: 'lost' }, interrupted: true }
+  const { exitCode, startedAtMs, finishedAtMs } = state
+  return { state: { state: 'exited', exitCode, startedAtMs, finishedAtMs }, interrupted: false }
 }
 
+/** Both answers, which must agree; only a harness about to be declared lost is asked of probe.sh too. */
 async function bothSay(proc: string) {
-  const [inProcess, script] = await Promise.all([host.probe(proc), scriptSays(proc)])
-  expect(inProcess).toEqual(script)
-  return inProcess.state
+  const byScript = vi.spyOn(host, 'probeByScript')
+  try {
+    const [inProcess, script] = await Promise.all([host.probe(proc), scriptSays(proc)])
+    expect(inProcess).toEqual(script.state)
+    expect(byScript).toHaveBeenCalledTimes(inProcess.state === 'lost' && !script.interrupted ? 1 : 0)
+    return inProcess.state
+  } finally {
+    byScript.mockRestore()
+  }
 }
 
 async function start(name: string, script: string) {
