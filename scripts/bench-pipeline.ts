@@ -10,10 +10,13 @@
  * test/fixtures/tasks/hello-pass:
  *   1. upload → first log line, on an idle service (`--probes` single-run jobs, one after another);
  *   2. a job of `--runs` runs at `--slots` slots (max_parallel = slots, so no run waits for a slot):
- *      per-run orchestration overhead = run wall time − the harness process's own wall time.
+ *      per-run orchestration overhead = run wall time − the harness process's own wall time;
+ *   3. the same runs by one plain `harbor run -k <runs> -n <slots>` (local host only), and our
+ *      makespan over Harbor's own wall time as a ratio.
  * Prints median and p95 of each.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { execa } from 'execa'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -195,10 +198,53 @@ async function main() {
       ['orchestration overhead per run', summary(overhead)],
       ...breakdown,
     ]
+    // 3. The same runs by Harbor alone: one process, its own concurrency.
+    let plain: { wallMs: number; passed: number } | null = null
+    if (values.host !== 'ssh') {
+      const jobsDir = path.join(dataDir, 'plain-harbor')
+      const t1 = performance.now()
+      const harbor = await execa(
+        path.join(VENV_BIN, 'harbor'),
+        [
+          'run',
+          '--path',
+          path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'hello-pass'),
+          '--agent',
+          'oracle',
+          '--n-attempts',
+          String(RUNS),
+          '--n-concurrent',
+          String(SLOTS),
+          '--jobs-dir',
+          jobsDir,
+          '--job-name',
+          'plain',
+          '--env',
+          'harbor_runner_testenv:LocalSandboxEnvironment',
+          '--yes',
+          '--quiet',
+        ],
+        {
+          env: { PYTHONPATH: path.join(PROJECT_ROOT, 'test', 'harbor-env') },
+          reject: false,
+        },
+      )
+      const wallMs = performance.now() - t1
+      const result = JSON.parse(await readFile(path.join(jobsDir, 'plain', 'result.json'), 'utf8').catch(() => '{}'))
+      if (harbor.exitCode !== 0) process.stderr.write(`plain harbor exited ${harbor.exitCode}: ${harbor.stderr}\n`)
+      plain = { wallMs, passed: countPassed(result) }
+    }
+
     const out = [
       '',
       `harbor-runner pipeline benchmark: ${RUNS} oracle runs of hello-pass at ${SLOTS} slots on the ${values.host === 'ssh' ? 'SSH' : 'local'} host, ${os.cpus().length} CPUs`,
       `job ${job.status}: ${passed}/${RUNS} passed, makespan ${(makespan / 1000).toFixed(1)} s`,
+      ...(plain
+        ? [
+            `plain \`harbor run -k ${RUNS} -n ${SLOTS}\`: ${plain.passed}/${RUNS} passed in ${(plain.wallMs / 1000).toFixed(1)} s; ` +
+              `our makespan / Harbor's = ${(makespan / plain.wallMs).toFixed(3)}`,
+          ]
+        : []),
       '',
       `${'measure'.padEnd(44)} ${'n'.padStart(3)} ${'median'.padStart(9)} ${'p95'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)}`,
       ...table.map(
@@ -217,6 +263,16 @@ async function main() {
     await ssh?.stop()
     await rm(dataDir, { recursive: true, force: true })
   }
+}
+
+/** Trials with reward 1 in a Harbor job's result.json (its stats, per agent and dataset). */
+function countPassed(result: unknown): number {
+  const evals = (
+    result as { stats?: { evals?: Record<string, { reward_stats?: { reward?: Record<string, string[]> } }> } }
+  ).stats?.evals
+  let n = 0
+  for (const e of Object.values(evals ?? {})) n += e.reward_stats?.reward?.['1.0']?.length ?? 0
+  return n
 }
 
 main().catch((err) => {

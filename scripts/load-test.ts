@@ -405,6 +405,18 @@ async function main() {
     }
     const segment = (from: string, to: string) =>
       stats([...byRun.values()].map((r) => r[to]! - r[from]!).filter((v) => Number.isFinite(v)))
+    // How many runs reached each mark in each 20 s after submission: a steady trickle is throughput,
+    // a gap is a stall.
+    const timeline = (mark: string) => {
+      const counts: number[] = []
+      for (const r of byRun.values()) {
+        const at = r[mark]
+        if (at === undefined || !Number.isFinite(at)) continue
+        const bucket = Math.max(0, Math.floor((at - t0) / 20_000))
+        counts[bucket] = (counts[bucket] ?? 0) + 1
+      }
+      return Array.from(counts, (n) => n ?? 0).join(' ')
+    }
     const retried = Number(
       (
         await dbh.db
@@ -481,6 +493,7 @@ async function main() {
         `runs per host: ${perHost.map((h) => `${h.host ?? 'none'} ${h.n}`).join(', ')}`,
         `submitted in ${(submitted / 1000).toFixed(1)} s; ${done}/${N} completed; attempts beyond the first ${retried}; outcomes ${outcomes.map((o) => `${o.outcome ?? 'none'} ${o.n}`).join(', ')}`,
         ...retryCauses.map((c) => `  retried after ${c.n} × ${c.error_class}: ${c.message}`),
+        `runs reaching each mark per 20 s after submission: placed ${timeline('staging')}; harness started ${timeline('harness_start')}; completed ${timeline('completed')}`,
         '',
         `| ${'measure'.padEnd(w)} | median / ratio | p95 / value |`,
         `|${'-'.repeat(w + 2)}|---------------:|------------:|`,
