@@ -7,7 +7,8 @@ export default defineConfig({
     // Integration tests mostly wait on harness processes: run a few files at once even on 2 cores.
     maxWorkers: 3,
     testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // A file's services stop after its runs; with three files of harness processes sharing 2 cores that can take minutes.
+    hookTimeout: 240_000,
     globalSetup: ['test/helpers/global-setup.ts'],
   },
 })

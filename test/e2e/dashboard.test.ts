@@ -86,14 +86,14 @@ describe('dashboard', () => {
     await page.locator('#f-environment').fill(TEST_ENVIRONMENT)
     await page.locator('#f-max_parallel').fill('3')
     await page.getByRole('button', { name: 'Start the job' }).click()
-    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, { timeout: 30_000 })
+    await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, { timeout: 120_000 })
     jobId = page.url().split('/').at(-1)!
     const tiles = page.locator('.run-tile')
     await expect.poll(() => tiles.count(), { timeout: 15_000 }).toBe(3)
     // The grid changes without a reload: a run goes running while we watch.
     await page.locator('.run-tile.s-running').first().waitFor({ timeout: 60_000 })
     await shot('2-job-running')
-  }, 120_000)
+  }, 240_000)
 
   it("shows a run's log lines before the run ends", async () => {
     await page.locator('.run-tile[data-run="1"]').click()

@@ -110,5 +110,5 @@ describe('fake tb', () => {
     expect(await readFile(sessionLog, 'utf8')).toMatch(/solve step 1\/4\nsolve step 2\/4\n/)
     const outcome = outcomeFromTbResults(parseTbResultsJson(await readFile(layout.results, 'utf8')), log)
     expect(outcome).toMatchObject({ outcome: 'passed', reward: 1, tests: { total: 2, passed: 2 } })
-  }, 120_000)
+  }, 240_000)
 })
