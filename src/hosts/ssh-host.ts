@@ -101,6 +101,7 @@ export class SshHost implements ManagedHost {
 
   async getDirectory(rel: string, localDir: string): Promise<void> {
     await fs.mkdir(localDir, { recursive: true })
+    await ensureControlDir()
     const source = this.absolute(rel)
     const result = await execa(
       'rsync',
@@ -374,7 +375,7 @@ export class SshHost implements ManagedHost {
   }
 
   async #rsync(sources: string[], target: string, extra: string[] = []): Promise<void> {
-    await fs.mkdir(controlDir(), { recursive: true, mode: 0o700 })
+    await ensureControlDir()
     const result = await execa(
       'rsync',
       ['-a', ...extra, '-e', this.#sshCommand(), ...sources, `${this.#target()}:${target}`],
@@ -390,6 +391,11 @@ export class SshHost implements ManagedHost {
 /** Short, private: a unix socket path must stay under about 100 characters. */
 function controlDir(): string {
   return path.join(os.tmpdir(), `hr-ssh-${process.getuid?.() ?? 'u'}`)
+}
+
+/** Made before every use: a tmp cleaner may have removed it since the last. */
+async function ensureControlDir(): Promise<void> {
+  await fs.mkdir(controlDir(), { recursive: true, mode: 0o700 })
 }
 
 function isNoSuchFile(err: unknown): boolean {

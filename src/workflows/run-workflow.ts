@@ -10,9 +10,10 @@
  *
  * A host whose worker does not take up the attempt in time (it died, or lost its host) is passed
  * over: the attempt moves to another host without counting as a failure, unless it had begun there
- * (its harness may be running), when the workflow waits on for the host's workers a while longer. Cancelled, the run stops
- * its harness (the activity sends SIGTERM and waits for Harbor's own clean-up), frees its slot, removes
- * its files from the host and ends `cancelled`, its log kept.
+ * (its harness may be running), when the workflow waits on for the host's workers a while longer.
+ *
+ * Cancelled, the run stops its harness (the activity sends SIGTERM and waits for Harbor's own
+ * clean-up), frees its slot, removes its files from the host and ends `cancelled`, its log kept.
  *
  * Input carries ids only, never the key or file contents.
  */

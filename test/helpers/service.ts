@@ -115,7 +115,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
         stdio: ['ignore', 'pipe', 'pipe'],
       })
       children.push(child)
-      return { url, child, ready: (timeoutMs = 30_000) => waitUntilAnswering(url, child, timeoutMs) }
+      return { url, child, ready: (timeoutMs = 90_000) => waitUntilAnswering(url, child, timeoutMs) }
     },
     async stop() {
       await api.close()

@@ -31,7 +31,9 @@ const PRIVSEP_DIR = '/run/sshd'
 const SAFE_PATH = /^[\w./-]+$/
 const SAFE_ID = /^[a-z0-9][a-z0-9_-]*$/i
 const START_TIMEOUT_MS = 10_000
-const DIR_PREFIX = 'hr-ssh-'
+// Not `hr-ssh-`: that is the product's own SSH control socket dir (src/hosts/ssh-host.ts), which the
+// sweep of stale test dirs below must never take for one of ours (it did, and rsync broke mid-run).
+const DIR_PREFIX = 'hr-sshd-test-'
 
 /** One server to start. */
 export interface SshHostSpec {
