@@ -8,7 +8,7 @@
  * activity's round trips through Temporal (and the workflow task after it) are what the
  * orchestration costs.
  */
-import { ApplicationFailure, heartbeat } from '@temporalio/activity'
+import { ApplicationFailure } from '@temporalio/activity'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import pathPosix from 'node:path/posix'
@@ -86,7 +86,6 @@ export function createHostActivities(deps: HostActivityDeps) {
       exit[name] = scrub(data.toString('utf8'))
     }
     await scrubTree(local, scrub)
-    heartbeat()
 
     if (input.harness.state === 'lost') {
       return judged(

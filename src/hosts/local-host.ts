@@ -9,7 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
-import { parseProbe } from './shell.js'
+import { probeState } from './shell.js'
 import {
   AlreadyStartedError,
   formatEnvFile,
@@ -166,16 +166,10 @@ export class LocalHost implements ManagedHost {
     for (;;) {
       const exit = await readText(path.join(proc, 'exit'))
       if (exit !== null) {
-        const [code, finished] = exit.trim().split(/\s+/)
-        const started = Number((await readText(path.join(proc, 'started')))?.trim())
-        // Stopped by a service shutdown: its result is not the run's, so the attempt counts as lost.
-        if (await exists(path.join(proc, INTERRUPTED))) return { state: 'lost' }
-        return {
-          state: 'exited',
-          exitCode: Number.isInteger(Number(code)) ? Number(code) : -1,
-          finishedAtMs: Number(finished) || Date.now(),
-          startedAtMs: started || null,
-        }
+        // The same answer probe.sh would give, read by the same parser.
+        const started = (await readText(path.join(proc, 'started')))?.trim() || '-'
+        const interrupted = (await exists(path.join(proc, INTERRUPTED))) ? 'interrupted' : ''
+        return probeState(`exited ${exit.trim()} ${started} ${interrupted}`)
       }
       const dir = await fs.stat(proc).catch(() => null)
       if (!dir?.isDirectory()) return { state: 'absent' }
@@ -191,15 +185,7 @@ export class LocalHost implements ManagedHost {
   }
 
   async probeByScript(proc: string): Promise<HarnessProcessState> {
-    const state = parseProbe((await execa('sh', [PROBE_SCRIPT, proc])).stdout)
-    if (state.state !== 'exited') return state
-    if (state.interrupted) return { state: 'lost' }
-    return {
-      state: 'exited',
-      exitCode: state.exitCode,
-      startedAtMs: state.startedAtMs,
-      finishedAtMs: state.finishedAtMs,
-    }
+    return probeState((await execa('sh', [PROBE_SCRIPT, proc])).stdout)
   }
 
   async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {

@@ -1,4 +1,5 @@
-/** Building command lines for `sh`, on this machine or another. */
+/** Building command lines for `sh`, on this machine or another, and reading probe.sh's answer. */
+import type { HarnessProcessState } from './execution-host.js'
 
 /** `arg` as one word for a POSIX shell. */
 export function shellQuote(arg: string): string {
@@ -29,4 +30,16 @@ export function parseProbe(
   }
   if (word === 'absent' || word === 'running' || word === 'lost') return { state: word }
   throw new Error(`unexpected answer from probe.sh: ${output.slice(0, 200)}`)
+}
+
+/**
+ * probe.sh's answer as a host reports it: a harness stopped by a service shutdown (`interrupted`)
+ * has no result that is the run's, so its attempt counts as lost.
+ */
+export function probeState(output: string): HarnessProcessState {
+  const state = parseProbe(output)
+  if (state.state !== 'exited') return state
+  if (state.interrupted) return { state: 'lost' }
+  const { exitCode, startedAtMs, finishedAtMs } = state
+  return { state: 'exited', exitCode, startedAtMs, finishedAtMs }
 }

@@ -24,7 +24,7 @@ import {
 } from './execution-host.js'
 import { knownHostsName, type KnownHosts } from './known-hosts.js'
 import { PROBE_SCRIPT, SUPERVISOR_SCRIPT } from './local-host.js'
-import { parseProbe, shellCommand, shellQuote } from './shell.js'
+import { probeState, shellCommand, shellQuote } from './shell.js'
 
 /** Channels (commands and SFTP) one connection carries at once, below OpenSSH's MaxSessions 10. */
 const CHANNELS_PER_CONNECTION = 8
@@ -218,9 +218,7 @@ export class SshHost implements ManagedHost {
   async probe(procDir: string): Promise<HarnessProcessState> {
     const result = await this.exec(['sh', pathPosix.join(this.toolsDir, 'probe.sh'), this.absolute(procDir)])
     if (result.code !== 0) throw new Error(`probe on ${this.id} failed: ${result.stderr.trim()}`)
-    const state = parseProbe(result.stdout)
-    if (state.state === 'exited' && state.interrupted) return { state: 'lost' }
-    return state
+    return probeState(result.stdout)
   }
 
   async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {

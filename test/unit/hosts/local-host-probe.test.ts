@@ -10,7 +10,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { LocalHost, PROBE_SCRIPT } from '../../../src/hosts/local-host.js'
-import { parseProbe } from '../../../src/hosts/shell.js'
+import { parseProbe, probeState } from '../../../src/hosts/shell.js'
 
 let workDir: string
 let host: LocalHost
@@ -25,13 +25,11 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true })
 })
 
-/** probe.sh's answer, as the local host reports states (an interrupted exit counts as lost). */
+/** probe.sh's answer, as hosts report states, and whether it was an interrupted exit. */
 async function scriptSays(proc: string) {
-  const state = parseProbe((await execa('sh', [PROBE_SCRIPT, host.absolute(proc)])).stdout)
-  if (state.state !== 'exited') return { state, interrupted: false }
-  if (state.interrupted) return { state: { state: 'lost' }, interrupted: true }
-  const { exitCode, startedAtMs, finishedAtMs } = state
-  return { state: { state: 'exited', exitCode, startedAtMs, finishedAtMs }, interrupted: false }
+  const { stdout } = await execa('sh', [PROBE_SCRIPT, host.absolute(proc)])
+  const raw = parseProbe(stdout)
+  return { state: probeState(stdout), interrupted: raw.state === 'exited' && raw.interrupted }
 }
 
 /** Both answers, which must agree; only a harness about to be declared lost is asked of probe.sh too. */
