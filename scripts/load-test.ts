@@ -26,6 +26,8 @@ import { createDb } from '../src/db/database.js'
 import { insertJobWithRuns } from '../src/db/jobs.js'
 import { createLogger } from '../src/logger.js'
 import { PROJECT_ROOT } from '../src/paths.js'
+import { connectTemporalClient } from '../src/temporal/client.js'
+import { runWorkflowId } from '../src/shared/ids.js'
 import { provideInfrastructure } from '../src/runtime/infrastructure.js'
 import { freePort } from '../test/helpers/ports.js'
 import { buildZip, harborTask } from '../test/helpers/task-zips.js'
@@ -39,6 +41,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1' },
     follow: { type: 'string', default: '20' },
     pollers: { type: 'string', default: '5' },
+    // Runs per job: the load is submitted as ceil(runs / job-size) jobs.
+    'job-size': { type: 'string', default: '100' },
     // Writes a V8 CPU profile of each worker (and the API) into this directory when they stop.
     profile: { type: 'string' },
   },
@@ -50,7 +54,7 @@ const RATE = Number(values.rate)
 const WORKERS = Number(values.workers)
 const FOLLOW = Number(values.follow)
 const POLLERS = Number(values.pollers)
-const JOB_SIZE = 100
+const JOB_SIZE = Number(values['job-size'])
 
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN
@@ -79,7 +83,7 @@ class CpuAccount {
   #busyAtStart = 0
   #busyNow = 0
 
-  constructor(private readonly kindOf: (pid: number, comm: string) => string) {}
+  constructor(private readonly kindOf: (pid: number, comm: string, ppid: number) => string | null) {}
 
   async sample(): Promise<void> {
     const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number)
@@ -89,13 +93,15 @@ class CpuAccount {
         if (!stat) return
         const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-        const kind = this.#seen.get(pid)?.kind ?? this.kindOf(pid, comm)
-        // utime, stime (fields 14, 15; here 11, 12 after pid and comm); the service processes' reaped
-        // children too (cutime, cstime: a worker's probes), but not the supervisors', whose harness
-        // child is counted while it lives.
-        const own = Number(f[11]) + Number(f[12])
-        const ticks = kind === 'worker' || kind === 'api' ? own + Number(f[13]) + Number(f[14]) : own
-        this.#seen.set(pid, { kind, ticks })
+        const kind = this.#seen.get(pid)?.kind ?? this.kindOf(pid, comm, Number(f[1]))
+        if (kind === null) return
+        // utime, stime (fields 14, 15; here 11, 12 after pid and comm).
+        this.#seen.set(pid, { kind, ticks: Number(f[11]) + Number(f[12]) })
+        // The reaped children (cutime, cstime) of a worker and of its launcher: the supervisors, with
+        // everything they waited for (the harness and its children). Exact once every run has ended,
+        // where sampling the live processes would miss the short-lived ones.
+        if (kind === 'worker' || kind === 'launcher')
+          this.#seen.set(-pid, { kind: 'harnesses + supervisors (reaped)', ticks: Number(f[13]) + Number(f[14]) })
       }),
     )
     const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.split(/\s+/).slice(1).map(Number)
@@ -293,14 +299,16 @@ async function main() {
       ).s ?? 0,
     )
     const workerPids = new Set(workers.map((w) => w.pid))
-    const cpu = new CpuAccount((pid, comm) => {
+    const cpu = new CpuAccount((pid, comm, ppid) => {
       if (workerPids.has(pid)) return 'worker'
+      // The helper that starts a worker's harnesses (src/hosts/launcher.ts).
+      if (workerPids.has(ppid) && comm === 'node') return 'launcher'
       if (pid === api.pid) return 'api'
       if (pid === process.pid) return 'load clients (this script)'
       if (comm.startsWith('temporal')) return 'temporal dev server'
       if (comm.startsWith('postgres')) return 'postgresql'
-      if (comm.startsWith('python')) return 'harness stand-ins'
-      if (['sh', 'flock', 'date', 'mv', 'cat', 'setsid'].includes(comm)) return 'supervisors'
+      // Counted in their worker's reaped children once they end (see CpuAccount).
+      if (comm.startsWith('python') || ['sh', 'flock', 'date', 'mv', 'cat', 'setsid', 'rm'].includes(comm)) return null
       return `other (${comm})`
     })
     await cpu.sample()
@@ -389,14 +397,35 @@ async function main() {
       .selectFrom('run_log_lines as l')
       .innerJoin('runs as r', 'r.id', 'l.run_id')
       .innerJoin('run_attempts as a', (j) => j.onRef('a.run_id', '=', 'r.id').on('a.attempt', '=', 1))
-      .select(['r.id', 'r.created_at', 'l.line', 'l.created_at as at', 'a.harness_started_at', 'a.harness_finished_at'])
+      .select([
+        'r.id',
+        'r.job_id',
+        'r.run_number',
+        'r.created_at',
+        'l.line',
+        'l.created_at as at',
+        'a.started_at as slot_taken',
+        'a.harness_started_at',
+        'a.harness_finished_at',
+      ])
       .where('r.job_id', 'in', jobIds)
       .where('l.stream', '=', 'status')
       .execute()
+    // When Temporal started each run's workflow (the job workflow starts them as children).
+    const workflowStarted = new Map<string, number>()
+    const temporal = await connectTemporalClient(config, infra.temporalAddress)
+    try {
+      for await (const wf of temporal.client.workflow.list({ query: `WorkflowType = 'runWorkflow'` }))
+        workflowStarted.set(wf.workflowId, wf.startTime.getTime())
+    } finally {
+      await temporal.close()
+    }
     const byRun = new Map<string, Record<string, number>>()
     for (const m of marks) {
       const r = byRun.get(m.id) ?? {
         created: m.created_at.getTime(),
+        workflow: workflowStarted.get(runWorkflowId(m.job_id, m.run_number)) ?? NaN,
+        slot: m.slot_taken?.getTime() ?? NaN,
         harness_start: m.harness_started_at?.getTime() ?? NaN,
         harness_end: m.harness_finished_at?.getTime() ?? NaN,
       }
@@ -474,7 +503,9 @@ async function main() {
       ['log rows written in all', String(totalRows), ''],
       ...(
         [
-          ['created → staging (workflow start, placement)', 'created', 'staging'],
+          ['created → run workflow started (by its job workflow)', 'created', 'workflow'],
+          ['run workflow started → slot taken (placement)', 'workflow', 'slot'],
+          ['slot taken → staging', 'slot', 'staging'],
           ['staging → running (task staged)', 'staging', 'running'],
           ['running → harness process started', 'running', 'harness_start'],
           ['harness process ended → collecting', 'harness_end', 'collecting'],
@@ -493,7 +524,7 @@ async function main() {
         `runs per host: ${perHost.map((h) => `${h.host ?? 'none'} ${h.n}`).join(', ')}`,
         `submitted in ${(submitted / 1000).toFixed(1)} s; ${done}/${N} completed; attempts beyond the first ${retried}; outcomes ${outcomes.map((o) => `${o.outcome ?? 'none'} ${o.n}`).join(', ')}`,
         ...retryCauses.map((c) => `  retried after ${c.n} × ${c.error_class}: ${c.message}`),
-        `runs reaching each mark per 20 s after submission: placed ${timeline('staging')}; harness started ${timeline('harness_start')}; completed ${timeline('completed')}`,
+        `runs reaching each mark per 20 s after submission: workflow started ${timeline('workflow')}; placed ${timeline('staging')}; harness started ${timeline('harness_start')}; completed ${timeline('completed')}`,
         '',
         `| ${'measure'.padEnd(w)} | median / ratio | p95 / value |`,
         `|${'-'.repeat(w + 2)}|---------------:|------------:|`,

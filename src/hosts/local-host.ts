@@ -2,13 +2,13 @@
  * The local machine as an execution host: the work dir is a local directory, processes are spawned
  * detached (their own session), and files are read directly.
  */
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fsSync, { constants, promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
+import { launcher } from './launcher.js'
 import { probeState } from './shell.js'
 import {
   AlreadyStartedError,
@@ -144,17 +144,13 @@ export class LocalHost implements ManagedHost {
     }
     const envFile = path.join(proc, `env-${randomUUID()}`)
     await fs.writeFile(envFile, formatEnvFile(options.secretEnv), { mode: 0o600 })
-    const child = spawn('/bin/sh', [SUPERVISOR_SCRIPT, proc, envFile, ...argv], {
+    // From a small helper process: spawning from the worker itself blocks its main thread.
+    await launcher.spawnDetached({
+      file: '/bin/sh',
+      args: [SUPERVISOR_SCRIPT, proc, envFile, ...argv],
       cwd: this.resolve(options.cwd),
       env: options.env,
-      detached: true,
-      stdio: 'ignore',
     })
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve)
-      child.once('error', reject)
-    })
-    child.unref()
   }
 
   /**
