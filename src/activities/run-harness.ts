@@ -21,7 +21,8 @@ import { appendRunLog } from '../db/run-logs.js'
 import { findRunById, findRunWithJob, setRunStatus } from '../db/runs.js'
 import type { JobRow, RunRow } from '../db/schema.js'
 import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
-import { LogTailer, type LogSource } from '../harness/log-tailer.js'
+import { Follower } from '../harness/follower.js'
+import { LogTailer } from '../harness/log-tailer.js'
 import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
 import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir } from '../shared/ids.js'
@@ -47,8 +48,6 @@ export interface HarnessRun {
 
 /** Checking the exit record is cheap; asking whether the process still lives is not. */
 const LIVENESS_EVERY_MS = 5_000
-/** How often the files a harness writes are listed again (see `follow`). */
-const SOURCES_EVERY_MS = 2_000
 /** In the attempt's proc dir: the harness was stopped for running past its time limit. */
 const OVERDUE_MARK = 'overdue'
 
@@ -84,6 +83,14 @@ export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRe
 export function pollInterval(baseMs: number, following: number): number {
   return Math.max(baseMs, Math.min(following, 1000))
 }
+
+/**
+ * Up to how many harnesses a worker follows by its hosts' change notices (see `Follower`); past
+ * that, the notices of hundreds of chatty harnesses cost more than polling them.
+ */
+export const WATCH_UP_TO = 200
+/** Watching: the least time between two reads of one harness, so that a chatty one is read in batches. */
+const READ_GAP_MS = 50
 
 /** Runs `work`, heartbeating every few seconds meanwhile (for steps that may outlast the heartbeat timeout). */
 export async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
@@ -137,118 +144,124 @@ export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptCon
       deps.logWriter,
     )
     await tailer.load()
-    // Which files to follow changes rarely (a trial directory appears, an agent adds a log file):
-    // the host's directories are listed again every few seconds, and always for the final read.
-    let sources: { list: LogSource[]; at: number } | null = null
-    const follow = async (final = false) => {
-      if (final || !sources || Date.now() - sources.at > SOURCES_EVERY_MS)
-        sources = { list: await driver.logSources(host, paths), at: Date.now() }
-      return tailer.poll(sources.list, final)
+    const follower = new Follower(host, driver, paths, tailer, () => ({
+      pollMs: pollInterval(deps.pollIntervalMs, following),
+      watch: following <= WATCH_UP_TO,
+      minGapMs: READ_GAP_MS,
+    }))
+    try {
+      return await followToTheEnd()
+    } finally {
+      follower.close()
     }
 
-    if (state.state === 'absent') {
-      const argv = driver.argv(job, paths, host)
-      await logOnce(ref, 'runner:start', `starting on ${host.id}: ${argv.slice(1).join(' ')}`)
-      try {
-        await host.startDetached(paths.proc, argv, {
-          cwd: paths.root,
-          env: driver.env,
-          secretEnv: key ? { OPENROUTER_API_KEY: key } : {},
-        })
-        log.info('harness started', { agent: job.agent, model: job.model, environment: job.environment })
-        // The first attempt's wait is the run's; a retry's would include its deliberate backoff.
-        if (ref.attempt === 1)
-          metrics?.runQueueLatency.observe({ harness: job.harness }, (Date.now() - run.created_at.getTime()) / 1000)
-      } catch (err) {
-        if (!(err instanceof AlreadyStartedError)) throw err
+    async function followToTheEnd(): Promise<HarnessRun> {
+      if (state.state === 'absent') {
+        const argv = driver.argv(job, paths, host)
+        await logOnce(ref, 'runner:start', `starting on ${host.id}: ${argv.slice(1).join(' ')}`)
+        try {
+          await host.startDetached(paths.proc, argv, {
+            cwd: paths.root,
+            env: driver.env,
+            secretEnv: key ? { OPENROUTER_API_KEY: key } : {},
+          })
+          log.info('harness started', { agent: job.agent, model: job.model, environment: job.environment })
+          // The first attempt's wait is the run's; a retry's would include its deliberate backoff.
+          if (ref.attempt === 1)
+            metrics?.runQueueLatency.observe({ harness: job.harness }, (Date.now() - run.created_at.getTime()) / 1000)
+        } catch (err) {
+          if (!(err instanceof AlreadyStartedError)) throw err
+        }
+        state = { state: 'running' }
+      } else if (state.state === 'running') {
+        await logOnce(ref, `runner:attach:${ctx.info.attempt}`, `re-attached to the running harness on ${host.id}`)
+        log.info('re-attached to the running harness')
       }
-      state = { state: 'running' }
-    } else if (state.state === 'running') {
-      await logOnce(ref, `runner:attach:${ctx.info.attempt}`, `re-attached to the running harness on ${host.id}`)
-      log.info('re-attached to the running harness')
-    }
 
-    const cancellation = ctx.cancelled.then(
-      () => null,
-      (err: unknown) => err,
-    )
-    const deadline =
-      job.run_time_limit_sec === null
-        ? null
-        : ((await harnessStartedAt(paths)) ?? Date.now()) + job.run_time_limit_sec * 1000
-    let lastLiveness = Date.now()
-    let terminating: { since: number; cancelled: boolean } | null = null
-    for (;;) {
-      if (state.state === 'exited' || state.state === 'lost') {
-        await follow(true)
-        const overdue = await readOverdueMark(paths)
-        log.info('harness ended', {
-          state: state.state,
-          exit_code: state.state === 'exited' ? state.exitCode : null,
-          duration_s: state.state === 'exited' ? seconds(state.startedAtMs, state.finishedAtMs) : null,
-          overdue: overdue !== null,
-        })
-        return state.state === 'exited'
-          ? {
-              state: 'exited',
-              exitCode: state.exitCode,
-              startedAtMs: state.startedAtMs,
-              finishedAtMs: state.finishedAtMs,
-              overdue,
+      const cancellation = ctx.cancelled.then(
+        () => null,
+        (err: unknown) => err,
+      )
+      const deadline =
+        job.run_time_limit_sec === null
+          ? null
+          : ((await harnessStartedAt(paths)) ?? Date.now()) + job.run_time_limit_sec * 1000
+      let lastLiveness = Date.now()
+      let lastHeartbeat = 0
+      let terminating: { since: number; cancelled: boolean } | null = null
+      for (;;) {
+        if (state.state === 'exited' || state.state === 'lost') {
+          await follower.read(true)
+          const overdue = await readOverdueMark(paths)
+          log.info('harness ended', {
+            state: state.state,
+            exit_code: state.state === 'exited' ? state.exitCode : null,
+            duration_s: state.state === 'exited' ? seconds(state.startedAtMs, state.finishedAtMs) : null,
+            overdue: overdue !== null,
+          })
+          return state.state === 'exited'
+            ? {
+                state: 'exited',
+                exitCode: state.exitCode,
+                startedAtMs: state.startedAtMs,
+                finishedAtMs: state.finishedAtMs,
+                overdue,
+              }
+            : { state: 'lost', exitCode: null, startedAtMs: null, finishedAtMs: null, overdue }
+        }
+        await follower.read()
+        // (The SDK sends a heartbeat at most every few seconds; building one costs, and reads come often.)
+        if (Date.now() - lastHeartbeat >= 1_000) {
+          heartbeat({ offsets: Object.fromEntries(tailer.offsets) })
+          lastHeartbeat = Date.now()
+        }
+
+        if (terminating === null) {
+          const failure = await Promise.race([follower.next().then(() => null), cancellation])
+          if (failure) {
+            // Worker shutdown or a heartbeat timeout: leave the harness running for whoever comes next.
+            if (!(failure instanceof CancelledFailure) || failure.message !== 'CANCELLED') {
+              log.info('leaving the harness running for the next worker', { reason: (failure as Error).message })
+              throw failure
             }
-          : { state: 'lost', exitCode: null, startedAtMs: null, finishedAtMs: null, overdue }
-      }
-      await follow()
-      heartbeat({ offsets: Object.fromEntries(tailer.offsets) })
-
-      if (terminating === null) {
-        const failure = await Promise.race([
-          sleep(pollInterval(deps.pollIntervalMs, following)).then(() => null),
-          cancellation,
-        ])
-        if (failure) {
-          // Worker shutdown or a heartbeat timeout: leave the harness running for whoever comes next.
-          if (!(failure instanceof CancelledFailure) || failure.message !== 'CANCELLED') {
-            log.info('leaving the harness running for the next worker', { reason: (failure as Error).message })
-            throw failure
+            terminating = { since: Date.now(), cancelled: true }
+            log.info('cancelled: stopping the harness')
+            await logOnce(ref, 'runner:cancel', 'cancelled: sending SIGTERM to the harness')
+            await host.signal(paths.proc, 'SIGTERM')
+          } else if (deadline !== null && Date.now() > deadline) {
+            terminating = { since: Date.now(), cancelled: false }
+            const phase = (await findRunById(db, ref.runId))?.phase ?? null
+            log.warn('past its time limit: stopping the harness', { limit_s: job.run_time_limit_sec, phase })
+            await host.writeFile(path.join(paths.proc, OVERDUE_MARK), JSON.stringify({ at: Date.now(), phase }))
+            await logOnce(
+              ref,
+              'runner:overdue',
+              `the run passed its time limit of ${job.run_time_limit_sec} s: stopping the harness`,
+            )
+            await host.signal(paths.proc, 'SIGTERM')
           }
-          terminating = { since: Date.now(), cancelled: true }
-          log.info('cancelled: stopping the harness')
-          await logOnce(ref, 'runner:cancel', 'cancelled: sending SIGTERM to the harness')
-          await host.signal(paths.proc, 'SIGTERM')
-        } else if (deadline !== null && Date.now() > deadline) {
-          terminating = { since: Date.now(), cancelled: false }
-          const phase = (await findRunById(db, ref.runId))?.phase ?? null
-          log.warn('past its time limit: stopping the harness', { limit_s: job.run_time_limit_sec, phase })
-          await host.writeFile(path.join(paths.proc, OVERDUE_MARK), JSON.stringify({ at: Date.now(), phase }))
-          await logOnce(
-            ref,
-            'runner:overdue',
-            `the run passed its time limit of ${job.run_time_limit_sec} s: stopping the harness`,
-          )
-          await host.signal(paths.proc, 'SIGTERM')
+        } else {
+          await sleep(pollInterval(deps.pollIntervalMs, following))
+          if (Date.now() - terminating.since > deps.cancelGraceMs) {
+            log.warn('the harness did not stop in time: killing its process group', { grace_ms: deps.cancelGraceMs })
+            await host.signal(paths.proc, 'SIGKILL', { group: true })
+          }
         }
-      } else {
-        await sleep(pollInterval(deps.pollIntervalMs, following))
-        if (Date.now() - terminating.since > deps.cancelGraceMs) {
-          log.warn('the harness did not stop in time: killing its process group', { grace_ms: deps.cancelGraceMs })
-          await host.signal(paths.proc, 'SIGKILL', { group: true })
-        }
-      }
 
-      // The full check (a process on the host) finds a harness gone without an exit record; with
-      // hundreds followed it runs less often (50 ms per harness, from 5 s), since each costs a process.
-      const full = Date.now() - lastLiveness > Math.max(LIVENESS_EVERY_MS, following * 50)
-      state = await probeCheaply(paths, full)
-      if (full) lastLiveness = Date.now()
-      if (terminating?.cancelled && state.state !== 'running') {
-        await follow(true)
-        const labels = { harness: job.harness, outcome: 'cancelled', error_class: 'none' }
-        metrics?.attempts.inc(labels)
-        const started = await harnessStartedAt(paths)
-        if (started !== null) metrics?.harnessDuration.observe(labels, (Date.now() - started) / 1000)
-        log.info('harness stopped after cancellation')
-        throw new CancelledFailure('CANCELLED')
+        // The full check (a process on the host) finds a harness gone without an exit record; with
+        // hundreds followed it runs less often (50 ms per harness, from 5 s), since each costs a process.
+        const full = Date.now() - lastLiveness > Math.max(LIVENESS_EVERY_MS, following * 50)
+        state = await probeCheaply(paths, full)
+        if (full) lastLiveness = Date.now()
+        if (terminating?.cancelled && state.state !== 'running') {
+          await follower.read(true)
+          const labels = { harness: job.harness, outcome: 'cancelled', error_class: 'none' }
+          metrics?.attempts.inc(labels)
+          const started = await harnessStartedAt(paths)
+          if (started !== null) metrics?.harnessDuration.observe(labels, (Date.now() - started) / 1000)
+          log.info('harness stopped after cancellation')
+          throw new CancelledFailure('CANCELLED')
+        }
       }
     }
   }

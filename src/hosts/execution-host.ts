@@ -49,6 +49,11 @@ export interface ExecutionHost {
    */
   startDetached(procDir: string, argv: readonly string[], options: StartOptions): Promise<void>
   probe(procDir: string): Promise<HarnessProcessState>
+  /**
+   * Watches directories under `root` for files written, created or removed there, where the host
+   * can be told (the local host, by inotify); absent where it cannot, and followers poll instead.
+   */
+  watch?(root: string, onChange: (rel: string | null) => void): DirWatch
   /** Signals the command (`group: false`) or its whole process group. No error if it is gone. */
   signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options?: { group?: boolean }): Promise<void>
 }
@@ -68,6 +73,17 @@ export interface ManagedHost extends ExecutionHost {
     options?: { cwd?: string },
   ): Promise<{ code: number | null; stdout: string; stderr: string }>
   close(): Promise<void>
+}
+
+/** The directories a {@link ExecutionHost.watch} watches; closed when the follower stops. */
+export interface DirWatch {
+  /**
+   * Watches exactly these directories (relative to the work dir) from now on. One that does not
+   * exist yet is noticed when it is made: its nearest existing parent under the root is watched.
+   * Each change is reported as the changed file's path, or null when it cannot be told.
+   */
+  update(dirs: readonly string[]): void
+  close(): void
 }
 
 export class AlreadyStartedError extends Error {

@@ -13,6 +13,7 @@ import { probeState } from './shell.js'
 import {
   AlreadyStartedError,
   formatEnvFile,
+  type DirWatch,
   type HarnessProcessState,
   type ManagedHost,
   type StartOptions,
@@ -184,6 +185,11 @@ export class LocalHost implements ManagedHost {
     return probeState((await execa('sh', [PROBE_SCRIPT, proc])).stdout)
   }
 
+  /** By inotify (`fs.watch` on each directory): a harness's line reaches its follower at once. */
+  watch(root: string, onChange: (rel: string | null) => void): DirWatch {
+    return new LocalDirWatch(this, root, onChange)
+  }
+
   async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {
     const proc = this.resolve(procDir)
     const file = options.group ? 'pgid' : 'pid'
@@ -225,6 +231,61 @@ export class LocalHost implements ManagedHost {
 }
 
 const INTERRUPTED = 'interrupted'
+
+class LocalDirWatch implements DirWatch {
+  readonly #watchers = new Map<string, fsSync.FSWatcher>()
+
+  constructor(
+    private readonly host: LocalHost,
+    private readonly root: string,
+    private readonly onChange: (rel: string | null) => void,
+  ) {}
+
+  update(dirs: readonly string[]): void {
+    const wanted = new Set<string>()
+    for (const dir of dirs) {
+      // A directory not made yet: its nearest existing parent tells when it is.
+      for (let d = path.posix.normalize(dir); ; d = path.posix.dirname(d)) {
+        if (this.#watchers.has(d) || this.#start(d)) {
+          wanted.add(d)
+          break
+        }
+        if (d === this.root || !d.startsWith(this.root + '/')) break
+      }
+    }
+    for (const [dir, watcher] of this.#watchers) {
+      if (wanted.has(dir)) continue
+      watcher.close()
+      this.#watchers.delete(dir)
+    }
+  }
+
+  close(): void {
+    for (const watcher of this.#watchers.values()) watcher.close()
+    this.#watchers.clear()
+  }
+
+  #start(dir: string): boolean {
+    let watcher: fsSync.FSWatcher
+    try {
+      // Not persistent: a watch never keeps the process alive.
+      watcher = fsSync.watch(this.host.resolve(dir), { persistent: false }, (_event, name) =>
+        this.onChange(name ? path.posix.join(dir, name.toString()) : null),
+      )
+    } catch (err) {
+      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return false
+      throw err
+    }
+    // Removed under us (clean-up) or out of watches: the follower polls that directory again.
+    watcher.on('error', () => {
+      watcher.close()
+      if (this.#watchers.get(dir) === watcher) this.#watchers.delete(dir)
+      this.onChange(null)
+    })
+    this.#watchers.set(dir, watcher)
+    return true
+  }
+}
 
 async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(
