@@ -2,7 +2,7 @@
  * Load test (not a test of correctness): the orchestration's cost at scale, with a stand-in harness.
  *
  *   npm run load -- [--runs 600] [--slots 600] [--duration 120] [--rate 5] [--workers 1]
- *                   [--follow 20] [--pollers 5] [--profile DIR]
+ *                   [--follow 20] [--pollers 5] [--job-size 100] [--profile DIR]
  *
  * Starts the whole service on throwaway embedded PostgreSQL and Temporal dev server: the API and
  * `--workers` worker processes (each serving its own local host with slots/workers slots), all
