@@ -49,7 +49,12 @@ describe('Launcher', () => {
   })
 
   it('answers a process that cannot start with its error, and keeps serving', async () => {
-    const missing = launcher.spawnDetached({ file: '/bin/sh', args: ['-c', 'true'], cwd: path.join(dir, 'nope'), env: {} })
+    const missing = launcher.spawnDetached({
+      file: '/bin/sh',
+      args: ['-c', 'true'],
+      cwd: path.join(dir, 'nope'),
+      env: {},
+    })
     await expect(missing).rejects.toBeInstanceOf(LaunchError)
     await expect(missing).rejects.toMatchObject({ code: 'ENOENT' })
     const noProgram = launcher.spawnDetached({ file: path.join(dir, 'no-such-program'), args: [], cwd: dir, env: {} })
