@@ -11,6 +11,11 @@ export function runWorkflowId(jobId: string, runNumber: number): string {
   return `job-${jobId}-run-${runNumber}`
 }
 
+/** A group of a large job's runs (see `runGroupWorkflow`); `group` counts from 1. */
+export function runGroupWorkflowId(jobId: string, group: number): string {
+  return `job-${jobId}-group-${group}`
+}
+
 /** The `--job-name` given to Harbor for one attempt of one run. */
 export function harnessJobName(jobId: string, runNumber: number, attempt: number): string {
   return `${jobId}-run-${runNumber}-attempt-${attempt}`

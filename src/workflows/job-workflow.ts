@@ -1,7 +1,9 @@
 /**
  * JobWorkflow: one evaluation job. Starts a RunWorkflow child per run, at most `maxParallel` at
- * once, with deterministic ids; one run's failure never fails the job. When every run has ended it
- * records the job's metrics and final status through an activity (which also purges the key).
+ * once, with deterministic ids; one run's failure never fails the job. A job of more than
+ * RUNS_PER_GROUP runs starts them through run group workflows instead (see run-group.ts), each
+ * with its share of `maxParallel`. When every run has ended it records the job's metrics and final
+ * status through an activity (which also purges the key).
  *
  * Cancelled (POST /api/jobs/{id}/cancel), it starts no more runs, waits for the running ones to
  * cancel (each stops its harness and cleans its host), cancels those that never started, and ends
@@ -10,16 +12,21 @@
 import {
   CancellationScope,
   CancelledFailure,
-  condition,
   executeChild,
   isCancellation,
-  ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
 } from '@temporalio/workflow'
 import type { JobActivities, JobSummary } from '../activities/job-activities.js'
-import { runWorkflowId } from '../shared/ids.js'
-import { runWorkflow, type RunWorkflowInput } from './run-workflow.js'
+import {
+  groupWorkflowOptions,
+  planGroups,
+  runChildren,
+  runGroupWorkflow,
+  RUNS_PER_GROUP,
+  type RunsLabel,
+} from './run-group.js'
 
 export interface JobWorkflowInput {
   jobId: string
@@ -27,7 +34,7 @@ export interface JobWorkflowInput {
   maxParallel: number
   maxAttempts: number
   /** Shown in the Temporal Web UI; not used for anything else. */
-  label: { taskName: string; harness: string; agent: string; model: string }
+  label: RunsLabel
 }
 
 const db = proxyActivities<JobActivities>({
@@ -36,47 +43,36 @@ const db = proxyActivities<JobActivities>({
 })
 
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary> {
-  const { jobId, nRuns, maxParallel, label } = input
-  let running = 0
-  let finished = 0
-  const children: Promise<void>[] = []
+  const { jobId, nRuns, maxParallel } = input
   try {
     await db.markJobRunning(jobId)
-    await startRuns()
+    // (Jobs that began before groups existed replay without them.)
+    if (nRuns > RUNS_PER_GROUP && patched('run-groups')) await runGroups()
+    else await runChildren({ ...input, first: 1, last: nRuns }, (finished) => `${finished}/${nRuns} runs finished`)
   } catch (err) {
     if (!isCancellation(err)) throw err
   }
-  // Cancelled, the children were asked to cancel with us: they end once their harnesses stopped.
-  await CancellationScope.nonCancellable(() => Promise.all(children))
   const cancelled = CancellationScope.current().consideredCancelled
   const summary = await CancellationScope.nonCancellable(() => db.finalizeJob({ jobId, cancelled }))
   if (cancelled) throw new CancelledFailure('job cancelled')
   return summary
 
-  /** Starts a child per run, waiting for a free place among `maxParallel` before each. */
-  async function startRuns() {
-    for (let runNumber = 1; runNumber <= nRuns; runNumber++) {
-      await condition(() => running < maxParallel)
-      running++
-      const args: RunWorkflowInput = { jobId, runNumber, maxAttempts: input.maxAttempts }
-      const child = executeChild(runWorkflow, {
-        workflowId: runWorkflowId(jobId, runNumber),
-        args: [args],
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        memo: { jobId, runNumber, model: label.model, agent: label.agent, task: label.taskName },
-        staticSummary: `run ${runNumber}/${nRuns} of ${label.taskName} · ${label.agent} · ${label.model}`,
-      })
-        // A run records its own outcome; whatever became of its workflow, the job carries on.
+  /** A large job: its runs started by groups side by side; they end once their runs have (or cancelled). */
+  async function runGroups() {
+    const groups = planGroups(nRuns, maxParallel)
+    let finished = 0
+    const ended = groups.map((g, i) =>
+      executeChild(
+        runGroupWorkflow,
+        groupWorkflowOptions(jobId, i + 1, { ...input, first: g.first, last: g.last, maxParallel: g.maxParallel }),
+      )
+        // A group's outcome is its runs' (each recorded its own); cancelled, it ended once they did.
         .then(
           () => undefined,
           () => undefined,
         )
-        .finally(() => {
-          running--
-          finished++
-          setCurrentDetails(`${finished}/${nRuns} runs finished`)
-        })
-      children.push(child)
-    }
+        .finally(() => setCurrentDetails(`${++finished}/${groups.length} groups of runs finished`)),
+    )
+    await CancellationScope.nonCancellable(() => Promise.all(ended))
   }
 }
