@@ -50,6 +50,10 @@ export class HarnessMissingError extends Error {
 export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
   const { config, logger } = options
   const dbh = createDb(options.databaseUrl)
+  // The main queue's database work (placement, which waits on one lock, and the records) on a pool
+  // of its own: hundreds of followed harnesses cannot keep it waiting for a connection, nor can
+  // placements queued on the lock hold every connection the followers need.
+  const jobDbh = createDb(options.databaseUrl, { max: 3 })
   // One writer for the logs of every run this process follows: their reads commit in shared batches.
   const logWriter = batchingLogWriter(dbh.db)
   const connection = await NativeConnection.connect({ address: options.temporalAddress })
@@ -62,7 +66,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
     taskQueue: config.temporal.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createJobActivities({
-      db: dbh.db,
+      db: jobDbh.db,
       taskQueue: config.temporal.taskQueue,
       logger: logger.child({ queue: 'main' }),
     }),
@@ -135,6 +139,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
         await connection.close()
         await logWriter.close()
         await dbh.close()
+        await jobDbh.close()
       })
       return running
     },

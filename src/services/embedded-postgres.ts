@@ -49,6 +49,10 @@ export async function startEmbeddedPostgres(options: {
       'listen_addresses=127.0.0.1',
       '-c',
       'unix_socket_directories=',
+      // Each worker process holds up to 13 connections (two pools) and each API 11: room for
+      // `npm run load -- --workers 6` and a few tools beside.
+      '-c',
+      'max_connections=200',
     ],
     { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
   )
