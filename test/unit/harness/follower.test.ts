@@ -5,7 +5,7 @@
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Follower, RELIST_EVERY_MS } from '../../../src/harness/follower.js'
 import type { AttemptPaths } from '../../../src/harness/driver.js'
 import type { LogSource } from '../../../src/harness/log-tailer.js'
@@ -60,107 +60,99 @@ const timed = async (p: Promise<void>) => {
   return Date.now() - t0
 }
 
+/** A follower of `host`'s attempt, closed after the test. */
+const followers: Follower[] = []
+afterEach(() => followers.splice(0).forEach((f) => f.close()))
+function follow(mode: ConstructorParameters<typeof Follower>[4], on: ExecutionHost = host): Follower {
+  const follower = new Follower(on, driver, paths, reader, mode)
+  followers.push(follower)
+  return follower
+}
+
+/** Appends to `rel` a tenth of a second from now: the follower must wake for it well before its relist. */
+async function wakesOnAppend(follower: Follower, rel: string) {
+  setTimeout(() => void appendFile(host.absolute(rel), 'a line\n'), 100)
+  expect(await timed(follower.next())).toBeLessThan(RELIST_EVERY_MS / 2)
+}
+
 describe('Follower on a host that watches (local)', () => {
   const mode = () => ({ pollMs: 250, watch: true, minGapMs: 50 })
 
   it('reads a file soon after it is written, and only that file', async () => {
-    const follower = new Follower(host, driver, paths, reader, mode)
-    try {
-      expect(follower.canWatch).toBe(true)
-      await follower.read()
-      expect(polls).toEqual([['stderr', 'trajectory']])
-      setTimeout(() => void appendFile(host.absolute('a/proc/stderr'), 'a line\n'), 100)
-      expect(await timed(follower.next())).toBeLessThan(RELIST_EVERY_MS / 2)
-      await follower.read()
-      expect(polls.at(-1)).toEqual(['stderr'])
-    } finally {
-      follower.close()
-    }
+    const follower = follow(mode)
+    expect(follower.canWatch).toBe(true)
+    await follower.read()
+    expect(polls).toEqual([['stderr', 'trajectory']])
+    await wakesOnAppend(follower, 'a/proc/stderr')
+    await follower.read()
+    expect(polls.at(-1)).toEqual(['stderr'])
   })
 
   it('notices a log file in a directory made after it started, through the nearest existing parent', async () => {
-    const follower = new Follower(host, driver, paths, reader, mode)
-    try {
+    const follower = follow(mode)
+    await follower.read()
+    setTimeout(async () => {
+      await mkdir(host.absolute('a/out/job/trial/agent'), { recursive: true })
+      await writeFile(host.absolute('a/out/job/trial/agent/oracle.txt'), 'hello\n')
+    }, 100)
+    expect(await timed(follower.next())).toBeLessThan(RELIST_EVERY_MS / 2)
+    // Listed again once the change is a quarter second old, then followed like the others.
+    const started = Date.now()
+    while (!polls.some((p) => p.includes('oracle.txt'))) {
+      await follower.next()
       await follower.read()
-      setTimeout(async () => {
-        await mkdir(host.absolute('a/out/job/trial/agent'), { recursive: true })
-        await writeFile(host.absolute('a/out/job/trial/agent/oracle.txt'), 'hello\n')
-      }, 100)
-      expect(await timed(follower.next())).toBeLessThan(RELIST_EVERY_MS / 2)
-      // Listed again once the change is a quarter second old, then followed like the others.
-      const started = Date.now()
-      while (!polls.some((p) => p.includes('oracle.txt'))) {
-        await follower.next()
-        await follower.read()
-        expect(Date.now() - started).toBeLessThan(RELIST_EVERY_MS)
-      }
-      polls = []
-      setTimeout(() => void appendFile(host.absolute('a/out/job/trial/agent/oracle.txt'), 'more\n'), 100)
-      expect(await timed(follower.next())).toBeLessThan(RELIST_EVERY_MS / 2)
-      await follower.read()
-      expect(polls).toEqual([['oracle.txt']])
-    } finally {
-      follower.close()
+      expect(Date.now() - started).toBeLessThan(RELIST_EVERY_MS)
     }
+    polls = []
+    await wakesOnAppend(follower, 'a/out/job/trial/agent/oracle.txt')
+    await follower.read()
+    expect(polls).toEqual([['oracle.txt']])
   })
 
   it('waits no longer than the relist interval when nothing changes, then reads everything', async () => {
-    const follower = new Follower(host, driver, paths, reader, mode)
-    try {
-      await follower.read()
-      const waited = await timed(follower.next())
-      expect(waited).toBeGreaterThanOrEqual(RELIST_EVERY_MS - 20)
-      await follower.read()
-      expect(polls.at(-1)).toEqual(['stderr', 'trajectory'])
-    } finally {
-      follower.close()
-    }
+    const follower = follow(mode)
+    await follower.read()
+    const waited = await timed(follower.next())
+    expect(waited).toBeGreaterThanOrEqual(RELIST_EVERY_MS - 20)
+    await follower.read()
+    expect(polls.at(-1)).toEqual(['stderr', 'trajectory'])
   })
 })
 
 describe('Follower polling', () => {
   it('polls every file, and watches nothing, while its worker follows too many harnesses', async () => {
     let watch = false
-    const follower = new Follower(host, driver, paths, reader, () => ({ pollMs: 120, watch, minGapMs: 50 }))
-    try {
-      await follower.read()
-      setTimeout(() => void appendFile(host.absolute('a/proc/stderr'), 'a line\n'), 20)
-      const waited = await timed(follower.next())
-      expect(waited).toBeGreaterThanOrEqual(100)
-      expect(waited).toBeLessThan(1000)
-      await follower.read()
-      expect(polls).toEqual([
-        ['stderr', 'trajectory'],
-        ['stderr', 'trajectory'],
-      ])
-      // Back to watching: the directories are watched again, and a write wakes it at once.
-      watch = true
-      await follower.read()
-      setTimeout(() => void appendFile(host.absolute('a/proc/stderr'), 'another\n'), 100)
-      expect(await timed(follower.next())).toBeLessThan(RELIST_EVERY_MS / 2)
-    } finally {
-      follower.close()
-    }
+    const follower = follow(() => ({ pollMs: 120, watch, minGapMs: 50 }))
+    await follower.read()
+    setTimeout(() => void appendFile(host.absolute('a/proc/stderr'), 'a line\n'), 20)
+    const waited = await timed(follower.next())
+    expect(waited).toBeGreaterThanOrEqual(100)
+    expect(waited).toBeLessThan(1000)
+    await follower.read()
+    expect(polls).toEqual([
+      ['stderr', 'trajectory'],
+      ['stderr', 'trajectory'],
+    ])
+    // Back to watching: the directories are watched again, and a write wakes it at once.
+    watch = true
+    await follower.read()
+    await wakesOnAppend(follower, 'a/proc/stderr')
   })
 
   it('reads every file at each poll interval', async () => {
     const polling: ExecutionHost = Object.create(host, { watch: { value: undefined } })
-    const follower = new Follower(polling, driver, paths, reader, () => ({ pollMs: 120, watch: true, minGapMs: 50 }))
-    try {
-      expect(follower.canWatch).toBe(false)
-      await mkdir(host.absolute('a/out/job/trial/agent'), { recursive: true })
-      await writeFile(host.absolute('a/out/job/trial/agent/oracle.txt'), 'hello\n')
-      await follower.read()
-      const waited = await timed(follower.next())
-      expect(waited).toBeGreaterThanOrEqual(100)
-      expect(waited).toBeLessThan(1000)
-      await follower.read()
-      expect(polls).toEqual([
-        ['stderr', 'trajectory', 'oracle.txt'],
-        ['stderr', 'trajectory', 'oracle.txt'],
-      ])
-    } finally {
-      follower.close()
-    }
+    const follower = follow(() => ({ pollMs: 120, watch: true, minGapMs: 50 }), polling)
+    expect(follower.canWatch).toBe(false)
+    await mkdir(host.absolute('a/out/job/trial/agent'), { recursive: true })
+    await writeFile(host.absolute('a/out/job/trial/agent/oracle.txt'), 'hello\n')
+    await follower.read()
+    const waited = await timed(follower.next())
+    expect(waited).toBeGreaterThanOrEqual(100)
+    expect(waited).toBeLessThan(1000)
+    await follower.read()
+    expect(polls).toEqual([
+      ['stderr', 'trajectory', 'oracle.txt'],
+      ['stderr', 'trajectory', 'oracle.txt'],
+    ])
   })
 })
