@@ -323,14 +323,25 @@ async function main() {
     const followers = Array.from({ length: Math.min(FOLLOW, N) }, (_, i) =>
       followRun(jobIds[i % jobIds.length]!, Math.floor(i / jobIds.length) + 1, sseDelays, stop.signal),
     )
+    // Poller 0 polls the 1000-run job as a browser does (it sends the last ETag back, If-None-Match);
+    // poller 1 polls it without validators, as curl would; the others poll the load's jobs (browser-like).
     const bigPoll: number[] = []
+    const bigPollPlain: number[] = []
     const loadPoll: number[] = []
+    let notModified = 0
     const pollers = Array.from({ length: POLLERS }, async (_, i) => {
+      const plain = i === 1
+      const target = i <= 1 ? bigJob : jobIds[i % jobIds.length]!
+      let etag: string | null = null
       while (!stop.signal.aborted) {
-        const target = i === 0 ? bigJob : jobIds[i % jobIds.length]!
         const s = performance.now()
-        await (await fetch(`${base}/api/jobs/${target}`)).arrayBuffer()
-        ;(target === bigJob ? bigPoll : loadPoll).push(performance.now() - s)
+        const res = await fetch(`${base}/api/jobs/${target}`, {
+          headers: etag && !plain ? { 'If-None-Match': etag } : {},
+        })
+        await res.arrayBuffer()
+        ;(target !== bigJob ? loadPoll : plain ? bigPollPlain : bigPoll).push(performance.now() - s)
+        if (res.status === 304) notModified++
+        else etag = res.headers.get('etag')
         await sleep(1000)
       }
     })
@@ -483,6 +494,7 @@ async function main() {
     const ideal = Math.ceil(N / C) * D
     const sse = stats(sseDelays)
     const big = stats(bigPoll)
+    const bigPlain = stats(bigPollPlain)
     const small = stats(loadPoll)
     const idle = stats(idleStart)
     const rows = stats(rowsPerSec)
@@ -496,6 +508,7 @@ async function main() {
       ['upload → harness start, idle service', f(idle.median, 'ms'), f(idle.p95, 'ms')],
       [`log line written → received by SSE client (${sse.n} lines)`, f(sse.median, 'ms'), f(sse.p95, 'ms')],
       ['GET /api/jobs/{id}, job of 1000 runs, under load', f(big.median, 'ms', 1), f(big.p95, 'ms', 1)],
+      ['  the same without If-None-Match (full body)', f(bigPlain.median, 'ms', 1), f(bigPlain.p95, 'ms', 1)],
       [`GET /api/jobs/{id}, job of ${JOB_SIZE} runs, under load`, f(small.median, 'ms', 1), f(small.p95, 'ms', 1)],
       [`worker resident memory (largest of ${WORKERS}), max`, f(Math.max(...workerRss), 'MiB'), ''],
       ['API resident memory, max', f(Math.max(...apiRss), 'MiB'), ''],
@@ -524,6 +537,7 @@ async function main() {
         `runs per host: ${perHost.map((h) => `${h.host ?? 'none'} ${h.n}`).join(', ')}`,
         `submitted in ${(submitted / 1000).toFixed(1)} s; ${done}/${N} completed; attempts beyond the first ${retried}; outcomes ${outcomes.map((o) => `${o.outcome ?? 'none'} ${o.n}`).join(', ')}`,
         ...retryCauses.map((c) => `  retried after ${c.n} × ${c.error_class}: ${c.message}`),
+        `status polls answered 304 Not Modified: ${notModified} of ${bigPoll.length + loadPoll.length} conditional polls`,
         `runs reaching each mark per 20 s after submission: workflow started ${timeline('workflow')}; placed ${timeline('staging')}; harness started ${timeline('harness_start')}; completed ${timeline('completed')}`,
         '',
         `| ${'measure'.padEnd(w)} | median / ratio | p95 / value |`,
