@@ -1,7 +1,7 @@
 /**
  * Conditional and cached answers of `GET /api/jobs/{id}`. A dashboard polls a job every few
  * seconds, and a job of 1000 runs takes 1000 rows and about 400 KB of JSON to answer, while most
- * polls find it unchanged. `jobDetailVersion` (db/jobs.ts) tells in one small query whether it
+ * polls find it unchanged. `findJobWithDetailVersion` (db/jobs.ts) tells, with the job row, whether it
  * changed; an unchanged job is answered 304 to a client that sent the version back (`If-None-Match`,
  * as a browser does by itself), else from the body last rendered for that version.
  */

@@ -8,9 +8,18 @@ import { ApiError } from './errors.js'
 import { jobIdParam, runNumberParam } from './params.js'
 
 /** The job, if `principal` may see it; another token's job is "not found" (its existence is not told). */
-export async function requireJob(db: Db, principal: Principal, jobIdRaw: string | undefined): Promise<JobRow> {
+export function requireJob(db: Db, principal: Principal, jobIdRaw: string | undefined): Promise<JobRow> {
+  return requireJobAs(principal, jobIdRaw, (jobId) => findJob(db, jobId))
+}
+
+/** The same, read by `find`: a job row with more beside it. */
+export async function requireJobAs<J extends JobRow>(
+  principal: Principal,
+  jobIdRaw: string | undefined,
+  find: (jobId: string) => Promise<J | undefined>,
+): Promise<J> {
   const jobId = jobIdParam(jobIdRaw)
-  const job = await findJob(db, jobId)
+  const job = await find(jobId)
   if (!job || !canSee(principal, job)) throw new ApiError(404, 'job_not_found', `no job ${jobId}`)
   return job
 }

@@ -92,23 +92,31 @@ export async function findJob(db: Db, jobId: string): Promise<JobRow | undefined
 }
 
 /**
- * A fingerprint of everything `GET /api/jobs/{id}` shows of the job: its row, its runs' rows and
- * their attempts' rows; undefined when the job does not exist. It changes whenever any of those rows
- * changes, whatever the column, because it is built from each row's `xmin`: PostgreSQL writes every
- * update as a new row version stamped with its transaction's id, and a committed change always comes
- * from a transaction newer than the version it replaces. One small query, no row sent to the API.
+ * The job, with a fingerprint of everything `GET /api/jobs/{id}` shows of it: its row, its runs'
+ * rows and their attempts' rows, read in one statement (one snapshot). The fingerprint changes
+ * whenever any of those rows changes, whatever the column, because it is built from each row's
+ * `xmin`: PostgreSQL writes every update as a new row version stamped with its transaction's id, and
+ * a committed change always comes from a transaction newer than the version it replaces. No run row
+ * is sent to the caller.
  */
-export async function jobDetailVersion(db: Db, jobId: string): Promise<string | undefined> {
-  const { rows } = await sql<{ v: string }>`
-    select md5(
-      j.xmin::text
-      || '|' || coalesce((select string_agg(r.xmin::text, ',' order by r.run_number) from runs r where r.job_id = j.id), '')
-      || '|' || coalesce((
-        select string_agg(a.xmin::text, ',' order by r.run_number, a.attempt)
-        from run_attempts a join runs r on r.id = a.run_id where r.job_id = j.id), '')
-    ) as v
-    from jobs j where j.id = ${jobId}`.execute(db)
-  return rows[0]?.v
+export async function findJobWithDetailVersion(
+  db: Db,
+  jobId: string,
+): Promise<(JobRow & { detail_version: string }) | undefined> {
+  return db
+    .selectFrom('jobs as j')
+    .selectAll('j')
+    .select(
+      sql<string>`md5(
+        j.xmin::text
+        || '|' || coalesce((select string_agg(r.xmin::text, ',' order by r.run_number) from runs r where r.job_id = j.id), '')
+        || '|' || coalesce((
+          select string_agg(a.xmin::text, ',' order by r.run_number, a.attempt)
+          from run_attempts a join runs r on r.id = a.run_id where r.job_id = j.id), '')
+      )`.as('detail_version'),
+    )
+    .where('j.id', '=', jobId)
+    .executeTakeFirst()
 }
 
 /** The job `owner` (a token id, or null in open mode) created with this Idempotency-Key. */

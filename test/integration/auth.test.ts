@@ -142,11 +142,12 @@ describe('API tokens', () => {
     const adminList = (await call('GET', '/api/jobs', tokens.admin)).body
     expect(adminList.jobs.map((j: any) => j.job_id).sort()).toEqual([a, b].sort())
 
-    // Another owner's job does not exist, for every route that names it.
+    // Another owner's job does not exist, for every route that names it, even just after its owner
+    // read it (the API keeps a job's rendered detail).
     for (const route of [`/api/jobs/${a}`, `/api/jobs/${a}/runs/1`, `/api/jobs/${a}/runs/1/logs`]) {
+      expect((await call('GET', route, tokens.alice)).status).toBe(200)
       const seen = await call('GET', route, tokens.bob)
       expect([route, seen.status, seen.body.error.code]).toEqual([route, 404, 'job_not_found'])
-      expect((await call('GET', route, tokens.alice)).status).toBe(200)
       expect((await call('GET', route, tokens.admin)).status).toBe(200)
     }
     const stolen = await call('POST', `/api/jobs/${a}/cancel`, tokens.bob)

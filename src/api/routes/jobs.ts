@@ -3,12 +3,11 @@ import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
-import { requireJob, requireRun } from '../lookups.js'
-import { intQuery, jobIdParam, NO_QUERY, parseQuery, textQuery } from '../params.js'
+import { requireJob, requireJobAs, requireRun } from '../lookups.js'
+import { intQuery, NO_QUERY, parseQuery, textQuery } from '../params.js'
 import { detailEtag, ifNoneMatchHits, JobDetailCache } from '../detail-cache.js'
 import { attemptView, jobDetail, jobView, phaseDurations, runView } from '../views.js'
-import { jobDetailVersion, listJobs } from '../../db/jobs.js'
-import type { JobRow } from '../../db/schema.js'
+import { findJobWithDetailVersion, listJobs } from '../../db/jobs.js'
 import { jobProgress, lastAttemptPhases, listAttempts, listRuns } from '../../db/runs.js'
 import { HARNESSES, isTerminalJobStatus, JOB_STATUSES } from '../../shared/status.js'
 import { ApiError } from '../errors.js'
@@ -30,10 +29,6 @@ export function jobRoutes(deps: AppDeps) {
   const view = (job: Parameters<typeof jobView>[0]) => jobView(job, config.temporal.uiUrl, config.temporal.namespace)
   const app = new Hono<AppEnv>()
   const detailCache = new JobDetailCache()
-  const renderDetail = async (job: JobRow) => {
-    const [runs, phases] = await Promise.all([listRuns(db, job.id), lastAttemptPhases(db, job.id)])
-    return jobDetail(job, runs, phases, config.temporal.uiUrl, config.temporal.namespace)
-  }
 
   app.get('/', async (c) => {
     const q = parseQuery(ListQuery, c.req.queries())
@@ -59,18 +54,18 @@ export function jobRoutes(deps: AppDeps) {
    */
   app.get('/:job_id', async (c) => {
     parseQuery(NO_QUERY, c.req.queries())
-    const jobId = jobIdParam(c.req.param('job_id'))
-    // The version first: the body, read after it, is then at least as new as the version it is
-    // cached and tagged under, so a cached body is never older than the rows it stands for.
-    const version = await jobDetailVersion(db, jobId)
-    const job = await requireJob(db, c.get('principal'), jobId)
-    if (!version) return c.json(await renderDetail(job))
+    // The job and its version in one snapshot; the runs, read after, are then at least as new as the
+    // version the body is cached and tagged under, so a kept body is never older than its tag.
+    const { detail_version: version, ...job } = await requireJobAs(c.get('principal'), c.req.param('job_id'), (id) =>
+      findJobWithDetailVersion(db, id),
+    )
     const etag = detailEtag(version)
     const headers = { ETag: etag, 'Cache-Control': 'private, no-cache' }
     if (ifNoneMatchHits(c.req.header('If-None-Match'), etag)) return c.body(null, 304, headers)
     let body = detailCache.get(job.id, version)
     if (body === undefined) {
-      body = JSON.stringify(await renderDetail(job))
+      const [runs, phases] = await Promise.all([listRuns(db, job.id), lastAttemptPhases(db, job.id)])
+      body = JSON.stringify(jobDetail(job, runs, phases, config.temporal.uiUrl, config.temporal.namespace))
       detailCache.set(job.id, version, body)
     }
     return c.body(body, 200, { ...headers, 'Content-Type': 'application/json' })
