@@ -19,6 +19,7 @@ import { execa, type ResultPromise } from 'execa'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../src/config.js'
@@ -55,6 +56,12 @@ const WORKERS = Number(values.workers)
 const FOLLOW = Number(values.follow)
 const POLLERS = Number(values.pollers)
 const JOB_SIZE = Number(values['job-size'])
+
+/**
+ * Event-loop delay is measured with a timer of this period (prom-client's too), and includes it:
+ * what lies beyond it is the lag.
+ */
+const LOOP_TIMER_MS = 10
 
 /** A log line an SSE client received: when the harness wrote it, and how long it took to arrive. */
 interface SseSample {
@@ -222,6 +229,14 @@ async function main() {
     }
   }
 
+  /** The API's event-loop lag percentiles since its metrics were last scraped, in ms. */
+  const apiLoopDelay = async () => {
+    const text = await (await fetch(`${base}/metrics`)).text()
+    const read = (q: string) =>
+      Number(new RegExp(`^nodejs_eventloop_lag_${q}_seconds (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000
+    return { p50: read('p50') - LOOP_TIMER_MS, p99: read('p99') - LOOP_TIMER_MS }
+  }
+
   try {
     // Wait for the API and every worker's host to be announced.
     for (let i = 0; ; i++) {
@@ -319,6 +334,11 @@ async function main() {
     })
     await cpu.sample()
     const cpuBase = cpu.snapshot()
+    // Event-loop delays while the load runs: the API's (read from its metrics, which restart at each
+    // scrape) and this script's own, since its clients time the API from a process on the same box.
+    await apiLoopDelay()
+    const ownLoop = monitorEventLoopDelay({ resolution: LOOP_TIMER_MS })
+    ownLoop.enable()
     const t0 = Date.now()
     const model = `load/d${D}-r${RATE}`
     const sizes = Array.from({ length: Math.ceil(N / JOB_SIZE) }, (_, i) => Math.min(JOB_SIZE, N - i * JOB_SIZE))
@@ -334,6 +354,8 @@ async function main() {
     const bigPoll: number[] = []
     const bigPollPlain: number[] = []
     const loadPoll: number[] = []
+    const bigPollApi: number[] = []
+    const loadPollApi: number[] = []
     let notModified = 0
     const pollers = Array.from({ length: POLLERS }, async (_, i) => {
       const plain = i === 1
@@ -346,6 +368,9 @@ async function main() {
         })
         await res.arrayBuffer()
         ;(target !== bigJob ? loadPoll : plain ? bigPollPlain : bigPoll).push(performance.now() - s)
+        // The API's own time for it (its Server-Timing header): the rest is waiting for a CPU, here.
+        const inApi = /(?:^|,)\s*total;[^,]*dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1]
+        if (inApi) (target !== bigJob ? loadPollApi : bigPollApi).push(Number(inApi))
         if (res.status === 304) notModified++
         else etag = res.headers.get('etag')
         await sleep(1000)
@@ -392,6 +417,8 @@ async function main() {
     const makespan = (new Date(lastFinish.t as Date).getTime() - t0) / 1000
     stop.abort()
     await Promise.allSettled([...followers, ...pollers])
+    ownLoop.disable()
+    const apiLoop = await apiLoopDelay()
     const outcomes = await dbh.db
       .selectFrom('runs')
       .select(['outcome', (eb) => eb.fn.countAll<string>().as('n')])
@@ -507,6 +534,8 @@ async function main() {
     )
     const big = stats(bigPoll)
     const bigPlain = stats(bigPollPlain)
+    const bigApi = stats(bigPollApi)
+    const smallApi = stats(loadPollApi)
     const small = stats(loadPoll)
     const idle = stats(idleStart)
     const rows = stats(rowsPerSec)
@@ -522,7 +551,15 @@ async function main() {
       [`  of which written while all harnesses ran (${steady.n} lines)`, f(steady.median, 'ms'), f(steady.p95, 'ms')],
       ['GET /api/jobs/{id}, job of 1000 runs, under load', f(big.median, 'ms', 1), f(big.p95, 'ms', 1)],
       ['  the same without If-None-Match (full body)', f(bigPlain.median, 'ms', 1), f(bigPlain.p95, 'ms', 1)],
+      ['  of which in the API (Server-Timing), either way', f(bigApi.median, 'ms', 1), f(bigApi.p95, 'ms', 1)],
       [`GET /api/jobs/{id}, job of ${JOB_SIZE} runs, under load`, f(small.median, 'ms', 1), f(small.p95, 'ms', 1)],
+      ['  of which in the API (Server-Timing)', f(smallApi.median, 'ms', 1), f(smallApi.p95, 'ms', 1)],
+      ['event-loop lag of the API, p50 / p99', f(apiLoop.p50, 'ms', 1), f(apiLoop.p99, 'ms', 1)],
+      [
+        'event-loop lag of this script (the clients), p50 / p99',
+        f(ownLoop.percentile(50) / 1e6 - LOOP_TIMER_MS, 'ms', 1),
+        f(ownLoop.percentile(99) / 1e6 - LOOP_TIMER_MS, 'ms', 1),
+      ],
       [`worker resident memory (largest of ${WORKERS}), max`, f(Math.max(...workerRss), 'MiB'), ''],
       ['API resident memory, max', f(Math.max(...apiRss), 'MiB'), ''],
       ['log rows written per second', f(rows.median, '/s'), f(rows.max, '/s max')],

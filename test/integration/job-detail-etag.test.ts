@@ -26,7 +26,13 @@ async function get(etag?: string) {
     headers: etag ? { 'If-None-Match': etag } : {},
   })
   const text = await res.text()
-  return { status: res.status, etag: res.headers.get('etag'), text, body: text ? JSON.parse(text) : null }
+  return {
+    status: res.status,
+    etag: res.headers.get('etag'),
+    timing: res.headers.get('server-timing'),
+    text,
+    body: text ? JSON.parse(text) : null,
+  }
 }
 
 describe('GET /api/jobs/{id} with an ETag', () => {
@@ -35,6 +41,8 @@ describe('GET /api/jobs/{id} with an ETag', () => {
     expect(first.status).toBe(200)
     expect(first.etag).toMatch(/^"[^"]+"$/)
     expect(first.body.runs).toHaveLength(3)
+    expect(first.timing).toMatch(/(^|,\s*)job;dur=[\d.]+;desc="the job and its version"/)
+    expect(first.timing).toMatch(/(^|,\s*)total;dur=[\d.]+/)
     const again = await get()
     expect(again).toMatchObject({ status: 200, etag: first.etag, text: first.text })
     for (const header of [first.etag!, `W/${first.etag}`, `"other", ${first.etag}`, '*']) {

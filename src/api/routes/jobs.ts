@@ -1,5 +1,6 @@
 /** The jobs resource: list, one job with its runs and metrics, one run with its attempts. */
 import { Hono } from 'hono'
+import { endTime, startTime, timing } from 'hono/timing'
 import { z } from 'zod'
 import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
@@ -52,20 +53,24 @@ export function jobRoutes(deps: AppDeps) {
    * `If-None-Match` gets 304 while the job is unchanged; an unchanged job's body is also kept (see
    * detail-cache.ts), so polling a big job costs one small query until something in it changes.
    */
-  app.get('/:job_id', async (c) => {
+  app.get('/:job_id', timing({ totalDescription: 'in the API' }), async (c) => {
     parseQuery(NO_QUERY, c.req.queries())
     // The job and its version in one snapshot; the runs, read after, are then at least as new as the
     // version the body is cached and tagged under, so a kept body is never older than its tag.
+    startTime(c, 'job', 'the job and its version')
     const { detail_version: version, ...job } = await requireJobAs(c.get('principal'), c.req.param('job_id'), (id) =>
       findJobWithDetailVersion(db, id),
     )
+    endTime(c, 'job')
     const etag = detailEtag(version)
     const headers = { ETag: etag, 'Cache-Control': 'private, no-cache' }
     if (ifNoneMatchHits(c.req.header('If-None-Match'), etag)) return c.body(null, 304, headers)
     let body = detailCache.get(job.id, version)
     if (body === undefined) {
+      startTime(c, 'render', 'runs read and rendered')
       const [runs, phases] = await Promise.all([listRuns(db, job.id), lastAttemptPhases(db, job.id)])
       body = JSON.stringify(jobDetail(job, runs, phases, config.temporal.uiUrl, config.temporal.namespace))
+      endTime(c, 'render')
       detailCache.set(job.id, version, body)
     }
     return c.body(body, 200, { ...headers, 'Content-Type': 'application/json' })
