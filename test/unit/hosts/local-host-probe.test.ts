@@ -84,6 +84,14 @@ describe('the local host probes in-process exactly as probe.sh does', () => {
     // lock it inherited shows it alive once the supervisor's own group has died.
     const proc = await start('orphan', 'setsid sleep 31.5 & sleep 31.5')
     await until(proc, 'pid')
+    // Both sleeps exist before the group dies (on a busy machine the shell may not have forked yet).
+    await vi.waitFor(
+      async () => {
+        const { stdout } = await execa('pgrep', ['-c', '-f', 'sleep 31.5'], { reject: false })
+        expect(Number(stdout)).toBeGreaterThanOrEqual(2)
+      },
+      { timeout: 10_000, interval: 20 },
+    )
     const pgid = await pidOf(proc, 'pgid')
     process.kill(-pgid, 'SIGKILL')
     await sleep(200)
