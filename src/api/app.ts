@@ -5,6 +5,7 @@
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { matchedRoutes } from 'hono/route'
+import { timing } from 'hono/timing'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import type { HarnessCatalog } from '../harness/catalog.js'
@@ -87,6 +88,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     },
   })
   app.use('/api/*', (c, next) => (c.req.path === '/api/upload' ? next() : smallBody(c, next)))
+  // Server-Timing on every answer: the API's own time, and its parts where a route names them.
+  app.use('/api/*', timing({ totalDescription: 'in the API' }))
   app.use('/api/*', requireToken({ db: deps.db, openModeAllowed: deps.openModeAllowed }))
   app.route('/api', healthRoutes(deps))
   app.route('/api', uploadRoutes(deps))

@@ -5,6 +5,7 @@
  * all. While no token exists at all the API is open, and then only on a loopback address.
  */
 import type { MiddlewareHandler } from 'hono'
+import { endTime, startTime, type TimingVariables } from 'hono/timing'
 import type { Db } from '../db/database.js'
 import { anyActiveToken, authenticate } from '../db/tokens.js'
 import type { JobRow } from '../db/schema.js'
@@ -18,7 +19,7 @@ export interface Principal {
 }
 
 export interface AppEnv {
-  Variables: { principal: Principal }
+  Variables: { principal: Principal } & TimingVariables
 }
 
 const OPEN: Principal = { tokenId: null, name: 'anonymous', admin: true }
@@ -40,13 +41,17 @@ export function requireToken(options: { db: Db; openModeAllowed: boolean }): Mid
     } else if (fromQuery) {
       token = fromQuery
     }
+    startTime(c, 'auth', 'the token checked')
     if (token !== undefined) {
       const row = await authenticate(options.db, token)
+      endTime(c, 'auth')
       if (!row) throw new ApiError(401, 'invalid_token', 'this API token is not valid (unknown or revoked)')
       c.set('principal', { tokenId: row.id, name: row.name, admin: row.admin })
       return next()
     }
-    if (await anyActiveToken(options.db)) {
+    const tokensExist = await anyActiveToken(options.db)
+    endTime(c, 'auth')
+    if (tokensExist) {
       c.header('WWW-Authenticate', 'Bearer')
       throw new ApiError(401, 'token_required', 'this API needs a token: Authorization: Bearer <token>')
     }

@@ -42,6 +42,7 @@ describe('GET /api/jobs/{id} with an ETag', () => {
     expect(first.etag).toMatch(/^"[^"]+"$/)
     expect(first.body.runs).toHaveLength(3)
     expect(first.timing).toMatch(/(^|,\s*)job;dur=[\d.]+;desc="the job and its version"/)
+    expect(first.timing).toMatch(/(^|,\s*)auth;dur=[\d.]+;desc="the token checked"/)
     expect(first.timing).toMatch(/(^|,\s*)total;dur=[\d.]+/)
     const again = await get()
     expect(again).toMatchObject({ status: 200, etag: first.etag, text: first.text })

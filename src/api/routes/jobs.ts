@@ -1,6 +1,6 @@
 /** The jobs resource: list, one job with its runs and metrics, one run with its attempts. */
 import { Hono } from 'hono'
-import { endTime, startTime, timing } from 'hono/timing'
+import { endTime, startTime } from 'hono/timing'
 import { z } from 'zod'
 import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
@@ -53,7 +53,7 @@ export function jobRoutes(deps: AppDeps) {
    * `If-None-Match` gets 304 while the job is unchanged; an unchanged job's body is also kept (see
    * detail-cache.ts), so polling a big job costs one small query until something in it changes.
    */
-  app.get('/:job_id', timing({ totalDescription: 'in the API' }), async (c) => {
+  app.get('/:job_id', async (c) => {
     parseQuery(NO_QUERY, c.req.queries())
     // The job and its version in one snapshot; the runs, read after, are then at least as new as the
     // version the body is cached and tagged under, so a kept body is never older than its tag.
