@@ -115,5 +115,7 @@ describe('GET /api/jobs/{id} with an ETag', () => {
     })
     expect(missing.status).toBe(404)
     expect(missing.headers.get('etag')).toBeNull()
+    // Errors are timed too.
+    expect(missing.headers.get('server-timing')).toMatch(/(^|,\s*)total;dur=[\d.]+/)
   })
 })
