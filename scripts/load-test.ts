@@ -372,7 +372,7 @@ async function main() {
         })
         await res.arrayBuffer()
         ;(target !== bigJob ? loadPoll : plain ? bigPollPlain : bigPoll).push(performance.now() - s)
-        // The API's own time for it (its Server-Timing header): the rest is waiting for a CPU, here.
+        // The API's own time for it (its Server-Timing header); the rest is spent outside its handlers.
         const inApi = /(?:^|,)\s*total;[^,]*dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1]
         if (inApi) (target !== bigJob ? loadPollApi : bigPollApi).push(Number(inApi))
         if (res.status === 304) notModified++
