@@ -80,6 +80,16 @@ function stats(values: number[]) {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * A process's main thread (its event loop): seconds run on a CPU and seconds spent runnable but
+ * waiting for one (the kernel's schedstat), since it started.
+ */
+async function mainThreadSched(pid: number | undefined): Promise<{ ran: number; waited: number }> {
+  const text = pid ? await readFile(`/proc/${pid}/schedstat`, 'utf8').catch(() => '') : ''
+  const [ran, waited] = text.split(' ').map(Number)
+  return { ran: (ran ?? NaN) / 1e9, waited: (waited ?? NaN) / 1e9 }
+}
+
 async function rssMiB(pid: number | undefined): Promise<number> {
   if (!pid) return NaN
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
@@ -230,6 +240,12 @@ async function main() {
     }
   }
 
+  const schedOf = async (pids: Record<'api' | 'worker' | 'clients', number | undefined>) => ({
+    api: await mainThreadSched(pids.api),
+    worker: await mainThreadSched(pids.worker),
+    clients: await mainThreadSched(pids.clients),
+  })
+
   /** The API's event-loop lag percentiles since its metrics were last scraped, in ms. */
   const apiLoopDelay = async () => {
     const text = await (await fetch(`${base}/metrics`)).text()
@@ -340,6 +356,8 @@ async function main() {
     await apiLoopDelay()
     const ownLoop = monitorEventLoopDelay({ resolution: LOOP_TIMER_MS })
     ownLoop.enable()
+    const schedPids = { api: api.pid, worker: workers[0]!.pid, clients: process.pid }
+    const schedBase = await schedOf(schedPids)
     const t0 = Date.now()
     const model = `load/d${D}-r${RATE}`
     const sizes = Array.from({ length: Math.ceil(N / JOB_SIZE) }, (_, i) => Math.min(JOB_SIZE, N - i * JOB_SIZE))
@@ -443,6 +461,7 @@ async function main() {
     agent.destroy()
     ownLoop.disable()
     const apiLoop = await apiLoopDelay()
+    const schedEnd = await schedOf(schedPids)
     const outcomes = await dbh.db
       .selectFrom('runs')
       .select(['outcome', (eb) => eb.fn.countAll<string>().as('n')])
@@ -592,6 +611,11 @@ async function main() {
         f(ownLoop.percentile(50) / 1e6 - LOOP_TIMER_MS, 'ms', 1),
         f(ownLoop.percentile(99) / 1e6 - LOOP_TIMER_MS, 'ms', 1),
       ],
+      ...(['api', 'worker', 'clients'] as const).map((k): [string, string, string] => [
+        `main thread of the ${k === 'worker' ? 'first worker' : k === 'clients' ? 'load clients' : 'API'}: s run / s waiting for a CPU`,
+        f(schedEnd[k].ran - schedBase[k].ran, 's', 1),
+        f(schedEnd[k].waited - schedBase[k].waited, 's', 1),
+      ]),
       [`worker resident memory (largest of ${WORKERS}), max`, f(Math.max(...workerRss), 'MiB'), ''],
       ['API resident memory, max', f(Math.max(...apiRss), 'MiB'), ''],
       ['log rows written per second', f(rows.median, '/s'), f(rows.max, '/s max')],
