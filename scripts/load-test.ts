@@ -370,9 +370,8 @@ async function main() {
     )
     // Poller 0 polls the 1000-run job as a browser does (it sends the last ETag back, If-None-Match);
     // poller 1 polls it without validators, as curl would; the others poll the load's jobs (browser-like).
-    const bigPoll: number[] = []
-    /** When each of `bigPoll` was sent. */
-    const bigPollAt: number[] = []
+    /** The browser-like polls of the 1000-run job: when each was sent, and how long it took. */
+    const bigPoll: { sentAt: number; ms: number }[] = []
     const bigPollPlain: number[] = []
     const loadPoll: number[] = []
     const bigPollApi: number[] = []
@@ -384,12 +383,15 @@ async function main() {
       let etag: string | null = null
       while (!stop.signal.aborted) {
         const s = performance.now()
-        if (target === bigJob && !plain) bigPollAt.push(Date.now())
+        const sentAt = Date.now()
         const res = await fetch(`${base}/api/jobs/${target}`, {
           headers: etag && !plain ? { 'If-None-Match': etag } : {},
         })
         await res.arrayBuffer()
-        ;(target !== bigJob ? loadPoll : plain ? bigPollPlain : bigPoll).push(performance.now() - s)
+        const ms = performance.now() - s
+        if (target !== bigJob) loadPoll.push(ms)
+        else if (plain) bigPollPlain.push(ms)
+        else bigPoll.push({ sentAt, ms })
         // The API's own time for it (its Server-Timing header); the rest is spent outside its handlers.
         const inApi = /(?:^|,)\s*total;[^,]*dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1]
         if (inApi) (target !== bigJob ? loadPollApi : bigPollApi).push(Number(inApi))
@@ -575,8 +577,8 @@ async function main() {
     const steady = stats(
       sseDelays.filter((d) => d.writtenAt >= allStarted && d.writtenAt < firstEnded).map((d) => d.delay),
     )
-    const big = stats(bigPoll)
-    const bigSteady = stats(bigPoll.filter((_, i) => bigPollAt[i]! >= allStarted && bigPollAt[i]! < firstEnded))
+    const big = stats(bigPoll.map((p) => p.ms))
+    const bigSteady = stats(bigPoll.filter((p) => p.sentAt >= allStarted && p.sentAt < firstEnded).map((p) => p.ms))
     const bigPlain = stats(bigPollPlain)
     const bigHttp = stats(bigPollHttp)
     const bigApi = stats(bigPollApi)
