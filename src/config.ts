@@ -78,6 +78,7 @@ const EnvSchema = z.object({
 
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   KEEP_HOST_FILES: bool.default(false),
+  FOLLOW_LIVE_UP_TO: z.coerce.number().int().min(0).max(100_000).default(200),
 
   METRICS_ENABLED: bool.default(true),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -115,6 +116,11 @@ export interface Config {
   readonly workerHosts: readonly string[]
   /** Keep attempt directories on hosts after runs (debugging). */
   readonly keepHostFiles: boolean
+  /**
+   * While a worker follows at most this many harnesses, it reads each one's files as they are
+   * written; past it, only the runs someone watches live, and the others by polling.
+   */
+  readonly followLiveUpTo: number
   readonly ssh: {
     /** OpenSSH known_hosts file for SSH hosts' keys, shared with rsync. */
     readonly knownHostsFile: string
@@ -268,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     hosts,
     workerHosts,
     keepHostFiles: e.KEEP_HOST_FILES,
+    followLiveUpTo: e.FOLLOW_LIVE_UP_TO,
     ssh: {
       knownHostsFile: path.resolve(cwd, e.SSH_KNOWN_HOSTS ?? path.join(e.DATA_DIR, 'ssh', 'known_hosts')),
       strictHostKeys: e.SSH_STRICT_HOST_KEYS,

@@ -26,8 +26,12 @@ export interface HostActivityDeps {
   logWriter?: LogWriter
   /** What a run's log keeps (see appendRunLog). */
   logLimits: LogLimits
-  /** How often a running harness's logs are read. */
+  /** How often a running harness's logs are read when polled (the interval grows past 250 harnesses). */
   pollIntervalMs: number
+  /** Up to how many followed harnesses each one's files are read as they are written (`followMode`). */
+  followLiveUpTo: number
+  /** The runs someone watches live (an open log stream): followed live whatever the load. */
+  watchedRuns?: { has(runId: string): boolean }
   /** How long a cancelled (or overdue) harness gets to tear down before it is killed. */
   cancelGraceMs: number
   /** Where the activities say what they did; each line carries its job, run and attempt. */

@@ -8,6 +8,7 @@ import { matchedRoutes } from 'hono/route'
 import { timing } from 'hono/timing'
 import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
+import type { RunWatchAnnouncer } from '../db/run-watch.js'
 import type { HarnessCatalog } from '../harness/catalog.js'
 import type { TaskChecker } from '../tasks/harness-checks.js'
 import { methodLabel, uploadResult, type ApiMetrics, type Exposition } from '../observability/metrics.js'
@@ -41,6 +42,8 @@ export interface AppDeps {
   masterKey: Buffer
   jobs: JobStarter
   notifier: LogNotifier
+  /** Tells the workers which runs have an open log stream, so that they follow those live. */
+  runWatch: RunWatchAnnouncer
   /** Checks tasks by their harness's own rules; null skips those checks (no harness installed here). */
   taskChecker: TaskChecker | null
   /** What the installed harnesses offer (agents, environments), for forms. */

@@ -4,7 +4,7 @@
  * If the connection drops it reconnects; subscribers also wake on a timer, so a lost notification
  * delays a line by at most that long and never loses it.
  */
-import pg from 'pg'
+import { listen } from '../db/listen.js'
 import { LOG_NOTIFY_CHANNEL } from '../db/run-logs.js'
 
 export interface LogNotifier {
@@ -15,9 +15,6 @@ export interface LogNotifier {
 
 export function createLogNotifier(databaseUrl: string, onError: (err: unknown) => void = () => {}): LogNotifier {
   const waiters = new Map<string, Set<() => void>>()
-  let client: pg.Client | null = null
-  let closed = false
-  let retryTimer: NodeJS.Timeout | null = null
 
   const wakeAll = (runId: string) => {
     const set = waiters.get(runId)
@@ -26,41 +23,14 @@ export function createLogNotifier(databaseUrl: string, onError: (err: unknown) =
     for (const wake of set) wake()
   }
 
-  const connect = async () => {
-    if (closed) return
-    const c = new pg.Client({ connectionString: databaseUrl })
-    c.on('notification', (msg) => {
-      if (msg.channel === LOG_NOTIFY_CHANNEL && msg.payload) wakeAll(msg.payload)
-    })
-    c.on('error', (err) => {
-      onError(err)
-      reconnectSoon(c)
-    })
-    c.on('end', () => reconnectSoon(c))
-    try {
-      await c.connect()
-      await c.query(`LISTEN ${LOG_NOTIFY_CHANNEL}`)
-      client = c
-      // Lines may have landed while we were not listening.
+  const listener = listen(databaseUrl, LOG_NOTIFY_CHANNEL, {
+    onPayload: wakeAll,
+    // Lines may have landed while we were not listening.
+    onListening: () => {
       for (const runId of [...waiters.keys()]) wakeAll(runId)
-    } catch (err) {
-      onError(err)
-      reconnectSoon(c)
-    }
-  }
-
-  const reconnectSoon = (c: pg.Client) => {
-    if (client === c) client = null
-    c.removeAllListeners('end')
-    void c.end().catch(() => {})
-    if (closed || retryTimer) return
-    retryTimer = setTimeout(() => {
-      retryTimer = null
-      void connect()
-    }, 1000)
-  }
-
-  void connect()
+    },
+    onError,
+  })
 
   return {
     wait(runId, timeoutMs, signal) {
@@ -80,15 +50,8 @@ export function createLogNotifier(databaseUrl: string, onError: (err: unknown) =
       })
     },
     async close() {
-      closed = true
-      if (retryTimer) clearTimeout(retryTimer)
       for (const runId of [...waiters.keys()]) wakeAll(runId)
-      const c = client
-      client = null
-      if (c) {
-        c.removeAllListeners('end')
-        await c.end().catch(() => {})
-      }
+      await listener.close()
     },
   }
 }

@@ -6,12 +6,13 @@
  * as soon as it is written, and only the files that changed: a line reaches the run's log within
  * milliseconds, and a quiet harness costs nothing between its writes. Elsewhere (SSH), and while its
  * worker follows so many harnesses that the notices would cost more than polls, it reads every file
- * at each poll, the poll interval growing with their number.
+ * at each poll, the poll interval growing with their number. Which of the two, the caller's `mode`
+ * says at every step (`followMode` in run-harness.ts: a run someone watches is followed live).
  *
  * Measured with `npm run load` on 2 cores: 40 runs writing 5 lines/s, line → SSE client 179 ms
  * median, 495 ms p95 polling; 27 ms and 57 ms watching. 600 such runs: watching took a fifth more
  * of the worker's CPU on a box already saturated, and the p95 got worse (1.5 s → 2.1 s), so past a
- * couple of hundred harnesses the follower polls.
+ * couple of hundred harnesses the follower polls those nobody watches.
  */
 import path from 'node:path/posix'
 import type { DirWatch, ExecutionHost } from '../hosts/execution-host.js'

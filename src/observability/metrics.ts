@@ -111,6 +111,7 @@ export interface WorkerMetrics {
   readonly runQueueLatency: Histogram<'harness'>
   readonly logLinesIngested: Counter<'stream'>
   readonly activeHarnesses: Gauge<'host'>
+  readonly liveHarnesses: Gauge<'host'>
   readonly attempts: Counter<'harness' | 'outcome' | 'error_class'>
 }
 
@@ -144,6 +145,14 @@ export function createWorkerMetrics(): WorkerMetrics {
     activeHarnesses: new Gauge({
       name: `${PREFIX}active_harnesses`,
       help: 'Harness processes this worker is following, by host.',
+      labelNames: ['host'],
+      registers: [registry],
+    }),
+    liveHarnesses: new Gauge({
+      name: `${PREFIX}live_followed_harnesses`,
+      help:
+        'Of the harnesses this worker follows, those followed live (files read as written): all while ' +
+        'at most FOLLOW_LIVE_UP_TO are followed, else those of the runs someone watches.',
       labelNames: ['host'],
       registers: [registry],
     }),

@@ -9,6 +9,7 @@ import { harnessCatalogLoader } from '../harness/catalog.js'
 import { isLoopback } from '../api/auth.js'
 import { ConfigError } from '../config.js'
 import { anyActiveToken } from '../db/tokens.js'
+import { runWatchAnnouncer } from '../db/run-watch.js'
 import { createLogNotifier } from '../api/log-notifier.js'
 import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
@@ -51,6 +52,7 @@ export async function startApiRuntime(options: {
   const notifier = createLogNotifier(options.databaseUrl, (err) =>
     logger.warn('log notifier connection problem', { err }),
   )
+  const runWatch = runWatchAnnouncer(dbh.db, (err) => logger.warn('announcing watched runs failed', { err }))
   const harborBin = findExecutable('harbor', config.harness.harborBin)
   const harnessPython =
     harborBin && existsSync(path.join(path.dirname(harborBin), 'python'))
@@ -84,6 +86,7 @@ export async function startApiRuntime(options: {
     db: dbh.db,
     masterKey: options.masterKey,
     notifier,
+    runWatch,
     logError: (err, request) => logger.error('request failed', { err, ...request }),
     metrics: apiMetrics && {
       api: apiMetrics,
@@ -120,6 +123,7 @@ export async function startApiRuntime(options: {
         ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
       })
       await notifier.close()
+      runWatch.close()
       await taskChecker?.close()
       await temporal.close()
       await dbh.close()

@@ -13,6 +13,7 @@ import { createDb } from '../db/database.js'
 import { createJobActivities } from '../activities/job-activities.js'
 import { createHostActivities } from '../activities/host-activities.js'
 import { batchingLogWriter } from '../db/log-writer.js'
+import { listenForWatchedRuns } from '../db/run-watch.js'
 import type { Logger } from '../logger.js'
 import { createWorkerMetrics, exposition, processMetrics } from '../observability/metrics.js'
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.js'
@@ -56,6 +57,10 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
   const jobDbh = createDb(options.databaseUrl, { max: 3 })
   // One writer for the logs of every run this process follows: their reads commit in shared batches.
   const logWriter = batchingLogWriter(dbh.db)
+  // The runs the API has open log streams of: followed live whatever the load.
+  const watchedRuns = listenForWatchedRuns(options.databaseUrl, (err) =>
+    logger.warn('watched-runs listener connection problem', { err }),
+  )
   const connection = await NativeConnection.connect({ address: options.temporalAddress })
   const metrics = createWorkerMetrics()
   const scrape = exposition([processMetrics(), metrics.registry])
@@ -84,6 +89,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
     }
     const host = buildHost(config, hostConfig)
     metrics.activeHarnesses.set({ host: id }, 0)
+    metrics.liveHarnesses.set({ host: id }, 0)
     services.push(
       new HostService(host, hostConfig.slots, dbh.db, logger.child({ host: id }), { keepFiles: config.keepHostFiles }),
     )
@@ -103,6 +109,8 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
           keepHostFiles: config.keepHostFiles,
           logLimits: { maxBytes: config.limits.logBytesPerRun, maxLineChars: config.limits.logLineChars },
           pollIntervalMs: 250,
+          followLiveUpTo: config.followLiveUpTo,
+          watchedRuns,
           cancelGraceMs: 90_000,
           logger: logger.child({ host: id }),
           metrics,
@@ -138,6 +146,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
         await metricsServer?.close()
         await connection.close()
         await logWriter.close()
+        await watchedRuns.close()
         await dbh.close()
         await jobDbh.close()
       })

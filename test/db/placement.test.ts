@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { announceHost, placeAttempt } from '../../src/db/hosts.js'
-import { pollInterval } from '../../src/activities/run-harness.js'
 import { insertTestJob } from '../helpers/fixtures.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-db.js'
 
@@ -37,11 +36,4 @@ it('avoids a host that did not take up an attempt while another has room, and fa
   expect(await placeAttempt(tdb.db, runIds[0]!, 1, ['c'])).toBe('d')
   // d is full now; c is the only live host with room: a slow host is better than none.
   expect(await placeAttempt(tdb.db, runIds[1]!, 1, ['c', 'd'])).toBe('c')
-})
-
-it('reads harness logs less often only when a worker follows hundreds of harnesses', () => {
-  expect(pollInterval(250, 1)).toBe(250)
-  expect(pollInterval(250, 250)).toBe(250)
-  expect(pollInterval(250, 600)).toBe(600)
-  expect(pollInterval(250, 5000)).toBe(1000)
 })

@@ -1,7 +1,7 @@
 /**
  * Metrics after a real run: the API's `GET /metrics` (request counts by route pattern, runs by
- * status, open event streams), the worker's (log lines, harness durations, attempts) through its
- * accessor and its own server, both behind METRICS_TOKEN; and the Temporal SDK's metrics of a
+ * status, open event streams), the worker's (log lines, harness durations, attempts, harnesses
+ * followed live) through its accessor and its own server, both behind METRICS_TOKEN; and the Temporal SDK's metrics of a
  * worker process started with TEMPORAL_METRICS_ADDRESS.
  */
 import path from 'node:path'
@@ -21,6 +21,11 @@ let workerMetricsPort: number
 let job: any
 /** `sse_clients{stream="run_log"}` while a run's log stream was open. */
 let sseClientsWhileOpen: number | null = null
+/**
+ * The worker's followed harnesses and those of them followed live, sampled while the job ran (with
+ * FOLLOW_LIVE_UP_TO=0 only a run someone watches is followed live; run 1's log is streamed, run 2's not).
+ */
+const followSamples: { active: number; live: number }[] = []
 
 async function scrape(url: string, headers: Record<string, string> = AUTH): Promise<{ status: number; text: string }> {
   const res = await fetch(url, { headers })
@@ -53,8 +58,19 @@ async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, time
 beforeAll(async () => {
   workerMetricsPort = await freePort()
   service = await startTestService({
-    env: { METRICS_TOKEN, WORKER_METRICS_PORT: String(workerMetricsPort) },
+    env: { METRICS_TOKEN, WORKER_METRICS_PORT: String(workerMetricsPort), FOLLOW_LIVE_UP_TO: '0' },
   })
+  let jobDone = false
+  const sampling = (async () => {
+    while (!jobDone) {
+      const text = await service.worker!.metrics()
+      followSamples.push({
+        active: total(text, 'harbor_runner_active_harnesses'),
+        live: total(text, 'harbor_runner_live_followed_harnesses'),
+      })
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  })()
   const up = await upload(service.api.url, {
     file: await zipDirectory(path.join(TASKS, 'hello-pass')),
     filename: 'hello-pass.zip',
@@ -74,6 +90,8 @@ beforeAll(async () => {
     },
   })
   job = await waitForJob(service.api.url, up.body.job_id, (j) => j.status === 'completed')
+  jobDone = true
+  await sampling
 }, 180_000)
 
 afterAll(async () => {
@@ -132,7 +150,15 @@ describe("the worker's metrics", () => {
     expect(sample(text, `harbor_runner_attempts_total{${passed}}`)).toBeGreaterThanOrEqual(2)
     expect(sample(text, 'harbor_runner_run_queue_latency_seconds_count{harness="harbor"}')).toBeGreaterThanOrEqual(2)
     expect(sample(text, 'harbor_runner_active_harnesses{host="local"}')).toBe(0)
+    expect(sample(text, 'harbor_runner_live_followed_harnesses{host="local"}')).toBe(0)
     expect(text).toContain('process_resident_memory_bytes')
+  })
+
+  it('show the run whose log is streamed followed live, and the other polled, past FOLLOW_LIVE_UP_TO', () => {
+    // Run 1 watched: live while followed. Run 2 unwatched: followed, but not live.
+    expect(followSamples.some((s) => s.live === 1)).toBe(true)
+    expect(followSamples.some((s) => s.active > s.live)).toBe(true)
+    expect(Math.max(...followSamples.map((s) => s.live))).toBe(1)
   })
 
   it('are served on WORKER_METRICS_PORT, behind the token', async () => {

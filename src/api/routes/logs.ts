@@ -43,6 +43,16 @@ export function logRoutes(deps: AppDeps) {
     return countedSSE(c, async (sse) => {
       const aborted = new AbortController()
       sse.onAbort(() => aborted.abort())
+      // While the stream is open, the run's worker reads its files as they are written.
+      const unwatch = deps.runWatch.open(run.id)
+      try {
+        await follow(sse, aborted.signal)
+      } finally {
+        unwatch()
+      }
+    })
+
+    async function follow(sse: SSEStreamingApi, aborted: AbortSignal) {
       let lastWrite = Date.now()
       while (!sse.aborted) {
         // Status first, then lines: a terminal status means every line is already stored.
@@ -62,9 +72,9 @@ export function logRoutes(deps: AppDeps) {
           await sse.write(': keep-alive\n\n')
           lastWrite = Date.now()
         }
-        await deps.notifier.wait(run.id, MAX_WAIT_MS, aborted.signal)
+        await deps.notifier.wait(run.id, MAX_WAIT_MS, aborted)
       }
-    })
+    }
   })
 
   app.get('/:job_id/runs/:run_number/logs', async (c) => {
