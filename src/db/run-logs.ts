@@ -8,7 +8,7 @@
  */
 import { sql, type Transaction } from 'kysely'
 import type { Db } from './database.js'
-import type { Database, RunLogLineRow } from './schema.js'
+import type { Database, RunLogLineRow, RunRow } from './schema.js'
 
 export const LOG_NOTIFY_CHANNEL = 'run_log'
 
@@ -197,4 +197,54 @@ export async function listRunLogAfter(
     .orderBy('seq')
     .limit(limit)
     .execute()
+}
+
+/** What a log stream needs of its run: whether it has ended, how, and how many lines it has. */
+export type RunLogState = Pick<RunRow, 'status' | 'outcome' | 'error_class' | 'error_message' | 'reward' | 'log_seq'>
+
+/**
+ * The run's state and up to `limit` lines after `afterSeq`, in one statement (one snapshot, one
+ * round trip: a live stream reads this at every line written). Undefined when the run does not exist.
+ */
+export async function readRunLogPage(
+  db: Db,
+  runId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<{ run: RunLogState; lines: RunLogLineRow[] } | undefined> {
+  const rows = await db
+    .selectFrom('runs as r')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('run_log_lines')
+          .selectAll()
+          .whereRef('run_id', '=', 'r.id')
+          .where('seq', '>', afterSeq)
+          .orderBy('seq')
+          .limit(limit)
+          .as('l'),
+      (join) => join.onTrue(),
+    )
+    .select(['r.status', 'r.outcome', 'r.error_class', 'r.error_message', 'r.reward', 'r.log_seq'])
+    .select(['l.run_id', 'l.seq', 'l.attempt', 'l.stream', 'l.line', 'l.created_at'])
+    .where('r.id', '=', runId)
+    .orderBy('l.seq')
+    .execute()
+  const first = rows[0]
+  if (!first) return undefined
+  const { status, outcome, error_class, error_message, reward, log_seq } = first
+  const lines: RunLogLineRow[] = []
+  for (const r of rows) {
+    if (r.seq === null) continue
+    lines.push({
+      run_id: r.run_id!,
+      seq: r.seq,
+      attempt: r.attempt!,
+      stream: r.stream!,
+      line: r.line!,
+      created_at: r.created_at!,
+    })
+  }
+  return { run: { status, outcome, error_class, error_message, reward, log_seq }, lines }
 }

@@ -2,7 +2,13 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { appendRunLog, listRunLogAfter, LogCursorConflict, MAX_LOG_LINE_CHARS } from '../../src/db/run-logs.js'
+import {
+  appendRunLog,
+  listRunLogAfter,
+  LogCursorConflict,
+  MAX_LOG_LINE_CHARS,
+  readRunLogPage,
+} from '../../src/db/run-logs.js'
 import { setRunStatus } from '../../src/db/runs.js'
 import { LogTailer, takeLines } from '../../src/harness/log-tailer.js'
 import { LocalHost } from '../../src/hosts/local-host.js'
@@ -46,6 +52,26 @@ describe('run log', () => {
       [4, 'stderr', 'three'],
     ])
     expect((await lines(b)).map((l) => l.seq)).toEqual([1])
+  })
+
+  it('reads a page of lines with the run state a stream needs, in one statement', async () => {
+    const { runIds } = await insertTestJob(tdb.db)
+    const run = runIds[0]!
+    const empty = await readRunLogPage(tdb.db, run, 0, 10)
+    expect(empty).toEqual({ run: expect.objectContaining({ status: 'queued', log_seq: 0 }), lines: [] })
+    await appendRunLog(
+      tdb.db,
+      run,
+      1,
+      ['a', 'b', 'c'].map((line) => ({ stream: 'harbor', line })),
+    )
+    const page = await readRunLogPage(tdb.db, run, 1, 1)
+    expect(page!.run.log_seq).toBe(3)
+    expect(page!.lines.map((l) => [l.seq, l.line, l.attempt, l.stream, l.run_id])).toEqual([[2, 'b', 1, 'harbor', run]])
+    expect(page!.lines[0]!.created_at).toBeInstanceOf(Date)
+    expect((await readRunLogPage(tdb.db, run, 0, 10))!.lines.map((l) => l.seq)).toEqual([1, 2, 3])
+    expect((await readRunLogPage(tdb.db, run, 3, 10))!.lines).toEqual([])
+    expect(await readRunLogPage(tdb.db, '00000000-0000-0000-0000-000000000000', 0, 10)).toBeUndefined()
   })
 
   it('refuses an append whose cursor moved: a duplicate reader cannot repeat lines', async () => {

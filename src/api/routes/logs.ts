@@ -14,9 +14,8 @@ import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
 import { requireRun } from '../lookups.js'
 import { lastEventIdParam, NO_QUERY, parseQuery } from '../params.js'
-import { findRunById } from '../../db/runs.js'
-import { listRunLogAfter } from '../../db/run-logs.js'
-import type { RunLogLineRow, RunRow } from '../../db/schema.js'
+import { listRunLogAfter, readRunLogPage, type RunLogState } from '../../db/run-logs.js'
+import type { RunLogLineRow } from '../../db/schema.js'
 import { whileOpen } from '../../observability/metrics.js'
 import { isTerminalRunStatus } from '../../shared/status.js'
 import { PHASE_OF_EVENT } from '../../harness/harbor-command.js'
@@ -55,9 +54,9 @@ export function logRoutes(deps: AppDeps) {
     async function follow(sse: SSEStreamingApi, aborted: AbortSignal) {
       let lastWrite = Date.now()
       while (!sse.aborted) {
-        // Status first, then lines: a terminal status means every line is already stored.
-        const current = (await findRunById(db, run.id))!
-        const lines = await listRunLogAfter(db, run.id, after, PAGE)
+        // The run's state and its next lines from one snapshot: once it is terminal, every line up
+        // to its log_seq is stored.
+        const { run: current, lines } = (await readRunLogPage(db, run.id, after, PAGE))!
         for (const line of lines) {
           await sse.writeSSE(eventOf(line))
           after = line.seq
@@ -128,7 +127,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-function endOf(run: RunRow) {
+function endOf(run: RunLogState) {
   return {
     status: run.status,
     outcome: run.outcome,
