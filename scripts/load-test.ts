@@ -376,6 +376,7 @@ async function main() {
     const loadPoll: number[] = []
     const bigPollApi: number[] = []
     const loadPollApi: number[] = []
+    const pollAuth: number[] = []
     let notModified = 0
     const pollers = Array.from({ length: POLLERS }, async (_, i) => {
       const plain = i === 1
@@ -393,8 +394,12 @@ async function main() {
         else if (plain) bigPollPlain.push(ms)
         else bigPoll.push({ sentAt, ms })
         // The API's own time for it (its Server-Timing header); the rest is spent outside its handlers.
-        const inApi = /(?:^|,)\s*total;[^,]*dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1]
+        const timing = res.headers.get('server-timing') ?? ''
+        const inApi = /(?:^|,)\s*total;[^,]*dur=([\d.]+)/.exec(timing)?.[1]
         if (inApi) (target !== bigJob ? loadPollApi : bigPollApi).push(Number(inApi))
+        // Of which the token check.
+        const auth = /(?:^|,)\s*auth;[^,]*dur=([\d.]+)/.exec(timing)?.[1]
+        if (auth) pollAuth.push(Number(auth))
         if (res.status === 304) notModified++
         else etag = res.headers.get('etag')
         await sleep(1000)
@@ -583,6 +588,7 @@ async function main() {
     const bigHttp = stats(bigPollHttp)
     const bigApi = stats(bigPollApi)
     const smallApi = stats(loadPollApi)
+    const authStats = stats(pollAuth)
     const small = stats(loadPoll)
     const idle = stats(idleStart)
     const rows = stats(rowsPerSec)
@@ -607,6 +613,11 @@ async function main() {
       ['  of which in the API (Server-Timing), either way', f(bigApi.median, 'ms', 1), f(bigApi.p95, 'ms', 1)],
       [`GET /api/jobs/{id}, job of ${JOB_SIZE} runs, under load`, f(small.median, 'ms', 1), f(small.p95, 'ms', 1)],
       ['  of which in the API (Server-Timing)', f(smallApi.median, 'ms', 1), f(smallApi.p95, 'ms', 1)],
+      [
+        "  the token check's share of every poll (Server-Timing)",
+        f(authStats.median, 'ms', 1),
+        f(authStats.p95, 'ms', 1),
+      ],
       ['event-loop lag of the API, p50 / p99', f(apiLoop.p50, 'ms', 1), f(apiLoop.p99, 'ms', 1)],
       [
         'event-loop lag of this script (the clients), p50 / p99',

@@ -17,6 +17,7 @@ import type { JobWorkflowInput } from '../workflows/job-workflow.js'
 import { requireToken, type AppEnv } from './auth.js'
 import { ApiError, notFound, onError } from './errors.js'
 import type { LogNotifier } from './log-notifier.js'
+import type { TokenCheck } from './token-cache.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { catalogRoutes } from './routes/catalog.js'
 import { healthRoutes } from './routes/health.js'
@@ -42,6 +43,8 @@ export interface AppDeps {
   masterKey: Buffer
   jobs: JobStarter
   notifier: LogNotifier
+  /** Who a request's token is (kept in memory, forgotten on every change to the tokens). */
+  tokens: TokenCheck
   /** Tells the workers which runs have an open log stream, so that they follow those live. */
   runWatch: RunWatchAnnouncer
   /** Checks tasks by their harness's own rules; null skips those checks (no harness installed here). */
@@ -93,7 +96,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/api/*', (c, next) => (c.req.path === '/api/upload' ? next() : smallBody(c, next)))
   // Server-Timing on every answer: the API's own time, and its parts where a route names them.
   app.use('/api/*', timing({ totalDescription: 'in the API' }))
-  app.use('/api/*', requireToken({ db: deps.db, openModeAllowed: deps.openModeAllowed }))
+  app.use('/api/*', requireToken({ tokens: deps.tokens, openModeAllowed: deps.openModeAllowed }))
   app.route('/api', healthRoutes(deps))
   app.route('/api', uploadRoutes(deps))
   app.route('/api', catalogRoutes(deps))

@@ -6,8 +6,7 @@
  */
 import type { MiddlewareHandler } from 'hono'
 import { endTime, startTime, type TimingVariables } from 'hono/timing'
-import type { Db } from '../db/database.js'
-import { anyActiveToken, authenticate } from '../db/tokens.js'
+import type { TokenCheck } from './token-cache.js'
 import type { JobRow } from '../db/schema.js'
 import { ApiError } from './errors.js'
 
@@ -28,7 +27,7 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
-export function requireToken(options: { db: Db; openModeAllowed: boolean }): MiddlewareHandler<AppEnv> {
+export function requireToken(options: { tokens: TokenCheck; openModeAllowed: boolean }): MiddlewareHandler<AppEnv> {
   return async function requireTokenMiddleware(c, next) {
     if (c.req.path === '/api/health') return next()
     const header = c.req.header('Authorization')
@@ -43,13 +42,13 @@ export function requireToken(options: { db: Db; openModeAllowed: boolean }): Mid
     }
     startTime(c, 'auth', 'the token checked')
     if (token !== undefined) {
-      const row = await authenticate(options.db, token)
+      const row = await options.tokens.authenticate(token)
       endTime(c, 'auth')
       if (!row) throw new ApiError(401, 'invalid_token', 'this API token is not valid (unknown or revoked)')
       c.set('principal', { tokenId: row.id, name: row.name, admin: row.admin })
       return next()
     }
-    const tokensExist = await anyActiveToken(options.db)
+    const tokensExist = await options.tokens.anyActive()
     endTime(c, 'auth')
     if (tokensExist) {
       c.header('WWW-Authenticate', 'Bearer')

@@ -2,7 +2,8 @@
  * A PostgreSQL connection of its own that LISTENs on one channel and hands each notification's
  * payload to `onPayload`. If the connection fails or ends it is opened again a second later, and
  * `onListening` is called each time the LISTEN is in place (notifications sent while it was not are
- * lost, so a caller that cannot miss one looks again then).
+ * lost, so a caller that cannot miss one looks again then). `onLost` says that a LISTEN that was in
+ * place is not any more.
  */
 import pg from 'pg'
 
@@ -16,6 +17,7 @@ export function listen(
   handlers: {
     onPayload: (payload: string) => void
     onListening?: () => void
+    onLost?: () => void
     onError?: (err: unknown) => void
   },
 ): Listener {
@@ -28,7 +30,7 @@ export function listen(
     if (closed) return
     const c = new pg.Client({ connectionString: databaseUrl })
     c.on('notification', (msg) => {
-      if (msg.channel === channel && msg.payload) handlers.onPayload(msg.payload)
+      if (msg.channel === channel) handlers.onPayload(msg.payload ?? '')
     })
     c.on('error', (err) => {
       onError(err)
@@ -51,7 +53,10 @@ export function listen(
   }
 
   const reconnectSoon = (c: pg.Client) => {
-    if (client === c) client = null
+    if (client === c) {
+      client = null
+      handlers.onLost?.()
+    }
     c.removeAllListeners('end')
     void c.end().catch(() => {})
     if (closed || retryTimer) return
@@ -70,6 +75,7 @@ export function listen(
       const c = client
       client = null
       if (c) {
+        handlers.onLost?.()
         c.removeAllListeners('end')
         await c.end().catch(() => {})
       }

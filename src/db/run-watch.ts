@@ -73,7 +73,9 @@ export function listenForWatchedRuns(
 ): WatchedRuns {
   const until = new Map<string, number>()
   const listener = listen(databaseUrl, RUN_WATCH_CHANNEL, {
-    onPayload: (runId) => until.set(runId, Date.now() + watchedForMs),
+    onPayload: (runId) => {
+      if (runId) until.set(runId, Date.now() + watchedForMs)
+    },
     onError,
   })
   // Forgets the runs whose announcements ran out, so that the map holds only the watched ones.

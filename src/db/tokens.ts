@@ -43,12 +43,15 @@ export async function listTokens(db: Db): Promise<Omit<ApiTokenRow, 'token_sha25
     .execute()
 }
 
-/** The active token with this value, noting its use (at most once a minute). */
-export async function authenticate(db: Db, token: string): Promise<ApiTokenRow | undefined> {
+/** Notified by a trigger whenever a token is created, revoked or changed (not when one is used). */
+export const API_TOKENS_CHANNEL = 'api_tokens'
+
+/** The active token with this sha256 (`hashToken`), noting its use (at most once a minute). */
+export async function authenticate(db: Db, tokenSha256: string): Promise<ApiTokenRow | undefined> {
   const row = await db
     .selectFrom('api_tokens')
     .selectAll()
-    .where('token_sha256', '=', hashToken(token))
+    .where('token_sha256', '=', tokenSha256)
     .where('revoked_at', 'is', null)
     .executeTakeFirst()
   if (row && (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000)) {

@@ -11,6 +11,7 @@ import { ConfigError } from '../config.js'
 import { anyActiveToken } from '../db/tokens.js'
 import { runWatchAnnouncer } from '../db/run-watch.js'
 import { createLogNotifier } from '../api/log-notifier.js'
+import { cachedTokenCheck } from '../api/token-cache.js'
 import type { Config } from '../config.js'
 import { createDb } from '../db/database.js'
 import type { Logger } from '../logger.js'
@@ -52,6 +53,9 @@ export async function startApiRuntime(options: {
   const notifier = createLogNotifier(options.databaseUrl, (err) =>
     logger.warn('log notifier connection problem', { err }),
   )
+  const tokens = cachedTokenCheck(dbh.db, options.databaseUrl, (err) =>
+    logger.warn('token-changes listener connection problem', { err }),
+  )
   const runWatch = runWatchAnnouncer(dbh.db, (err) => logger.warn('announcing watched runs failed', { err }))
   const harborBin = findExecutable('harbor', config.harness.harborBin)
   const harnessPython =
@@ -86,6 +90,7 @@ export async function startApiRuntime(options: {
     db: dbh.db,
     masterKey: options.masterKey,
     notifier,
+    tokens,
     runWatch,
     logError: (err, request) => logger.error('request failed', { err, ...request }),
     metrics: apiMetrics && {
@@ -123,6 +128,7 @@ export async function startApiRuntime(options: {
         ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
       })
       await notifier.close()
+      await tokens.close()
       runWatch.close()
       await taskChecker?.close()
       await temporal.close()

@@ -1,0 +1,180 @@
+/**
+ * The API's token check kept in memory, over a real PostgreSQL: a kept check is forgotten on every
+ * change to the tokens (the trigger's NOTIFY), whoever makes it; noting a token's use notifies
+ * nobody; nothing is kept while the API is not listening.
+ */
+import pg from 'pg'
+import { sql } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cachedTokenCheck, type TokenCheck } from '../../src/api/token-cache.js'
+import { API_TOKENS_CHANNEL, createToken, revokeToken } from '../../src/db/tokens.js'
+import { createTestDatabase, type TestDatabase } from '../helpers/test-db.js'
+
+let tdb: TestDatabase
+const closers: (() => Promise<void>)[] = []
+beforeAll(async () => {
+  tdb = await createTestDatabase()
+})
+afterAll(async () => {
+  for (const close of closers) await close()
+  await tdb?.drop()
+})
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 2_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await read()
+    if (ok(v) || Date.now() > deadline) return v
+    await sleep(10)
+  }
+}
+
+/**
+ * Whether `check` keeps `token`'s check: a change made with the trigger off is not seen. Tried again
+ * for a while, since a notice of an earlier change may still be on its way and make it forget.
+ */
+async function keeps(check: TokenCheck, token: { id: string; token: string }): Promise<boolean> {
+  return eventually(
+    async () => {
+      const before = (await check.authenticate(token.token))!.admin
+      await withTriggersOff(() =>
+        tdb.db.updateTable('api_tokens').set({ admin: !before }).where('id', '=', token.id).execute(),
+      )
+      return (await check.authenticate(token.token))!.admin === before
+    },
+    (same) => same,
+  )
+}
+
+/** A token check whose LISTEN is in place (it keeps what it checks). */
+async function listeningCheck(): Promise<TokenCheck> {
+  const check = cachedTokenCheck(tdb.db, tdb.url, (err) => console.error(err))
+  closers.push(() => check.close())
+  const name = `probe-${Date.now()}`
+  const probe = await createToken(tdb.db, name, false)
+  expect(await keeps(check, probe)).toBe(true)
+  await revokeToken(tdb.db, name)
+  return check
+}
+
+/** A change that notifies nobody: shows what a check kept. */
+async function withTriggersOff<T>(change: () => Promise<T>): Promise<T> {
+  await sql`alter table api_tokens disable trigger user`.execute(tdb.db)
+  try {
+    return await change()
+  } finally {
+    await sql`alter table api_tokens enable trigger user`.execute(tdb.db)
+  }
+}
+
+describe('the token check kept in memory', () => {
+  it('keeps a valid token, and forgets it when it is revoked', async () => {
+    const check = await listeningCheck()
+    const alice = await createToken(tdb.db, 'alice', false)
+    expect((await check.authenticate(alice.token))?.name).toBe('alice')
+    expect(await keeps(check, alice)).toBe(true)
+
+    expect(await revokeToken(tdb.db, 'alice')).toBe(true)
+    expect(
+      await eventually(
+        () => check.authenticate(alice.token),
+        (row) => row === undefined,
+        1_000,
+      ),
+    ).toBeUndefined()
+  })
+
+  it('forgets on a change made by hand in SQL, and on a new token', async () => {
+    const check = await listeningCheck()
+    const bob = await createToken(tdb.db, 'bob', false)
+    expect((await check.authenticate(bob.token))?.admin).toBe(false)
+    await sql`update api_tokens set admin = true where name = 'bob'`.execute(tdb.db)
+    expect(
+      await eventually(
+        () => check.authenticate(bob.token),
+        (row) => row?.admin === true,
+      ),
+    ).toMatchObject({
+      admin: true,
+    })
+    await sql`delete from api_tokens where name = 'bob'`.execute(tdb.db)
+    expect(
+      await eventually(
+        () => check.authenticate(bob.token),
+        (row) => row === undefined,
+      ),
+    ).toBeUndefined()
+  })
+
+  it('knows whether any token is active, and learns of the first one at once', async () => {
+    await sql`update api_tokens set revoked_at = now() where revoked_at is null`.execute(tdb.db)
+    const check = await listeningCheck()
+    expect(await check.anyActive()).toBe(false)
+    await createToken(tdb.db, 'carol', false)
+    expect(
+      await eventually(
+        () => check.anyActive(),
+        (v) => v,
+      ),
+    ).toBe(true)
+  })
+
+  it('never keeps an unknown token', async () => {
+    const check = await listeningCheck()
+    expect(await check.authenticate('hr_not-a-token')).toBeUndefined()
+    // Made valid without a notice: found, since nothing was kept for it.
+    const dave = await createToken(tdb.db, 'dave', false)
+    await withTriggersOff(() =>
+      tdb.db
+        .updateTable('api_tokens')
+        .set({ token_sha256: sql`encode(sha256(convert_to('hr_not-a-token', 'UTF8')), 'hex')` })
+        .where('id', '=', dave.id)
+        .execute(),
+    )
+    expect((await check.authenticate('hr_not-a-token'))?.name).toBe('dave')
+  })
+
+  it('keeps nothing while it cannot listen', async () => {
+    const url = new URL(tdb.url)
+    url.port = '1' // nothing listens there: its LISTEN never takes
+    const check = cachedTokenCheck(tdb.db, url.toString(), () => {})
+    closers.push(() => check.close())
+    const erin = await createToken(tdb.db, 'erin', false)
+    expect((await check.authenticate(erin.token))?.name).toBe('erin')
+    await withTriggersOff(() => revokeToken(tdb.db, 'erin'))
+    expect(await check.authenticate(erin.token)).toBeUndefined()
+  })
+})
+
+describe('the api_tokens trigger', () => {
+  it('notifies on every change to who may call, and not when a token is used', async () => {
+    const client = new pg.Client({ connectionString: tdb.url })
+    await client.connect()
+    closers.push(() => client.end())
+    let notices = 0
+    client.on('notification', (m) => {
+      if (m.channel === API_TOKENS_CHANNEL) notices++
+    })
+    await client.query(`LISTEN ${API_TOKENS_CHANNEL}`)
+    const settle = async () => {
+      await sleep(200)
+      const n = notices
+      notices = 0
+      return n
+    }
+    const frank = await createToken(tdb.db, 'frank', false)
+    expect(await settle()).toBe(1)
+    await tdb.db
+      .updateTable('api_tokens')
+      .set({ last_used_at: sql`now()` })
+      .where('id', '=', frank.id)
+      .execute()
+    expect(await settle()).toBe(0)
+    await revokeToken(tdb.db, 'frank')
+    expect(await settle()).toBe(1)
+    await sql`delete from api_tokens where id = ${frank.id}`.execute(tdb.db)
+    expect(await settle()).toBe(1)
+  })
+})
