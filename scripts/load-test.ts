@@ -68,6 +68,8 @@ const LOOP_TIMER_MS = 10
 interface SseSample {
   writtenAt: number
   delay: number
+  /** Of which until its transaction in the worker's log writer began (the row's created_at). */
+  toStored: number
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -230,7 +232,8 @@ async function main() {
             if (id) last = id
             if (/^event: end$/m.test(block)) return
             const t = /load line \d+\/\d+ t=(\d{13})/.exec(block)?.[1]
-            if (t) delays.push({ writtenAt: Number(t), delay: now - Number(t) })
+            const stored = Date.parse(/"time":"([^"]+)"/.exec(block)?.[1] ?? '')
+            if (t) delays.push({ writtenAt: Number(t), delay: now - Number(t), toStored: stored - Number(t) })
           }
         }
       } catch {
@@ -579,9 +582,10 @@ async function main() {
     // The same for lines written while every run's harness ran: apart from the start and end bursts.
     const allStarted = Math.max(...[...byRun.values()].map((r) => r.harness_start!))
     const firstEnded = Math.min(...[...byRun.values()].map((r) => r.harness_end!))
-    const steady = stats(
-      sseDelays.filter((d) => d.writtenAt >= allStarted && d.writtenAt < firstEnded).map((d) => d.delay),
-    )
+    const steadyLines = sseDelays.filter((d) => d.writtenAt >= allStarted && d.writtenAt < firstEnded)
+    const steady = stats(steadyLines.map((d) => d.delay))
+    const toStored = stats(sseDelays.map((d) => d.toStored))
+    const steadyToStored = stats(steadyLines.map((d) => d.toStored))
     const big = stats(bigPoll.map((p) => p.ms))
     const bigSteady = stats(bigPoll.filter((p) => p.sentAt >= allStarted && p.sentAt < firstEnded).map((p) => p.ms))
     const bigPlain = stats(bigPollPlain)
@@ -602,6 +606,8 @@ async function main() {
       ['upload → harness start, idle service', f(idle.median, 'ms'), f(idle.p95, 'ms')],
       [`log line written → received by SSE client (${sse.n} lines)`, f(sse.median, 'ms'), f(sse.p95, 'ms')],
       [`  of which written while all harnesses ran (${steady.n} lines)`, f(steady.median, 'ms'), f(steady.p95, 'ms')],
+      ['  written → stored (the worker read it, its commit began)', f(toStored.median, 'ms'), f(toStored.p95, 'ms')],
+      ['    the same, while all harnesses ran', f(steadyToStored.median, 'ms'), f(steadyToStored.p95, 'ms')],
       ['GET /api/jobs/{id}, job of 1000 runs, under load', f(big.median, 'ms', 1), f(big.p95, 'ms', 1)],
       [
         `  of which while all harnesses ran (${bigSteady.n} polls)`,
