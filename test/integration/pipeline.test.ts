@@ -43,6 +43,8 @@ describe('a job of the passing task and one of the failing task', () => {
   let liveRun1: { events: SseEvent[]; statusWhenFirstAgentLine: string | null }
   let firstPart: SseEvent[]
   let resumed: { events: SseEvent[]; ended: boolean }
+  /** The failing job's page stream (`/events`), followed from its upload to its end. */
+  let failJobEvents: Promise<{ events: SseEvent[]; ended: boolean }>
 
   beforeAll(async () => {
     const pass = await upload(service.api.url, {
@@ -58,6 +60,7 @@ describe('a job of the passing task and one of the failing task', () => {
     responses.push(JSON.stringify(pass.body), JSON.stringify(fail.body))
     expect(pass.status).toBe(201)
     expect(fail.status).toBe(201)
+    failJobEvents = readSse(`${service.api.url}/api/jobs/${fail.body.job_id}/events`)
     const stream = (runNumber: number) =>
       `${service.api.url}/api/jobs/${pass.body.job_id}/runs/${runNumber}/logs/stream`
 
@@ -155,6 +158,26 @@ describe('a job of the passing task and one of the failing task', () => {
       lastEventId: String(run2.log_lines),
     })
     expect(after.events.map((e) => e.event)).toEqual(['end'])
+  })
+
+  it("streams the job's page: each change of its runs as a job event, then its end", async () => {
+    const { events, ended } = await failJobEvents
+    expect(ended).toBe(true)
+    expect(events.at(-1)).toMatchObject({ event: 'end', data: { status: 'completed' } })
+    const jobs = events.filter((e) => e.event === 'job')
+    expect(jobs.map((e) => Number(e.id))).toEqual(jobs.map((_e, i) => i + 1))
+    // Live, not only the first and the last state: some event shows a run under way.
+    const underWay = ['staging', 'running', 'collecting']
+    expect(jobs.some((e) => e.data.runs.some((r: any) => underWay.includes(r.status)))).toBe(true)
+    // Only changes are sent: no two events in a row differ by log counts alone.
+    const withoutCounts = jobs.map((e) =>
+      JSON.stringify({ ...e.data, runs: e.data.runs.map((r: any) => ({ ...r, log_lines: 0 })) }),
+    )
+    for (let i = 1; i < withoutCounts.length; i++) expect(withoutCounts[i]).not.toBe(withoutCounts[i - 1])
+    expect(jobs.at(-1)!.data.runs.map((r: any) => [r.status, r.outcome])).toEqual([
+      ['completed', 'failed'],
+      ['completed', 'failed'],
+    ])
   })
 
   it("serves the run's collected files as a zip: result, agent log, verifier output", async () => {

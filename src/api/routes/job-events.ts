@@ -4,8 +4,9 @@
  * changes (a run's status, phase, outcome); changes within half a second are sent as one. An `end`
  * event follows the job's last state once it has ended, then the stream closes.
  *
- * It wakes on the same notifications as the log streams (any line of any of the job's runs), and
- * on a timer, so a missed notification delays an update but never loses it.
+ * It wakes on the same notifications as the log streams (any line of any of the job's runs, one
+ * standing subscription per stream), and on a timer, so a missed notification delays an update but
+ * never loses it.
  */
 import { Hono, type Context } from 'hono'
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming'
@@ -31,29 +32,52 @@ export function jobEventRoutes(deps: AppDeps) {
   app.get('/:job_id/events', async (c) => {
     const found = await requireJob(db, c.get('principal'), c.req.param('job_id'))
     return countedSSE(c, async (sse) => {
-      const aborted = new AbortController()
-      sse.onAbort(() => aborted.abort())
-      let last = ''
-      let seq = 0
-      while (!sse.aborted) {
-        const job = (await findJob(db, found.id))!
-        const [runs, phases] = await Promise.all([listRuns(db, job.id), lastAttemptPhases(db, job.id)])
-        // Log line counts change with every line; they are not worth an update of their own.
-        const detail = jobDetail(job, runs, phases, config.temporal.uiUrl, config.temporal.namespace)
-        const fingerprint = JSON.stringify({ ...detail, runs: detail.runs.map((r) => ({ ...r, log_lines: 0 })) })
-        if (fingerprint !== last) {
-          last = fingerprint
-          await sse.writeSSE({ event: 'job', id: String(++seq), data: JSON.stringify(detail) })
-        } else {
-          await sse.write(': keep-alive\n\n')
+      // Woken by any line of any of the job's runs (its runs are all made with it), or by the timer.
+      let changed = false
+      let wake: (() => void) | null = null
+      const unsubscribe = deps.notifier.subscribe(
+        (await listRuns(db, found.id)).map((r) => r.id),
+        () => {
+          changed = true
+          wake?.()
+        },
+      )
+      sse.onAbort(() => wake?.())
+      try {
+        let last = ''
+        let seq = 0
+        while (!sse.aborted) {
+          changed = false
+          const job = (await findJob(db, found.id))!
+          const [runs, phases] = await Promise.all([listRuns(db, job.id), lastAttemptPhases(db, job.id)])
+          // Log line counts change with every line; they are not worth an update of their own.
+          const detail = jobDetail(job, runs, phases, config.temporal.uiUrl, config.temporal.namespace)
+          const fingerprint = JSON.stringify({ ...detail, runs: detail.runs.map((r) => ({ ...r, log_lines: 0 })) })
+          if (fingerprint !== last) {
+            last = fingerprint
+            await sse.writeSSE({ event: 'job', id: String(++seq), data: JSON.stringify(detail) })
+          } else {
+            await sse.write(': keep-alive\n\n')
+          }
+          if (isTerminalJobStatus(job.status)) {
+            await sse.writeSSE({ event: 'end', data: JSON.stringify({ status: job.status }) })
+            return
+          }
+          if (!changed && !sse.aborted) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(done, WAKE_MS)
+              function done() {
+                clearTimeout(timer)
+                wake = null
+                resolve()
+              }
+              wake = done
+            })
+          }
+          await new Promise((resolve) => setTimeout(resolve, COALESCE_MS))
         }
-        if (isTerminalJobStatus(job.status)) {
-          await sse.writeSSE({ event: 'end', data: JSON.stringify({ status: job.status }) })
-          return
-        }
-        const wakes = runs.map((r) => deps.notifier.wait(r.id, WAKE_MS, aborted.signal))
-        await Promise.race(wakes.length > 0 ? wakes : [new Promise((resolve) => setTimeout(resolve, WAKE_MS))])
-        await new Promise((resolve) => setTimeout(resolve, COALESCE_MS))
+      } finally {
+        unsubscribe()
       }
     })
   })
