@@ -1,8 +1,8 @@
 /**
  * Wakes the API's log streams when a run's log grows. One dedicated PostgreSQL connection LISTENs
  * on the `run_log` channel (writers notify with the run id on commit) and fans out to subscribers.
- * If the connection drops it reconnects; subscribers also wake on a timer, so a lost notification
- * delays a line by at most that long and never loses it.
+ * If the connection drops it reconnects; the streams also wake on a timer of their own, so a lost
+ * notification delays a line by at most that long and never loses it.
  */
 import { listen } from '../db/listen.js'
 import { LOG_NOTIFY_CHANNEL } from '../db/run-logs.js'
