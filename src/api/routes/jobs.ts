@@ -51,8 +51,8 @@ export function jobRoutes(deps: AppDeps) {
   /**
    * The job with its runs and metrics. Answers carry an ETag: a client that sends it back in
    * `If-None-Match` gets 304 while the job is unchanged; an unchanged job's body is also kept (see
-   * detail-cache.ts), so polling a big job costs one small query (beside the token check) until
-   * something in it changes.
+   * detail-cache.ts), so polling a big job costs one small query until something in it changes (the
+   * token check is kept in memory: token-cache.ts).
    */
   app.get('/:job_id', async (c) => {
     parseQuery(NO_QUERY, c.req.queries())
