@@ -2,7 +2,7 @@
  * Load test (not a test of correctness): the orchestration's cost at scale, with a stand-in harness.
  *
  *   npm run load -- [--runs 600] [--slots 600] [--duration 120] [--rate 5] [--workers 1]
- *                   [--follow 20] [--pollers 5] [--job-size 100] [--profile DIR]
+ *                   [--follow 20] [--pollers 5] [--job-size 100] [--job-pages 0] [--profile DIR]
  *
  * Starts the whole service on throwaway embedded PostgreSQL and Temporal dev server: the API and
  * `--workers` worker processes (each serving its own local host with slots/workers slots), all
@@ -43,6 +43,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1' },
     follow: { type: 'string', default: '20' },
     pollers: { type: 'string', default: '5' },
+    // Job pages held open (GET /api/jobs/{id}/events), one per load job in turn.
+    'job-pages': { type: 'string', default: '0' },
     // Runs per job: the load is submitted as ceil(runs / job-size) jobs.
     'job-size': { type: 'string', default: '100' },
     // Writes a V8 CPU profile of each worker (and the API) into this directory when they stop.
@@ -57,6 +59,7 @@ const WORKERS = Number(values.workers)
 const FOLLOW = Number(values.follow)
 const POLLERS = Number(values.pollers)
 const JOB_SIZE = Number(values['job-size'])
+const JOB_PAGES = Number(values['job-pages'])
 
 /**
  * Event-loop delay is measured with a timer of this period (prom-client's too), and includes it:
@@ -371,6 +374,22 @@ async function main() {
     const followers = Array.from({ length: Math.min(FOLLOW, N) }, (_, i) =>
       followRun(jobIds[i % jobIds.length]!, Math.floor(i / jobIds.length) + 1, sseDelays, stop.signal),
     )
+    // Job pages open as a dashboard holds them: the `job` events each receives.
+    const jobPageEvents: number[] = Array.from({ length: JOB_PAGES }, () => 0)
+    const jobPages = jobPageEvents.map(async (_, i) => {
+      try {
+        const res = await fetch(`${base}/api/jobs/${jobIds[i % jobIds.length]}/events`, { signal: stop.signal })
+        const decoder = new TextDecoder()
+        let buffer = ''
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          const blocks = (buffer + decoder.decode(chunk, { stream: true })).split('\n\n')
+          buffer = blocks.pop()!
+          jobPageEvents[i]! += blocks.filter((b) => /^event: job$/m.test(b)).length
+        }
+      } catch {
+        // Stopped.
+      }
+    })
     // Poller 0 polls the 1000-run job as a browser does (it sends the last ETag back, If-None-Match);
     // poller 1 polls it without validators, as curl would; the others poll the load's jobs (browser-like).
     /** The browser-like polls of the 1000-run job: when each was sent, and how long it took. */
@@ -467,7 +486,7 @@ async function main() {
       .executeTakeFirstOrThrow()
     const makespan = (new Date(lastFinish.t as Date).getTime() - t0) / 1000
     stop.abort()
-    await Promise.allSettled([...followers, ...pollers, httpPoller])
+    await Promise.allSettled([...followers, ...pollers, httpPoller, ...jobPages])
     agent.destroy()
     ownLoop.disable()
     const apiLoop = await apiLoopDelay()
@@ -663,6 +682,9 @@ async function main() {
         `submitted in ${(submitted / 1000).toFixed(1)} s; ${done}/${N} completed; attempts beyond the first ${retried}; outcomes ${outcomes.map((o) => `${o.outcome ?? 'none'} ${o.n}`).join(', ')}`,
         ...retryCauses.map((c) => `  retried after ${c.n} × ${c.error_class}: ${c.message}`),
         `status polls answered 304 Not Modified: ${notModified} of ${bigPoll.length + loadPoll.length} conditional polls`,
+        ...(JOB_PAGES > 0
+          ? [`job page streams held open: ${JOB_PAGES}, job events each received: ${jobPageEvents.join(', ')}`]
+          : []),
         `runs reaching each mark per 20 s after submission: workflow started ${timeline('workflow')}; placed ${timeline('staging')}; harness started ${timeline('harness_start')}; completed ${timeline('completed')}`,
         '',
         `| ${'measure'.padEnd(w)} | median / ratio | p95 / value |`,
