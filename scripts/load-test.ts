@@ -31,6 +31,7 @@ import { PROJECT_ROOT } from '../src/paths.js'
 import { connectTemporalClient } from '../src/temporal/client.js'
 import { runWorkflowId } from '../src/shared/ids.js'
 import { provideInfrastructure } from '../src/runtime/infrastructure.js'
+import { readSse } from '../test/helpers/api-client.js'
 import { freePort } from '../test/helpers/ports.js'
 import { buildZip, harborTask } from '../test/helpers/task-zips.js'
 
@@ -376,20 +377,16 @@ async function main() {
     )
     // Job pages open as a dashboard holds them: the `job` events each receives.
     const jobPageEvents: number[] = Array.from({ length: JOB_PAGES }, () => 0)
-    const jobPages = jobPageEvents.map(async (_, i) => {
-      try {
-        const res = await fetch(`${base}/api/jobs/${jobIds[i % jobIds.length]}/events`, { signal: stop.signal })
-        const decoder = new TextDecoder()
-        let buffer = ''
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          const blocks = (buffer + decoder.decode(chunk, { stream: true })).split('\n\n')
-          buffer = blocks.pop()!
-          jobPageEvents[i]! += blocks.filter((b) => /^event: job$/m.test(b)).length
-        }
-      } catch {
-        // Stopped.
-      }
-    })
+    const jobPages = jobPageEvents.map((_, i) =>
+      readSse(`${base}/api/jobs/${jobIds[i % jobIds.length]}/events`, {
+        signal: stop.signal,
+        timeoutMs: 24 * 3600_000, // until the job ends or the load stops
+        stopWhen: (e) => {
+          if (e.event === 'job') jobPageEvents[i]!++
+          return false
+        },
+      }),
+    )
     // Poller 0 polls the 1000-run job as a browser does (it sends the last ETag back, If-None-Match);
     // poller 1 polls it without validators, as curl would; the others poll the load's jobs (browser-like).
     /** The browser-like polls of the 1000-run job: when each was sent, and how long it took. */

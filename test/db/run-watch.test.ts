@@ -10,6 +10,7 @@ import {
   runWatchAnnouncer,
   type WatchedRuns,
 } from '../../src/db/run-watch.js'
+import { eventually } from '../helpers/eventually.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-db.js'
 
 let tdb: TestDatabase
@@ -25,14 +26,8 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function until(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) return false
-    await sleep(20)
-  }
-  return true
-}
+/** Whether `check` comes to hold within 5 s. */
+const until = (check: () => boolean) => eventually(check, (held) => held)
 
 /** A listener whose LISTEN is in place (an announcement made before it would be missed). */
 async function listening(watchedForMs: number): Promise<WatchedRuns> {

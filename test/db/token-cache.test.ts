@@ -8,6 +8,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cachedTokenCheck, type TokenCheck } from '../../src/api/token-cache.js'
 import { API_TOKENS_CHANNEL, createToken, revokeToken } from '../../src/db/tokens.js'
+import { eventually } from '../helpers/eventually.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-db.js'
 
 let tdb: TestDatabase
@@ -20,16 +21,9 @@ afterAll(async () => {
   await tdb?.drop()
 })
 
+/** How long, and how often, a check is tried again until a notice has reached it. */
+const SOON = { timeoutMs: 2_000, everyMs: 10 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 2_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await read()
-    if (ok(v) || Date.now() > deadline) return v
-    await sleep(10)
-  }
-}
 
 /**
  * Whether `check` keeps `token`'s check: a change made with the trigger off is not seen. Tried again
@@ -45,6 +39,7 @@ async function keeps(check: TokenCheck, token: { id: string; token: string }): P
       return (await check.authenticate(token.token))!.admin === before
     },
     (same) => same,
+    SOON,
   )
 }
 
@@ -81,7 +76,7 @@ describe('the token check kept in memory', () => {
       await eventually(
         () => check.authenticate(alice.token),
         (row) => row === undefined,
-        1_000,
+        { timeoutMs: 1_000, everyMs: 10 },
       ),
     ).toBeUndefined()
   })
@@ -95,6 +90,7 @@ describe('the token check kept in memory', () => {
       await eventually(
         () => check.authenticate(bob.token),
         (row) => row?.admin === true,
+        SOON,
       ),
     ).toMatchObject({
       admin: true,
@@ -104,6 +100,7 @@ describe('the token check kept in memory', () => {
       await eventually(
         () => check.authenticate(bob.token),
         (row) => row === undefined,
+        SOON,
       ),
     ).toBeUndefined()
   })
@@ -117,6 +114,7 @@ describe('the token check kept in memory', () => {
       await eventually(
         () => check.anyActive(),
         (v) => v,
+        SOON,
       ),
     ).toBe(true)
   })

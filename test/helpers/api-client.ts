@@ -51,10 +51,17 @@ export interface SseEvent {
  */
 export async function readSse(
   url: string,
-  options: { lastEventId?: string; stopWhen?: (e: SseEvent, all: SseEvent[]) => boolean; timeoutMs?: number } = {},
+  options: {
+    lastEventId?: string
+    stopWhen?: (e: SseEvent, all: SseEvent[]) => boolean
+    timeoutMs?: number
+    /** Stops reading when aborted, as the timeout does. */
+    signal?: AbortSignal
+  } = {},
 ): Promise<{ events: SseEvent[]; ended: boolean }> {
   const controller = new AbortController()
   const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 120_000)
+  options.signal?.addEventListener('abort', () => controller.abort(), { once: true })
   const events: SseEvent[] = []
   try {
     const res = await fetch(url, {

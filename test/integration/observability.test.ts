@@ -8,6 +8,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { readSse, upload, waitForJob } from '../helpers/api-client.js'
+import { eventually } from '../helpers/eventually.js'
 import { freePort } from '../helpers/ports.js'
 import { startTestService, type TestService } from '../helpers/service.js'
 import { zipDirectory } from '../helpers/task-zips.js'
@@ -15,6 +16,8 @@ import { zipDirectory } from '../helpers/task-zips.js'
 const TASKS = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks')
 const METRICS_TOKEN = 'scrape-token-for-the-observability-test'
 const AUTH = { Authorization: `Bearer ${METRICS_TOKEN}` }
+/** How long, and how often, a scrape is tried again until it shows what a test waits for. */
+const SCRAPES = { timeoutMs: 15_000, everyMs: 250 }
 
 let service: TestService
 let workerMetricsPort: number
@@ -44,15 +47,6 @@ function total(text: string, name: string): number {
     .split('\n')
     .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await read()
-    if (ok(value) || Date.now() > deadline) return value
-    await new Promise((r) => setTimeout(r, 250))
-  }
 }
 
 beforeAll(async () => {
@@ -126,6 +120,7 @@ describe("the API's GET /metrics", () => {
     const text = await eventually(
       async () => (await scrape(`${service.api.url}/metrics`)).text,
       (t) => (sample(t, 'harbor_runner_runs{status="completed"}') ?? 0) >= 2,
+      SCRAPES,
     )
     expect(sample(text, 'harbor_runner_runs{status="completed"}')).toBeGreaterThanOrEqual(2)
     expect(sample(text, 'harbor_runner_runs{status="running"}')).toBe(0)
@@ -136,6 +131,7 @@ describe("the API's GET /metrics", () => {
     const text = await eventually(
       async () => (await scrape(`${service.api.url}/metrics`)).text,
       (t) => sample(t, 'harbor_runner_sse_clients{stream="run_log"}') === 0,
+      SCRAPES,
     )
     expect(sample(text, 'harbor_runner_sse_clients{stream="run_log"}')).toBe(0)
   })
@@ -187,7 +183,7 @@ describe("the Temporal SDK's metrics", () => {
           () => '',
         )) ?? '',
       (t) => t.includes('temporal_'),
-      60_000,
+      { ...SCRAPES, timeoutMs: 60_000 },
     )
     child.kill('SIGTERM')
     await child
