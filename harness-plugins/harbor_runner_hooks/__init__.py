@@ -7,6 +7,6 @@ Load with ``PYTHONPATH=<repo>/harness-plugins`` and::
 See ``phase_events.py`` for what the plugin writes and why.
 """
 
-from harbor_runner_hooks.phase_events import EVENTS_FILE_NAME, PhaseEvents
+from harbor_runner_hooks.phase_events import EVENTS_FILE_NAME, PhaseEvents, PhaseRecorder
 
-__all__ = ["EVENTS_FILE_NAME", "PhaseEvents"]
+__all__ = ["EVENTS_FILE_NAME", "PhaseEvents", "PhaseRecorder"]

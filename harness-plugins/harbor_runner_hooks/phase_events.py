@@ -50,6 +50,7 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from harbor.trial.hooks import TrialEvent, TrialHookEvent
@@ -97,39 +98,29 @@ def append_line(path: Path, record: dict[str, str]) -> None:
         os.close(fd)
 
 
-class PhaseEvents:
-    """Job plugin (``--plugin harbor_runner_hooks:PhaseEvents``) that appends one
-    JSON line per trial event to ``<job dir>/harbor-runner-events.jsonl``."""
+class PhaseRecorder:
+    """Appends one JSON line per trial event to ``path``, for every trial whose
+    hooks it is registered on: a whole job's (``PhaseEvents``), or one trial's
+    (the trial runner, ``harbor_trial_runner``)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        # Harbor passes --plugin-kwarg values here; this plugin has no options,
-        # and rejecting unknown ones makes a typo fail loudly at job start.
-        if kwargs:
-            raise TypeError(f"PhaseEvents takes no options, got {sorted(kwargs)}")
-        self._path: Path | None = None
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._setup_seen: set[str] = set()
 
-    @property
-    def path(self) -> Path | None:
-        """The events file, once the job has started."""
-        return self._path
-
-    async def on_job_start(self, job: Job) -> None:
-        """Register for every trial event. The file is created now (empty), so a
-        reader can tell "plugin loaded, no trial yet" from "plugin missing"."""
-        self._path = Path(job.job_dir) / EVENTS_FILE_NAME
-        fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    def create(self) -> None:
+        """Creates the file, empty, so a reader can tell "recorder loaded, no
+        trial yet" from "no recorder"."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.close(fd)
-        for event in TrialEvent:
-            job.add_hook(event, self._record)
 
-    async def on_job_end(self, job_result: JobResult) -> None:
-        """Nothing to do: every line is already on disk."""
+    def register(self, add_hook: Callable[[TrialEvent, Callable[[TrialHookEvent], Awaitable[None]]], None]) -> None:
+        """Registers for every trial event through ``add_hook`` (``Job.add_hook``
+        or ``Trial.add_hook``)."""
+        for event in TrialEvent:
+            add_hook(event, self._record)
 
     async def _record(self, event: TrialHookEvent) -> None:
-        if self._path is None:
-            return
         if event.event is not TrialEvent.ENVIRONMENT_START:
             self._stop_watching(event.trial_name)
         if event.event is TrialEvent.AGENT_START:
@@ -162,6 +153,32 @@ class PhaseEvents:
     def _write(self, name: str, trial: str, moment: datetime) -> None:
         record = {"event": name, "trial": trial, "time": iso_utc(moment)}
         try:
-            append_line(self._path, record)  # type: ignore[arg-type]
+            append_line(self.path, record)
         except OSError as exc:
-            _logger.warning("Could not append to %s: %s", self._path, exc)
+            _logger.warning("Could not append to %s: %s", self.path, exc)
+
+
+class PhaseEvents:
+    """Job plugin (``--plugin harbor_runner_hooks:PhaseEvents``) that appends one
+    JSON line per trial event to ``<job dir>/harbor-runner-events.jsonl``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Harbor passes --plugin-kwarg values here; this plugin has no options,
+        # and rejecting unknown ones makes a typo fail loudly at job start.
+        if kwargs:
+            raise TypeError(f"PhaseEvents takes no options, got {sorted(kwargs)}")
+        self._recorder: PhaseRecorder | None = None
+
+    @property
+    def path(self) -> Path | None:
+        """The events file, once the job has started."""
+        return self._recorder.path if self._recorder else None
+
+    async def on_job_start(self, job: Job) -> None:
+        """Register for every trial event; the file is created now (empty)."""
+        self._recorder = PhaseRecorder(Path(job.job_dir) / EVENTS_FILE_NAME)
+        self._recorder.create()
+        self._recorder.register(job.add_hook)
+
+    async def on_job_end(self, job_result: JobResult) -> None:
+        """Nothing to do: every line is already on disk."""
