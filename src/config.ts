@@ -58,6 +58,9 @@ const EnvSchema = z.object({
   DEFAULT_ENVIRONMENT: z.string().min(1).default('docker'),
   HARNESS_LOCAL_COST_MAP: bool.default(true),
   OPENROUTER_BASE_URL: z.string().url().optional(),
+  RUNNER_MAX_ATTEMPTS: positiveInt.max(10_000).default(250),
+  RUNNER_PRELOAD: z.string().default('terminus-2'),
+  RUNNER_IDLE_EXIT_SEC: positiveInt.default(900),
   RUN_MAX_ATTEMPTS: positiveInt.max(20).default(3),
   // Below the harness activity's own 7-day fence in Temporal.
   RUN_TIME_LIMIT_MAX_SEC: positiveInt.max(6 * 24 * 3600).default(24 * 3600),
@@ -141,6 +144,12 @@ export interface Config {
     readonly localCostMap: boolean
     /** Where agents reach OpenRouter (a proxy, a gateway); `null` for OpenRouter itself. */
     readonly openRouterBaseUrl: string | null
+    /** Warm Harbor: the most attempts one trial runner takes (a host keeps slots / this runners). */
+    readonly runnerMaxAttempts: number
+    /** Agents, environment types or modules each runner imports ahead of its first attempt. */
+    readonly runnerPreload: readonly string[]
+    /** A runner that has run nothing and heard from no worker this long exits. */
+    readonly runnerIdleExitSec: number
     readonly maxAttempts: number
     /** No harness run may take longer than this, whatever its task's timeouts say. */
     readonly runTimeLimitMaxSec: number
@@ -198,6 +207,8 @@ export interface HostConfig {
   /** Extra PYTHONPATH and PATH for the harness on that host. */
   readonly pythonPath: string | null
   readonly path: string | null
+  /** The most attempts one trial runner takes there; `null` for RUNNER_MAX_ATTEMPTS. */
+  readonly runnerMaxAttempts: number | null
 }
 
 const HOST_ID = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes')
@@ -220,6 +231,7 @@ const HostEntry = z
     tb_bin: z.string().min(1).optional(),
     python_path: z.string().min(1).optional(),
     path: z.string().min(1).optional(),
+    runner_max_attempts: z.number().int().positive().max(10_000).optional(),
   })
   .strict()
   .refine((h) => !h.ssh || (h.key_file && h.work_dir?.startsWith('/')), {
@@ -294,6 +306,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       defaultEnvironment: e.DEFAULT_ENVIRONMENT,
       localCostMap: e.HARNESS_LOCAL_COST_MAP,
       openRouterBaseUrl: e.OPENROUTER_BASE_URL ?? null,
+      runnerMaxAttempts: e.RUNNER_MAX_ATTEMPTS,
+      runnerPreload: e.RUNNER_PRELOAD.split(',')
+        .map((s) => s.trim())
+        .filter((s) => s && s !== 'none'),
+      runnerIdleExitSec: e.RUNNER_IDLE_EXIT_SEC,
       maxAttempts: e.RUN_MAX_ATTEMPTS,
       runTimeLimitMaxSec: e.RUN_TIME_LIMIT_MAX_SEC,
     },
@@ -321,7 +338,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 }
 
 function localHost(id: string, slots: number, workDir: string): HostConfig {
-  return { id, slots, workDir, ssh: null, docker: null, harborBin: null, tbBin: null, pythonPath: null, path: null }
+  return {
+    id,
+    slots,
+    workDir,
+    ssh: null,
+    docker: null,
+    harborBin: null,
+    tbBin: null,
+    pythonPath: null,
+    path: null,
+    runnerMaxAttempts: null,
+  }
 }
 
 /** HOSTS: a JSON array of host entries (see .env.example). */
@@ -356,6 +384,7 @@ function parseHosts(text: string, cwd: string): HostConfig[] {
       tbBin: h.tb_bin ? (ssh ? h.tb_bin : path.resolve(cwd, h.tb_bin)) : null,
       pythonPath: h.python_path ?? null,
       path: h.path ?? null,
+      runnerMaxAttempts: h.runner_max_attempts ?? null,
     }
   })
 }

@@ -6,6 +6,7 @@ import type { HarnessDriver } from '../harness/driver.js'
 import type { ManagedHost } from '../hosts/execution-host.js'
 import type { Logger } from '../logger.js'
 import type { WorkerMetrics } from '../observability/metrics.js'
+import type { RunnerPool } from '../runners/runner-pool.js'
 import { unseal } from '../secrets/sealed-box.js'
 import type { Harness } from '../shared/status.js'
 
@@ -15,6 +16,8 @@ export interface HostActivityDeps {
   host: ManagedHost
   /** Each harness this host runs; a job whose harness is missing here fails as an infra error. */
   drivers: Partial<Record<Harness, HarnessDriver>>
+  /** The host's warm trial runners (Harbor's attempts run there); null where it has no Harbor. */
+  runners: RunnerPool | null
   /** Local directory of stored tasks, by sha256. */
   taskStoreDir: string
   /** Local directory that keeps each attempt's collected harness output. */

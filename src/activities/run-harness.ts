@@ -1,15 +1,16 @@
 /**
- * The harness activity: runs the job's harness (`harbor run` or `tb run`) for one attempt of one run
- * and follows it to the end.
+ * The harness activity: runs the job's harness (a Harbor trial in the host's warm runner, or
+ * `tb run`) for one attempt of one run and follows it to the end.
  *
  * Durability contract:
- * - The harness runs detached on the host. If this worker dies, the process goes on; the retried
- *   activity re-attaches to it (never starting a second one) and continues the log where the last
- *   committed cursor left it. A process that vanished without an exit record is reported as `lost`.
+ * - The harness runs detached on the host (in a runner, or a process of its own). If this worker
+ *   dies, it goes on; the retried activity re-attaches to it (never starting a second one) and
+ *   continues the log where the last committed cursor left it. One that vanished without an exit
+ *   record (its process or runner died) is reported as `lost`.
  * - Heartbeats every poll; a heartbeat timeout is how Temporal notices a dead worker.
- * - On cancellation by the workflow, the harness gets SIGTERM and `cancelGraceMs` to tear down
- *   (Harbor stops its containers), then its process group gets SIGKILL. On worker shutdown the
- *   harness is left running for the next worker to re-attach.
+ * - On cancellation by the workflow, the harness is asked to stop (a cancel to its runner's trial,
+ *   SIGTERM to a process) and gets `cancelGraceMs` to tear down (Harbor stops its containers), then
+ *   it is killed. On worker shutdown the harness is left running for the next worker to re-attach.
  * - A run that outlives the job's time limit (the task's own timeouts × the multiplier, plus a
  *   margin) is stopped the same way and reported `overdue`: a harness whose agent does not stop at
  *   its timeout (Terminal-Bench waits for it) must not hold a slot forever.
@@ -28,6 +29,7 @@ import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir } from '../shared/ids.js'
 import { countLogLines, whileOpen } from '../observability/metrics.js'
 import { activityLogger } from './activity-log.js'
+import { describeLaunch, startHarness, stopHarness } from './harness-start.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
 
 export interface AttemptRef {
@@ -185,14 +187,13 @@ export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptCon
 
     async function followToTheEnd(): Promise<HarnessRun> {
       if (state.state === 'absent') {
-        const argv = driver.argv(job, paths, host)
-        await logOnce(ref, 'runner:start', `starting on ${host.id}: ${argv.slice(1).join(' ')}`)
+        const launch = driver.launch(job, paths, host)
+        await logOnce(ref, 'runner:start', `starting on ${host.id}: ${describeLaunch(launch)}`)
         try {
-          await host.startDetached(paths.proc, argv, {
-            cwd: paths.root,
-            env: driver.env,
-            secretEnv: key ? { OPENROUTER_API_KEY: key } : {},
-          })
+          // (A host's first attempt may wait for its runner to import Harbor.)
+          await heartbeating(() =>
+            startHarness(host, deps.runners, paths, launch, key ? { OPENROUTER_API_KEY: key } : {}),
+          )
           log.info('harness started', { agent: job.agent, model: job.model, environment: job.environment })
           // The first attempt's wait is the run's; a retry's would include its deliberate backoff.
           if (ref.attempt === 1)
@@ -254,8 +255,8 @@ export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptCon
             }
             terminating = { since: Date.now(), cancelled: true }
             log.info('cancelled: stopping the harness')
-            await logOnce(ref, 'runner:cancel', 'cancelled: sending SIGTERM to the harness')
-            await host.signal(paths.proc, 'SIGTERM')
+            await logOnce(ref, 'runner:cancel', 'cancelled: stopping the harness')
+            await stopHarness(host, deps.runners, paths.proc, 'term')
           } else if (deadline !== null && Date.now() > deadline) {
             terminating = { since: Date.now(), cancelled: false }
             const phase = (await findRunById(db, ref.runId))?.phase ?? null
@@ -266,13 +267,13 @@ export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptCon
               'runner:overdue',
               `the run passed its time limit of ${job.run_time_limit_sec} s: stopping the harness`,
             )
-            await host.signal(paths.proc, 'SIGTERM')
+            await stopHarness(host, deps.runners, paths.proc, 'term')
           }
         } else {
           await sleep(pollInterval(deps.pollIntervalMs, following))
           if (Date.now() - terminating.since > deps.cancelGraceMs) {
-            log.warn('the harness did not stop in time: killing its process group', { grace_ms: deps.cancelGraceMs })
-            await host.signal(paths.proc, 'SIGKILL', { group: true })
+            log.warn('the harness did not stop in time: killing it', { grace_ms: deps.cancelGraceMs })
+            await stopHarness(host, deps.runners, paths.proc, 'kill')
           }
         }
 

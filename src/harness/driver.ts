@@ -8,6 +8,7 @@ import type { LogEntry } from '../db/run-logs.js'
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import type { AttemptOutcome } from '../shared/outcome.js'
 import type { Harness } from '../shared/status.js'
+import type { TrialAttemptRequest } from './harbor-command.js'
 import type { LogSource } from './log-tailer.js'
 
 export interface AttemptIds {
@@ -42,12 +43,17 @@ export interface ReadOutcome {
   result: object | null
 }
 
+/** How an attempt's harness starts on its host. */
+export type HarnessLaunch =
+  /** A process of its own under the supervisor: its command line and its environment besides secrets. */
+  | { kind: 'process'; argv: string[]; env: Record<string, string> }
+  /** A trial in the host's warm trial runner. */
+  | { kind: 'trial'; attempt: TrialAttemptRequest }
+
 export interface HarnessDriver {
   readonly harness: Harness
   paths(ids: AttemptIds, job: JobRow, attemptDir: string): AttemptPaths
-  argv(job: JobRow, paths: AttemptPaths, host: ExecutionHost): string[]
-  /** The harness's environment besides secrets. */
-  readonly env: Record<string, string>
+  launch(job: JobRow, paths: AttemptPaths, host: ExecutionHost): HarnessLaunch
   /** The files to follow while the harness runs (some appear only as it goes). */
   logSources(host: ExecutionHost, paths: AttemptPaths): Promise<LogSource[]>
   /** The run's phase after these log entries, if they move it. */

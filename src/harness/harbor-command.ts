@@ -1,15 +1,16 @@
 /**
- * The `harbor run` command line for one attempt of one run (PRODUCT.md, "Harnesses"; checked against
- * `harbor run --help` of Harbor 0.26.0). One trial per invocation (`-k 1 -n 1`), a deterministic job
- * name so a re-attached worker finds the same directory, prompts auto-confirmed, progress display off.
+ * One attempt of one run as a Harbor trial in the host's warm runner
+ * (harness-plugins/harbor_trial_runner): the choices `harbor run -k 1 -n 1` takes as flags (checked
+ * against Harbor 0.26.0), a deterministic job name so a re-attached worker finds the same
+ * directory, and our phase events recorded as they happen.
  */
 import path from 'node:path/posix'
 
-export interface HarborRunSpec {
-  harborBin: string
-  /** Absolute path of the staged task on the host. */
+export interface HarborTrialSpec {
+  /** Absolute paths on the host. */
+  procDir: string
   taskDir: string
-  /** Absolute path of the directory Harbor writes its job into (`-o`). */
+  /** The directory the trial's job goes into (`-o`). */
   jobsDir: string
   jobName: string
   agent: string
@@ -19,8 +20,20 @@ export interface HarborRunSpec {
   timeoutMultiplier: number
 }
 
-export const PHASE_PLUGIN = 'harbor_runner_hooks:PhaseEvents'
-/** Where the phase plugin writes, in Harbor's job directory: one JSON object per line. */
+/** What the runner's `start` takes as its attempt (harbor_trial_runner/attempt.py, `AttemptSpec`). */
+export interface TrialAttemptRequest {
+  proc: string
+  task: string
+  jobs_dir: string
+  job_name: string
+  agent: string
+  model: string | null
+  environment: string
+  environment_kwargs: Record<string, unknown>
+  timeout_multiplier: number
+}
+
+/** Where the phase recorder writes, in Harbor's job directory: one JSON object per line. */
 export const PHASE_EVENTS_FILE = 'harbor-runner-events.jsonl'
 
 /** The run's phase once a phase event has been seen (see harness-plugins/harbor_runner_hooks). */
@@ -35,38 +48,20 @@ export const PHASE_OF_EVENT: Record<string, string> = {
   trial_ended: 'finishing',
 }
 
-export function harborRunArgv(spec: HarborRunSpec): string[] {
-  const argv = [
-    spec.harborBin,
-    'run',
-    '--path',
-    spec.taskDir,
-    '--agent',
-    spec.agent,
-    '--model',
-    spec.model,
-    '--n-attempts',
-    '1',
-    '--n-concurrent',
-    '1',
-    '--jobs-dir',
-    spec.jobsDir,
-    '--job-name',
-    spec.jobName,
-    '--env',
-    spec.environment,
-    '--timeout-multiplier',
-    String(spec.timeoutMultiplier),
-    // Our job plugin (harness-plugins/) reports each trial's phases as they happen.
-    '--plugin',
-    PHASE_PLUGIN,
-    '--yes',
-    '--quiet',
-  ]
-  // Since Harbor 0.26 the Docker environment copies the agent's and verifier's files out after each
-  // phase unless asked to bind-mount them; bound, they grow on the host while the run goes on.
-  if (spec.environment === 'docker') argv.push('--environment-kwarg', 'auto_mounting=true')
-  return argv
+export function harborTrialRequest(spec: HarborTrialSpec): TrialAttemptRequest {
+  return {
+    proc: spec.procDir,
+    task: spec.taskDir,
+    jobs_dir: spec.jobsDir,
+    job_name: spec.jobName,
+    agent: spec.agent,
+    model: spec.model,
+    environment: spec.environment,
+    // Since Harbor 0.26 the Docker environment copies the agent's and verifier's files out after
+    // each phase unless asked to bind-mount them; bound, they grow on the host while the run goes on.
+    environment_kwargs: spec.environment === 'docker' ? { auto_mounting: true } : {},
+    timeout_multiplier: spec.timeoutMultiplier,
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import type { ExecutionHost } from '../hosts/execution-host.js'
 import { harnessJobName, harnessModel } from '../shared/ids.js'
 import { testCountsFromCtrf } from './ctrf.js'
 import type { HarnessDriver } from './driver.js'
-import { attemptLayout, harborRunArgv, PHASE_EVENTS_FILE, PHASE_OF_EVENT } from './harbor-command.js'
+import { attemptLayout, harborTrialRequest, PHASE_EVENTS_FILE, PHASE_OF_EVENT } from './harbor-command.js'
 import {
   outcomeFromTrialResult,
   outcomeWithoutTrialResult,
@@ -17,19 +17,19 @@ import {
 import { errorOutcome } from '../shared/outcome.js'
 import type { LogSource } from './log-tailer.js'
 
-export function harborDriver(options: { bin: string; env: Record<string, string> }): HarnessDriver {
+/** Each attempt is a trial in the host's warm runner (harness-plugins/harbor_trial_runner). */
+export function harborDriver(): HarnessDriver {
   return {
     harness: 'harbor',
-    env: options.env,
 
     paths(ids, _job, attemptDir) {
       const layout = attemptLayout(attemptDir, harnessJobName(ids.jobId, ids.runNumber, ids.attempt))
       return { root: layout.root, task: layout.task, proc: layout.proc, output: layout.jobs, runDir: layout.jobDir }
     },
 
-    argv(job, paths, host) {
-      return harborRunArgv({
-        harborBin: options.bin,
+    launch(job, paths, host) {
+      const attempt = harborTrialRequest({
+        procDir: host.absolute(paths.proc),
         taskDir: host.absolute(paths.task),
         jobsDir: host.absolute(paths.output),
         jobName: pathPosix.basename(paths.runDir),
@@ -38,6 +38,7 @@ export function harborDriver(options: { bin: string; env: Record<string, string>
         environment: job.environment,
         timeoutMultiplier: job.timeout_multiplier,
       })
+      return { kind: 'trial', attempt }
     },
 
     /**

@@ -21,7 +21,6 @@ const MODELLESS_AGENTS = new Set(['oracle', 'nop'])
 export function terminusDriver(options: { bin: string; env: Record<string, string> }): HarnessDriver {
   return {
     harness: 'terminus',
-    env: options.env,
 
     paths(ids, job, attemptDir) {
       // tb's ids end up in Docker names: lowercase, and distinct for tasks of different content.
@@ -33,8 +32,8 @@ export function terminusDriver(options: { bin: string; env: Record<string, strin
       return { root: layout.root, task: layout.task, proc: layout.proc, output: layout.output, runDir: layout.runDir }
     },
 
-    argv(job, paths, host) {
-      return tbRunArgv({
+    launch(job, paths, host) {
+      const argv = tbRunArgv({
         tbBin: options.bin,
         datasetPath: host.absolute(pathPosix.dirname(paths.task)),
         taskId: pathPosix.basename(paths.task),
@@ -44,6 +43,7 @@ export function terminusDriver(options: { bin: string; env: Record<string, strin
         runId: pathPosix.basename(paths.runDir),
         timeoutMultiplier: job.timeout_multiplier,
       })
+      return { kind: 'process', argv, env: options.env }
     },
 
     /** tb's stderr and its run log, and the trial's agent and test sessions as they grow. */

@@ -5,6 +5,7 @@
  * Harness processes are started detached under `supervise.sh`, so that they outlive the worker that
  * started them, and a later worker re-attaches through {@link ExecutionHost.probe}.
  */
+import type { Duplex } from 'node:stream'
 
 export type HarnessProcessState =
   /** Never started in this directory. */
@@ -54,6 +55,11 @@ export interface ExecutionHost {
    * can be told (the local host, by inotify); absent where it cannot, and followers poll instead.
    */
   watch?(root: string, onChange: (rel: string | null) => void): DirWatch
+  /**
+   * A stream to the Unix socket at absolute path `socketPath` on the host (locally a plain
+   * connection; over SSH a stream-local forward on a pooled connection). Closed by the caller.
+   */
+  openSocket(socketPath: string): Promise<Duplex>
   /** Signals the command (`group: false`) or its whole process group. No error if it is gone. */
   signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options?: { group?: boolean }): Promise<void>
 }

@@ -4,10 +4,13 @@
  */
 import { randomUUID } from 'node:crypto'
 import fsSync, { constants, promises as fs } from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
+import type { Duplex } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
+import { HOST_RUNNERS_DIR } from '../shared/ids.js'
 import { launcher } from './launcher.js'
 import { probeState } from './shell.js'
 import {
@@ -190,6 +193,17 @@ export class LocalHost implements ManagedHost {
     return new LocalDirWatch(this, root, onChange)
   }
 
+  openSocket(socketPath: string): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(socketPath)
+      socket.once('connect', () => {
+        socket.off('error', reject)
+        resolve(socket)
+      })
+      socket.once('error', reject)
+    })
+  }
+
   async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {
     const proc = this.resolve(procDir)
     const file = options.group ? 'pgid' : 'pid'
@@ -203,20 +217,26 @@ export class LocalHost implements ManagedHost {
   }
 
   /**
-   * Stops every harness still running under this host's work dir (the all-in-one command does this
-   * on Ctrl-C so that no process outlives it): SIGTERM first, SIGKILL to the group after `graceMs`.
-   * Each is marked interrupted, so its attempt is retried rather than scored. Returns how many.
+   * Stops every harness still running under this host's work dir, and its trial runners (the
+   * all-in-one command does this on Ctrl-C so that no process outlives it): SIGTERM first, SIGKILL
+   * to the group after `graceMs`. Each is marked interrupted, so its attempt is retried rather than
+   * scored (a runner marks its own attempts). Returns how many processes it stopped.
    */
   async stopAllHarnesses(graceMs: number): Promise<number> {
     const procs: string[] = []
-    const runsDir = this.resolve('runs')
-    for (const entry of await fs.readdir(runsDir, { recursive: true, withFileTypes: true }).catch(() => [])) {
-      if (entry.isDirectory() && entry.name === 'proc')
-        procs.push(path.relative(this.workDir, path.join(entry.parentPath, entry.name)))
+    for (const dir of ['runs', HOST_RUNNERS_DIR]) {
+      for (const entry of await fs
+        .readdir(this.resolve(dir), { recursive: true, withFileTypes: true })
+        .catch(() => [])) {
+        if (entry.isDirectory() && entry.name === 'proc')
+          procs.push(path.relative(this.workDir, path.join(entry.parentPath, entry.name)))
+      }
     }
     const running: string[] = []
     for (const proc of procs) {
-      if ((await this.probe(proc)).state !== 'running') continue
+      // An attempt in a runner has no process of its own: its runner stops it.
+      if ((await exists(path.join(this.resolve(proc), 'runner'))) || (await this.probe(proc)).state !== 'running')
+        continue
       await fs.writeFile(path.join(this.resolve(proc), INTERRUPTED), '')
       await this.signal(proc, 'SIGTERM')
       running.push(proc)

@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import pathPosix from 'node:path/posix'
+import type { Duplex } from 'node:stream'
 import { execa } from 'execa'
 import { NodeSSH } from 'node-ssh'
 import type { SFTPWrapper } from 'ssh2'
@@ -219,6 +220,18 @@ export class SshHost implements ManagedHost {
     const result = await this.exec(['sh', pathPosix.join(this.toolsDir, 'probe.sh'), this.absolute(procDir)])
     if (result.code !== 0) throw new Error(`probe on ${this.id} failed: ${result.stderr.trim()}`)
     return probeState(result.stdout)
+  }
+
+  /** A stream-local forward (OpenSSH's `direct-streamlocal@openssh.com`), on a pooled connection. */
+  async openSocket(socketPath: string): Promise<Duplex> {
+    return this.#withConnection(
+      (c) =>
+        new Promise<Duplex>((resolve, reject) => {
+          const client = c.ssh.connection
+          if (!client) return reject(new Error(`not connected to ${this.id}`))
+          client.openssh_forwardOutStreamLocal(socketPath, (err, stream) => (err ? reject(err) : resolve(stream)))
+        }),
+    )
   }
 
   async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {

@@ -113,6 +113,8 @@ export interface WorkerMetrics {
   readonly activeHarnesses: Gauge<'host'>
   readonly liveHarnesses: Gauge<'host'>
   readonly attempts: Counter<'harness' | 'outcome' | 'error_class'>
+  readonly runnerResidentBytes: Gauge<'host' | 'runner'>
+  readonly runnerAttempts: Gauge<'host' | 'runner'>
 }
 
 /** Harness runs take seconds to a day. */
@@ -160,6 +162,18 @@ export function createWorkerMetrics(): WorkerMetrics {
       name: `${PREFIX}attempts_total`,
       help: 'Attempts ended on this worker, by harness and outcome (passed, failed, error, cancelled).',
       labelNames: ['harness', 'outcome', 'error_class'],
+      registers: [registry],
+    }),
+    runnerResidentBytes: new Gauge({
+      name: `${PREFIX}trial_runner_resident_bytes`,
+      help: "Resident memory of each warm trial runner of the hosts this worker serves (the runner's own process).",
+      labelNames: ['host', 'runner'],
+      registers: [registry],
+    }),
+    runnerAttempts: new Gauge({
+      name: `${PREFIX}trial_runner_attempts`,
+      help: 'Attempts each warm trial runner is running.',
+      labelNames: ['host', 'runner'],
       registers: [registry],
     }),
   }

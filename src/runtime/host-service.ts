@@ -1,12 +1,15 @@
 /**
- * Keeps one execution host in service for a worker: prepares it, checks it every few seconds and
- * announces the result (so placement sends runs only to live, healthy hosts), and sweeps away what
- * finished or crashed runs left on it.
+ * Keeps one execution host in service for a worker: prepares it, checks it every few seconds (its
+ * trial runners too: started, drained when outdated, measured) and announces the result (so
+ * placement sends runs only to live, healthy hosts), and sweeps away what finished or crashed runs
+ * left on it.
  */
 import type { Db } from '../db/database.js'
 import { announceHost, retireHost } from '../db/hosts.js'
 import type { ManagedHost } from '../hosts/execution-host.js'
 import type { Logger } from '../logger.js'
+import type { WorkerMetrics } from '../observability/metrics.js'
+import type { RunnerPool, RunnerReport } from '../runners/runner-pool.js'
 import { sweepHost } from './host-sweep.js'
 
 const CHECK_EVERY_MS = 5_000
@@ -18,13 +21,14 @@ export class HostService {
   #lastSweep = 0
   #stopped = false
   #tick: Promise<void> = Promise.resolve()
+  #measured = new Set<string>()
 
   constructor(
     private readonly host: ManagedHost,
     private readonly slots: number,
     private readonly db: Db,
     private readonly logger: Logger,
-    private readonly options: { keepFiles: boolean },
+    private readonly options: { keepFiles: boolean; runners: RunnerPool | null; metrics?: WorkerMetrics },
   ) {}
 
   /** Checks the host now and then every few seconds. Never throws: a host that fails is announced unhealthy. */
@@ -43,6 +47,26 @@ export class HostService {
     await this.host.close()
   }
 
+  /** The runners' memory and attempts, as gauges (series of runners that are gone are dropped). */
+  #measure(reports: readonly RunnerReport[]): void {
+    const metrics = this.options.metrics
+    if (!metrics) return
+    const now = new Set<string>()
+    for (const { id, state } of reports) {
+      if (!state) continue
+      now.add(id)
+      const labels = { host: this.host.id, runner: id }
+      metrics.runnerResidentBytes.set(labels, state.rss_bytes)
+      metrics.runnerAttempts.set(labels, state.attempts)
+    }
+    for (const id of this.#measured) {
+      if (now.has(id)) continue
+      metrics.runnerResidentBytes.remove({ host: this.host.id, runner: id })
+      metrics.runnerAttempts.remove({ host: this.host.id, runner: id })
+    }
+    this.#measured = now
+  }
+
   #schedule(): void {
     if (this.#stopped) return
     this.#timer = setTimeout(() => {
@@ -56,6 +80,7 @@ export class HostService {
       if (!this.#prepared) await this.host.prepare()
       this.#prepared = true
       await this.host.check()
+      if (this.options.runners) this.#measure(await this.options.runners.ensure())
     } catch (err) {
       problem = err instanceof Error ? err.message : String(err)
       // Prepare again once it answers: it may be a new machine behind the same name.

@@ -7,9 +7,11 @@ import type { Config, HostConfig } from '../config.js'
 import type { HarnessDriver } from '../harness/driver.js'
 import { harnessEnvironment } from '../harness/harbor-command.js'
 import { harborDriver } from '../harness/harbor-driver.js'
+import { harborRunnerSpec } from '../harness/harbor-runner.js'
 import { tbHarnessEnvironment } from '../harness/terminus-command.js'
 import { terminusDriver } from '../harness/terminus-driver.js'
 import type { ManagedHost } from '../hosts/execution-host.js'
+import type { RunnerSpec } from '../runners/runner-pool.js'
 import { KnownHosts } from '../hosts/known-hosts.js'
 import { LocalHost } from '../hosts/local-host.js'
 import { SshHost } from '../hosts/ssh-host.js'
@@ -32,9 +34,24 @@ export function buildDrivers(config: Config, host: HostConfig): Partial<Record<H
   const base = harnessBase(config, host)
   const bins = harnessBins(config, host)
   const drivers: Partial<Record<Harness, HarnessDriver>> = {}
-  if (bins.harbor) drivers.harbor = harborDriver({ bin: bins.harbor, env: harnessEnvironment(base) })
+  if (bins.harbor) drivers.harbor = harborDriver()
   if (bins.tb) drivers.terminus = terminusDriver({ bin: bins.tb, env: tbHarnessEnvironment(base) })
   return drivers
+}
+
+/** The host's warm Harbor (its trial runners), if it has Harbor. */
+export function buildRunnerSpec(config: Config, host: HostConfig): RunnerSpec | null {
+  const bin = harnessBins(config, host).harbor
+  if (!bin) return null
+  return harborRunnerSpec({
+    harborBin: bin,
+    env: harnessEnvironment(harnessBase(config, host)),
+    pluginsDir: HARNESS_PLUGINS_DIR,
+    slots: host.slots,
+    maxAttemptsPerRunner: host.runnerMaxAttempts ?? config.harness.runnerMaxAttempts,
+    preload: config.harness.runnerPreload,
+    idleExitSec: config.harness.runnerIdleExitSec,
+  })
 }
 
 /** The harness CLIs of a host, where this process can tell (over SSH: as configured, else on PATH). */

@@ -19,7 +19,8 @@ import { createWorkerMetrics, exposition, processMetrics } from '../observabilit
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server.js'
 import { hostTaskQueue } from '../shared/ids.js'
 import { HostService } from './host-service.js'
-import { buildDrivers, buildHost } from './hosts.js'
+import { buildDrivers, buildHost, buildRunnerSpec } from './hosts.js'
+import { RunnerPool } from '../runners/runner-pool.js'
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url))
 
@@ -88,10 +89,16 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
       )
     }
     const host = buildHost(config, hostConfig)
+    const runnerSpec = buildRunnerSpec(config, hostConfig)
+    const runners = runnerSpec ? new RunnerPool(host, runnerSpec, logger.child({ host: id })) : null
     metrics.activeHarnesses.set({ host: id }, 0)
     metrics.liveHarnesses.set({ host: id }, 0)
     services.push(
-      new HostService(host, hostConfig.slots, dbh.db, logger.child({ host: id }), { keepFiles: config.keepHostFiles }),
+      new HostService(host, hostConfig.slots, dbh.db, logger.child({ host: id }), {
+        keepFiles: config.keepHostFiles,
+        runners,
+        metrics,
+      }),
     )
     hostWorkers.push(
       await Worker.create({
@@ -103,6 +110,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
           logWriter,
           host,
           drivers,
+          runners,
           taskStoreDir: path.join(config.dataDir, 'tasks'),
           artifactsDir: path.join(config.dataDir, 'artifacts'),
           masterKey: options.masterKey,

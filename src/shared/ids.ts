@@ -31,6 +31,9 @@ export function hostAttemptDir(jobId: string, runNumber: number, attempt: number
   return `${hostRunDir(jobId, runNumber)}/attempt-${attempt}`
 }
 
+/** Where a host's warm trial runners keep their directories, relative to the host's work dir. */
+export const HOST_RUNNERS_DIR = '.runners'
+
 /** The Temporal task queue whose workers act on one execution host. */
 export function hostTaskQueue(baseQueue: string, hostId: string): string {
   return `${baseQueue}.host.${hostId}`

@@ -72,6 +72,8 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     HARNESS_PYTHONPATH: HARBOR_ENV_PLUGIN_DIR,
     DEFAULT_ENVIRONMENT: TEST_ENVIRONMENT,
     LOG_LEVEL: 'warn',
+    // Tests run the oracle: their runners need not import terminus-2 (LiteLLM) ahead of time.
+    RUNNER_PRELOAD: 'none',
     ...options.env,
   }
   installTemporalRuntime()

@@ -38,7 +38,7 @@ it('cancels a running run and a queued one, and then refuses to cancel again', a
 
   const events = (await readSse(stream)).events
   expect(events.filter((e) => e.event === 'log' && e.data.stream === 'runner').map((e) => e.data.line)).toContain(
-    'cancelled: sending SIGTERM to the harness',
+    'cancelled: stopping the harness',
   )
   expect(events.some((e) => e.event === 'phase' && e.data.event === 'trial_cancelled')).toBe(true)
   expect(events.at(-1)).toMatchObject({ event: 'end', data: { status: 'cancelled' } })

@@ -136,7 +136,7 @@ describe('two SSH hosts with 2 slots each', () => {
     const events = (await readSse(stream)).events
     expect(events.at(-1)).toMatchObject({ event: 'end', data: { status: 'cancelled' } })
     const lines = events.filter((e) => e.event === 'log').map((e) => e.data.line)
-    expect(lines).toContain('cancelled: sending SIGTERM to the harness')
+    expect(lines).toContain('cancelled: stopping the harness')
     // Harbor's own clean-up ran: it recorded the trial as cancelled before it exited.
     expect(events.some((e) => e.event === 'phase' && e.data.event === 'trial_cancelled')).toBe(true)
     expect(lines.filter((l) => /^slow step/.test(l)).length).toBeLessThan(60)
