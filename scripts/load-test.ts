@@ -1,13 +1,15 @@
 /**
- * Load test (not a test of correctness): the orchestration's cost at scale, with a stand-in harness.
+ * Load test (not a test of correctness): the service's cost at scale, with the real warm harness and
+ * a stand-in agent.
  *
  *   npm run load -- [--runs 600] [--slots 600] [--duration 120] [--rate 5] [--workers 1]
  *                   [--follow 20] [--pollers 5] [--job-size 100] [--job-pages 0] [--profile DIR]
  *
  * Starts the whole service on throwaway embedded PostgreSQL and Temporal dev server: the API and
- * `--workers` worker processes (each serving its own local host with slots/workers slots), all
- * running test/load/harbor, which writes a real run's files and `--rate` log lines a second for
- * `--duration` seconds. Then:
+ * `--workers` worker processes (each serving its own local host with slots/workers slots, run by
+ * its warm trial runners: real Harbor trials in the test environment), with the load tests'
+ * stand-in agent (test/load/harbor_load_agent.py: a real Harbor agent by import path that writes
+ * `--rate` log lines a second for `--duration` seconds, and a trajectory, calling no model). Then:
  *   1. upload → harness start on the idle service (a few single-run jobs, one after another);
  *   2. `--runs` runs in jobs of at most 100 runs, all at once; while they run it follows `--follow`
  *      runs' SSE streams (each line carries the time the harness wrote it), polls
@@ -15,25 +17,23 @@
  *      samples the processes' resident memory and the log rows written;
  *   3. prints one table: makespan / ideal (ceil(N/C) × D), latencies as median and p95, memory, rows/s.
  */
-import { execa, type ResultPromise } from 'execa'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import http from 'node:http'
 import os from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../src/config.js'
 import { createDb } from '../src/db/database.js'
 import { insertJobWithRuns } from '../src/db/jobs.js'
-import { createLogger } from '../src/logger.js'
 import { PROJECT_ROOT } from '../src/paths.js'
 import { connectTemporalClient } from '../src/temporal/client.js'
 import { runWorkflowId } from '../src/shared/ids.js'
-import { provideInfrastructure } from '../src/runtime/infrastructure.js'
 import { readSse } from '../test/helpers/api-client.js'
-import { freePort } from '../test/helpers/ports.js'
-import { buildZip, harborTask } from '../test/helpers/task-zips.js'
+import { LOAD_AGENT } from '../test/helpers/runners.js'
+import { zipDirectory } from '../test/helpers/task-zips.js'
+import { descendantsOf, residentMiB, sumOver } from './lib/proc.js'
+import { startBenchService } from './lib/service.js'
 
 const { values } = parseArgs({
   options: {
@@ -96,13 +96,6 @@ async function mainThreadSched(pid: number | undefined): Promise<{ ran: number; 
   return { ran: (ran ?? NaN) / 1e9, waited: (waited ?? NaN) / 1e9 }
 }
 
-async function rssMiB(pid: number | undefined): Promise<number> {
-  if (!pid) return NaN
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-  const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1]
-  return kb ? Number(kb) / 1024 : NaN
-}
-
 /**
  * CPU seconds spent by each kind of process on the box, from /proc: each process's own time at the
  * last look (processes that live less than a sample apart are counted in their parent once reaped).
@@ -113,7 +106,7 @@ class CpuAccount {
   #busyAtStart = 0
   #busyNow = 0
 
-  constructor(private readonly kindOf: (pid: number, comm: string, ppid: number) => string | null) {}
+  constructor(private readonly kindOf: (pid: number, comm: string, ppid: number, cmdline: string) => string | null) {}
 
   async sample(): Promise<void> {
     const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number)
@@ -123,7 +116,8 @@ class CpuAccount {
         if (!stat) return
         const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-        const kind = this.#seen.get(pid)?.kind ?? this.kindOf(pid, comm, Number(f[1]))
+        const cmdline = this.#seen.has(pid) ? '' : await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+        const kind = this.#seen.get(pid)?.kind ?? this.kindOf(pid, comm, Number(f[1]), cmdline)
         if (kind === null) return
         // utime, stime (fields 14, 15; here 11, 12 after pid and comm).
         this.#seen.set(pid, { kind, ticks: Number(f[11]) + Number(f[12]) })
@@ -132,6 +126,9 @@ class CpuAccount {
         // where sampling the live processes would miss the short-lived ones.
         if (kind === 'worker' || kind === 'launcher')
           this.#seen.set(-pid, { kind: 'harnesses + supervisors (reaped)', ticks: Number(f[13]) + Number(f[14]) })
+        // A runner's: its trials' environments (the test sandbox's processes), once they ended.
+        if (kind === 'trial runners')
+          this.#seen.set(-pid, { kind: 'trial environments (reaped)', ticks: Number(f[13]) + Number(f[14]) })
       }),
     )
     const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.split(/\s+/).slice(1).map(Number)
@@ -154,60 +151,18 @@ class CpuAccount {
 }
 
 async function main() {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-load-'))
-  const apiPort = await freePort()
-  const hosts = Array.from({ length: WORKERS }, (_, i) => ({
-    id: `load-${i + 1}`,
-    slots: Math.ceil(C / WORKERS),
-    work_dir: path.join(dataDir, 'work', `load-${i + 1}`),
-    harbor_bin: path.join(PROJECT_ROOT, 'test', 'load', 'harbor'),
-  }))
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/tmp',
-    DATA_DIR: dataDir,
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    API_PORT: String(apiPort),
-    HOSTS: JSON.stringify(hosts),
-    // The stand-in ignores it; a real environment name keeps the host checks from asking for Docker.
-    DEFAULT_ENVIRONMENT: 'harbor_runner_testenv:LocalSandboxEnvironment',
-    MAX_ACTIVE_JOBS_PER_TOKEN: '1000',
-    MAX_ACTIVE_RUNS_PER_TOKEN: '100000',
-    LOG_LEVEL: 'warn',
-  }
-  const config = loadConfig(env)
-  const logger = createLogger('warn', { component: 'load' })
-  const infra = await provideInfrastructure(config, logger, { embedded: true })
-  const serviceEnv = {
-    ...env,
-    DATABASE_URL: infra.databaseUrl,
-    TEMPORAL_ADDRESS: infra.temporalAddress,
-    SECRETS_KEY: infra.masterKey.toString('base64'),
-  }
   // (--cpu-prof is refused in NODE_OPTIONS: it goes on the command line.)
   const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : []
-  const spawn = (entry: string, extra: Record<string, string> = {}): ResultPromise =>
-    execa(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, entry)], {
-      cwd: PROJECT_ROOT,
-      env: { ...serviceEnv, ...extra },
-      extendEnv: false,
-      reject: false,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    })
-  // A worker reads the logs of hundreds of harnesses: more of libuv's threads for file reads (as npm run start:worker).
-  const workers = hosts.map((h) => spawn('src/worker.ts', { WORKER_HOSTS: h.id, UV_THREADPOOL_SIZE: '32' }))
-  const api = spawn('src/api/server.ts')
-  const base = `http://127.0.0.1:${apiPort}`
+  const service = await startBenchService({ workers: WORKERS, slots: C, nodeArgs })
+  const { base, config, infra, api, workers } = service
   const dbh = createDb(infra.databaseUrl)
-  const zip = await buildZip(harborTask('', '[task]\nname = "load/sleeper"\n'))
+  const zip = await zipDirectory(path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'hello-pass'))
 
   const upload = async (nRuns: number, model: string) => {
     const form = new FormData()
     form.append('file', new Blob([zip], { type: 'application/zip' }), 'task.zip')
-    for (const [k, v] of Object.entries({ model, agent: 'oracle', n_runs: String(nRuns), max_parallel: String(nRuns) }))
-      form.append(k, v)
+    const fields = { model, agent: LOAD_AGENT, openrouter_key: 'sk-load-unused', n_runs: String(nRuns) }
+    for (const [k, v] of Object.entries({ ...fields, max_parallel: String(nRuns) })) form.append(k, v)
     const res = await fetch(`${base}/api/upload`, { method: 'POST', body: form })
     const body = (await res.json()) as { job_id: string }
     if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${JSON.stringify(body)}`)
@@ -262,16 +217,7 @@ async function main() {
   }
 
   try {
-    // Wait for the API and every worker's host to be announced.
-    for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/api/hosts`)
-        .then((r) => r.json() as Promise<{ hosts: { available: boolean }[] }>)
-        .then((b) => b.hosts.filter((h) => h.available).length === WORKERS)
-        .catch(() => false)
-      if (ok) break
-      if (i > 240) throw new Error('the service did not come up within 2 minutes')
-      await sleep(500)
-    }
+    await service.ready()
 
     // 1. Idle: upload → the harness's first line (its `t=` is when the harness wrote it).
     const idleStart: number[] = []
@@ -344,7 +290,19 @@ async function main() {
       ).s ?? 0,
     )
     const workerPids = new Set(workers.map((w) => w.pid))
-    const cpu = new CpuAccount((pid, comm, ppid) => {
+    // The runners and everything below them (their trials' environments: counted once reaped).
+    const runnerTree = new Set<number>()
+    const runnerPids = new Set<number>()
+    const cpu = new CpuAccount((pid, comm, ppid, cmdline) => {
+      if (cmdline.includes('harbor_trial_runner')) {
+        runnerTree.add(pid)
+        runnerPids.add(pid)
+        return 'trial runners'
+      }
+      if (runnerTree.has(ppid)) {
+        runnerTree.add(pid)
+        return null
+      }
       if (workerPids.has(pid)) return 'worker'
       // The helper that starts a worker's harnesses (src/hosts/launcher.ts).
       if (workerPids.has(ppid) && comm === 'node') return 'launcher'
@@ -445,6 +403,8 @@ async function main() {
     })()
     const workerRss: number[] = []
     const apiRss: number[] = []
+    const runnersRss: number[] = []
+    const environmentsRss: number[] = []
     const rowsPerSec: number[] = []
     let lastSeq = seqBefore
     let lastAt = Date.now()
@@ -452,8 +412,11 @@ async function main() {
     let lastProgress = Date.now()
     while (done < N) {
       await sleep(5000)
-      workerRss.push(Math.max(...(await Promise.all(workers.map((w) => rssMiB(w.pid))))))
-      apiRss.push(await rssMiB(api.pid))
+      workerRss.push(Math.max(...(await Promise.all(workers.map((w) => residentMiB(w.pid))))))
+      apiRss.push(await residentMiB(api.pid))
+      runnersRss.push(await sumOver([...runnerPids], residentMiB))
+      const below = (await Promise.all([...runnerPids].map(descendantsOf))).flat()
+      environmentsRss.push(await sumOver(below, residentMiB))
       await cpu.sample()
       const row = await dbh.db
         .selectFrom('runs')
@@ -653,6 +616,8 @@ async function main() {
       ]),
       [`worker resident memory (largest of ${WORKERS}), max`, f(Math.max(...workerRss), 'MiB'), ''],
       ['API resident memory, max', f(Math.max(...apiRss), 'MiB'), ''],
+      [`harness memory: the trial runners' resident memory, all together, max`, f(Math.max(...runnersRss), 'MiB'), ''],
+      ["  their trials' environments (the test sandbox's processes), max", f(Math.max(...environmentsRss), 'MiB'), ''],
       ['log rows written per second', f(rows.median, '/s'), f(rows.max, '/s max')],
       ['log rows written in all', String(totalRows), ''],
       ...(
@@ -661,8 +626,8 @@ async function main() {
           ['run workflow started → slot taken (placement)', 'workflow', 'slot'],
           ['slot taken → staging', 'slot', 'staging'],
           ['staging → running (task staged)', 'staging', 'running'],
-          ['running → harness process started', 'running', 'harness_start'],
-          ['harness process ended → collecting', 'harness_end', 'collecting'],
+          ['running → harness started', 'running', 'harness_start'],
+          ['harness ended → collecting', 'harness_end', 'collecting'],
           ['collecting → completed', 'collecting', 'completed'],
         ] as const
       ).map(([label, from, to]): [string, string, string] => {
@@ -698,13 +663,7 @@ async function main() {
     )
   } finally {
     await dbh.close()
-    api.kill('SIGTERM')
-    for (const w of workers) w.kill('SIGTERM')
-    await Promise.allSettled([api, ...workers])
-    await infra.stop()
-    // Harnesses of runs that never finished are still writing there: stop them first.
-    await execa('pkill', ['-f', dataDir], { reject: false })
-    await rm(dataDir, { recursive: true, force: true, maxRetries: 5 })
+    await service.stop()
   }
 }
 

@@ -42,6 +42,7 @@ from .records import AlreadyStarted, now_ms, write_atomic
 
 PROTOCOL = 1
 MAX_REQUEST_BYTES = 1 << 20
+LISTEN_BACKLOG = 4096
 # A Unix socket's path must fit in sockaddr_un (108 bytes with the terminating NUL).
 MAX_SOCKET_PATH = 100
 HARBOR_CHECK_EVERY_SEC = 30
@@ -211,7 +212,10 @@ class Runner:
         path.unlink(missing_ok=True)
         old_umask = os.umask(0o177)
         try:
-            server = await asyncio.start_unix_server(self.handle, path=str(path), limit=MAX_REQUEST_BYTES)
+            # A host's worker may start hundreds of attempts at once: room for their connections.
+            server = await asyncio.start_unix_server(
+                self.handle, path=str(path), limit=MAX_REQUEST_BYTES, backlog=LISTEN_BACKLOG
+            )
         finally:
             os.umask(old_umask)
         loop = asyncio.get_running_loop()

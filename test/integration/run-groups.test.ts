@@ -1,16 +1,17 @@
 /**
  * A job of more than RUNS_PER_GROUP runs starts them through run group workflows (one workflow
- * starts its children one after another, about ten a second). With the load tests' stand-in for
- * `harbor` (runs of a second or a minute): every run once, never more at once than max_parallel,
- * and a cancel that reaches every run through the groups.
+ * starts its children one after another, about ten a second). With the load tests' stand-in agent
+ * in real Harbor trials (runs of a second or two minutes): every run once, never more at once than
+ * max_parallel, and a cancel that reaches every run through the groups.
  */
-import { execa } from 'execa'
 import path from 'node:path'
 import { Connection, Client } from '@temporalio/client'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { upload, waitForJob } from '../helpers/api-client.js'
-import { startTestService, type TestService } from '../helpers/service.js'
-import { buildZip, harborTask } from '../helpers/task-zips.js'
+import { eventually } from '../helpers/eventually.js'
+import { LOAD_AGENT, LOAD_AGENT_DIR, runnersOf } from '../helpers/runners.js'
+import { HARBOR_ENV_PLUGIN_DIR, startTestService, type TestService } from '../helpers/service.js'
+import { zipDirectory } from '../helpers/task-zips.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { runGroupWorkflowId, runWorkflowId } from '../../src/shared/ids.js'
 
@@ -20,13 +21,13 @@ let zip: Buffer
 
 beforeAll(async () => {
   service = await startTestService({
-    env: { HARBOR_BIN: path.join(PROJECT_ROOT, 'test', 'load', 'harbor'), HOST_SLOTS: '60' },
+    env: { HARNESS_PYTHONPATH: `${HARBOR_ENV_PLUGIN_DIR}:${LOAD_AGENT_DIR}`, HOST_SLOTS: '60' },
   })
   temporal = new Client({
     connection: await Connection.connect({ address: service.env.TEMPORAL_ADDRESS! }),
     namespace: service.config.temporal.namespace,
   })
-  zip = await buildZip(harborTask('', '[task]\nname = "load/sleeper"\n'))
+  zip = await zipDirectory(path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'hello-pass'))
 })
 afterAll(async () => {
   await temporal?.connection.close()
@@ -36,7 +37,13 @@ afterAll(async () => {
 const submit = async (nRuns: number, maxParallel: number, model: string) => {
   const res = await upload(service.api.url, {
     file: zip,
-    fields: { model, agent: 'oracle', n_runs: String(nRuns), max_parallel: String(maxParallel) },
+    fields: {
+      model,
+      agent: LOAD_AGENT,
+      openrouter_key: 'sk-unused',
+      n_runs: String(nRuns),
+      max_parallel: String(maxParallel),
+    },
   })
   expect(res.status).toBe(201)
   return res.body.job_id as string
@@ -101,6 +108,12 @@ it('cancels a grouped job: every run ends cancelled or completed, no harness is 
     const g = await temporal.workflow.getHandle(runGroupWorkflowId(jobId, group)).describe()
     expect(g.status.name).toBe('CANCELLED')
   }
-  const left = await execa('pgrep', ['-f', `${jobId}-run-`], { reject: false })
-  expect(left.stdout).toBe('')
+  // The host's runner runs no trial any more, and every trial's environment is gone.
+  const runners = await eventually(
+    () => runnersOf(service.config.hosts[0]!.workDir),
+    (seen) => seen.every((r) => r.state.attempts === 0 && r.children.length === 0),
+    { timeoutMs: 30_000, everyMs: 500 },
+  )
+  expect(runners.length).toBeGreaterThan(0)
+  expect(runners.map((r) => [r.state.attempts, r.children])).toEqual(runners.map(() => [0, []]))
 }, 300_000)

@@ -5,6 +5,10 @@
  * the key into its refusal messages. Afterwards no key is found in: the full Temporal history of
  * every workflow, a dump of every table, every log line, every API response (SSE streams and
  * artifact zips included), or any file left in the data dir (which holds the local host's work dir).
+ *
+ * And two owners' attempts, run at once as trials of one warm runner, each see their own key and
+ * never the other's: in their own environment, in the runner process's environment (which
+ * subprocesses inherit), or in their sandbox.
  */
 import path from 'node:path'
 import { Client, Connection } from '@temporalio/client'
@@ -12,6 +16,10 @@ import JSZip from 'jszip'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { createToken } from '../../src/db/tokens.js'
+import { hostAttemptDir } from '../../src/shared/ids.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { readSse, upload, waitForJob } from '../helpers/api-client.js'
 import { startFakeOpenRouter, type FakeOpenRouter } from '../helpers/fake-openrouter.js'
@@ -170,5 +178,79 @@ describe('the API key, after jobs that passed, failed, errored and were cancelle
       secretsFound: hits.length,
     })
     expect(hits).toEqual([])
+  })
+})
+
+describe("two owners' attempts in one runner", () => {
+  const OWNER_KEYS = { a: 'sk-or-v1-owner-a-61c0e9d24b7f8a35', b: 'sk-or-v1-owner-b-0d8e3f71a5c9b246' }
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex')
+  let shared: TestService
+  const probes = {} as Record<'a' | 'b', { lines: string[]; runner: string }>
+
+  beforeAll(async () => {
+    // The host's files are kept, to read which runner ran each attempt.
+    shared = await startTestService({ env: { KEEP_HOST_FILES: 'true' } })
+    const hello = await zipDirectory(path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'hello-pass'))
+    const owners = {
+      a: await createToken(shared.db.db, 'owner-a', false),
+      b: await createToken(shared.db.db, 'owner-b', false),
+    }
+    const submitted = await Promise.all(
+      (['a', 'b'] as const).map(async (owner) => {
+        const res = await upload(shared.api.url, {
+          file: hello,
+          headers: { Authorization: `Bearer ${owners[owner].token}` },
+          fields: {
+            agent: 'harbor_runner_testenv.probe_agent:EnvProbeAgent',
+            model: 'probe/d6',
+            n_runs: '1',
+            openrouter_key: OWNER_KEYS[owner],
+          },
+        })
+        expect(res.status).toBe(201)
+        return [owner, res.body.job_id as string] as const
+      }),
+    )
+    for (const [owner, jobId] of submitted) {
+      const auth = { Authorization: `Bearer ${owners[owner].token}` }
+      for (let ended = false; !ended; await new Promise((r) => setTimeout(r, 250))) {
+        const job = (await (await fetch(`${shared.api.url}/api/jobs/${jobId}`, { headers: auth })).json()) as {
+          status: string
+        }
+        ended = job.status === 'completed'
+      }
+      const log = await (await fetch(`${shared.api.url}/api/jobs/${jobId}/runs/1/logs`, { headers: auth })).text()
+      const proc = path.join(shared.config.hosts[0]!.workDir, hostAttemptDir(jobId, 1, 1), 'proc')
+      probes[owner] = { lines: log.split('\n'), runner: (await readFile(path.join(proc, 'runner'), 'utf8')).trim() }
+    }
+  }, 240_000)
+  afterAll(() => shared?.stop())
+
+  it('ran both at once in the same runner process', () => {
+    expect(probes.a.runner).toBe(probes.b.runner)
+    const window = (lines: string[]) =>
+      lines
+        .find((l) => / window \d+ \d+$/.test(l))!
+        .split(' ')
+        .slice(-2)
+        .map(Number)
+    const [a0, a1] = window(probes.a.lines)
+    const [b0, b1] = window(probes.b.lines)
+    expect(Math.max(a0!, b0!)).toBeLessThan(Math.min(a1!, b1!))
+  })
+
+  it("shows each agent its own key, and never the other's, in its environment, the runner's or the sandbox", () => {
+    for (const [own, other] of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ] as const) {
+      const lines = probes[own].lines
+      expect(lines.some((l) => l.endsWith(`os.environ OPENROUTER_API_KEY ${sha(OWNER_KEYS[own])}`))).toBe(true)
+      expect(lines.filter((l) => l.includes(sha(OWNER_KEYS[other])))).toEqual([])
+      // Not in what subprocesses inherit, nor in the sandbox: only the agent's own lookups see it.
+      expect(lines.filter((l) => / (process|sandbox) \S+ /.test(l) && l.includes(sha(OWNER_KEYS[own])))).toEqual([])
+      expect(lines.filter((l) => / sandbox \S+ /.test(l)).length).toBeGreaterThan(0)
+      expect(lines.filter((l) => / process \S+ /.test(l)).length).toBeGreaterThan(0)
+    }
   })
 })
