@@ -60,8 +60,8 @@ async function main() {
     const t0 = performance.now()
     const form = new FormData()
     form.append('file', new Blob([zip], { type: 'application/zip' }), 'task.zip')
-    for (const [k, v] of Object.entries({ agent: 'oracle', n_runs: String(n), max_parallel: String(c) }))
-      form.append(k, v)
+    const fields = { agent: 'oracle', model: 'openai/gpt-4o', n_runs: String(n), max_parallel: String(c) }
+    for (const [k, v] of Object.entries(fields)) form.append(k, v)
     const res = await fetch(`${service.base}/api/upload`, { method: 'POST', body: form })
     const body = (await res.json()) as { job_id: string }
     if (res.status !== 201) throw new Error(`upload answered ${res.status}: ${JSON.stringify(body)}`)

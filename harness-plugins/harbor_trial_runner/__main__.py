@@ -1,5 +1,6 @@
 """python -m harbor_trial_runner --dir RUNNER_DIR --work-dir WORK_DIR --id ID --build BUILD
     [--max-attempts N] [--preload NAME,...] [--idle-exit-sec S] [--stop-grace-sec S]
+    [--harbor-check-sec S]
 
 Imports Harbor, then serves until drained, idle, or stopped (server.py). Its own log (never a
 secret: requests are not logged) goes to stderr, which the supervisor keeps in <dir>/proc/stderr.
@@ -25,6 +26,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--preload", default="")
     parser.add_argument("--idle-exit-sec", type=float, default=900.0)
     parser.add_argument("--stop-grace-sec", type=float, default=25.0)
+    parser.add_argument("--harbor-check-sec", type=float, default=30.0)
     args = parser.parse_args(argv)
 
     # Harbor logs every trial's records at DEBUG, and they reach the root logger: only warnings
@@ -56,6 +58,7 @@ def main(argv: list[str]) -> int:
         preload=[name for name in args.preload.split(",") if name],
         idle_exit_sec=args.idle_exit_sec,
         stop_grace_sec=args.stop_grace_sec,
+        harbor_check_sec=args.harbor_check_sec,
     )
     asyncio.run(runner.serve())
     return 0

@@ -15,7 +15,10 @@ errors become the trial's `exception_info` as they do under the CLI.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
+import time
 import traceback
 import uuid
 from dataclasses import dataclass
@@ -122,18 +125,39 @@ def trial_config(spec: AttemptSpec) -> Any:
     )
 
 
+# `harbor run` checks its environment once per job; a runner runs many jobs' attempts, and the
+# check may start a process (`docker info`): a success holds for a minute, a failure for nobody.
+ENVIRONMENT_CHECK_HOLDS_SEC = 60.0
+_environments_checked: dict[str, float] = {}
+# Agents and environments whose preflight ran once: what it imports (the agent's module, LiteLLM
+# for parsing the model name: seconds) is loaded, and it takes well under a millisecond now.
+_preflights_warm: set[tuple[str | None, str | None, str | None]] = set()
+
+
+async def run_preflight(config: Any) -> None:
+    """`preflight`, in a thread the first time for its agent and environment (it may import for
+    seconds, which must not stop the other attempts), inline after that (a thread's hand-offs would
+    cost more than the check, with hundreds of attempts starting at once)."""
+    kind = (config.agent.name, config.agent.import_path, config.environment.import_path or str(config.environment.type))
+    if kind in _preflights_warm:
+        preflight(config)
+        return
+    await asyncio.to_thread(preflight, config)
+    _preflights_warm.add(kind)
+
+
 def preflight(config: Any) -> None:
     """`harbor run`'s preflight for this trial (`_run_preflight`): the environment's (e.g. Docker
     installed and running) and the agent's (options, model credentials). Blocking: run in a thread."""
     from harbor.agents.factory import AgentFactory
     from harbor.environments.factory import EnvironmentFactory
 
+    env = config.environment
+    env_key = json.dumps([str(env.type), env.import_path, env.kwargs], sort_keys=True, default=str)
     try:
-        EnvironmentFactory.run_preflight(
-            type=config.environment.type,
-            import_path=config.environment.import_path,
-            kwargs=config.environment.kwargs,
-        )
+        if time.monotonic() - _environments_checked.get(env_key, -math.inf) > ENVIRONMENT_CHECK_HOLDS_SEC:
+            EnvironmentFactory.run_preflight(type=env.type, import_path=env.import_path, kwargs=env.kwargs)
+            _environments_checked[env_key] = time.monotonic()
         # Importing the agent here, in a thread, keeps a first import off the event loop.
         AgentFactory.run_preflight(config.agent)
     except SystemExit as exc:
@@ -189,7 +213,7 @@ class Attempt:
 
         config = trial_config(self.spec)
         try:
-            await asyncio.to_thread(preflight, config)
+            await run_preflight(config)
         except PreflightRefused as refused:
             self.record.append(refused.stream, str(refused))
             return EXIT_FAILED

@@ -45,7 +45,6 @@ MAX_REQUEST_BYTES = 1 << 20
 LISTEN_BACKLOG = 4096
 # A Unix socket's path must fit in sockaddr_un (108 bytes with the terminating NUL).
 MAX_SOCKET_PATH = 100
-HARBOR_CHECK_EVERY_SEC = 30
 IDLE_CHECK_EVERY_SEC = 5
 
 log = logging.getLogger("harbor_trial_runner")
@@ -91,6 +90,7 @@ class Runner:
         preload: list[str],
         idle_exit_sec: float,
         stop_grace_sec: float,
+        harbor_check_sec: float = 30.0,
     ) -> None:
         self.dir = runner_dir
         self.work_dir = work_dir
@@ -100,6 +100,7 @@ class Runner:
         self.preload = preload
         self.idle_exit_sec = idle_exit_sec
         self.stop_grace_sec = stop_grace_sec
+        self.harbor_check_sec = harbor_check_sec
         self.attempts: dict[Path, Attempt] = {}
         self.draining = False
         self.stale: str | None = None
@@ -281,7 +282,7 @@ class Runner:
         """A Harbor upgraded under a running runner: new attempts go to a new runner (the worker
         sees `stale`), this one finishes its own."""
         while True:
-            await asyncio.sleep(HARBOR_CHECK_EVERY_SEC)
+            await asyncio.sleep(self.harbor_check_sec)
             try:
                 installed = await asyncio.to_thread(importlib.metadata.version, "harbor")
             except importlib.metadata.PackageNotFoundError:

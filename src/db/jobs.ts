@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from './database.js'
+import { LOG_NOTIFY_CHANNEL } from './run-logs.js'
 import type { JobRow, NewJob } from './schema.js'
 import type { JobStatus } from '../shared/status.js'
 import type { JobMetrics } from '../metrics/job-metrics.js'
@@ -179,7 +180,10 @@ export async function markJobRunning(db: Db, jobId: string): Promise<void> {
     .execute()
 }
 
-/** Records the job's final status and metrics, and purges its secret, in one transaction. */
+/**
+ * Records the job's final status and metrics, and purges its secret, in one transaction; its event
+ * streams hear of it at once (a notice on the log channel with the job's id).
+ */
 export async function finishJob(
   db: Db,
   jobId: string,
@@ -200,6 +204,7 @@ export async function finishJob(
       .where('id', '=', jobId)
       .execute()
     await trx.deleteFrom('job_secrets').where('job_id', '=', jobId).execute()
+    await sql`select pg_notify(${LOG_NOTIFY_CHANNEL}, ${jobId})`.execute(trx)
   })
 }
 

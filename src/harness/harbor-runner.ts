@@ -35,17 +35,30 @@ export function harborRunnerSpec(options: HarborRunnerOptions): RunnerSpec {
     .digest('hex')
     .slice(0, 12)
   let python: Promise<string> | null = null
+  const interpreter = (host: ManagedHost) =>
+    (python ??= interpreterOf(host, options.harborBin).catch((err: unknown) => {
+      python = null
+      throw err
+    }))
   return {
     build,
     count,
     env: options.env,
+    async check(host) {
+      const bin = await interpreter(host)
+      const probe =
+        'import harbor_trial_runner.server, harbor.trial.trial, importlib.metadata as m; print(m.version("harbor"))'
+      const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`)
+      const result = await host.exec(['env', '-i', ...env, bin, '-c', probe])
+      if (result.code !== 0) {
+        const why = result.stderr.trim().split('\n').slice(-3).join(' ')
+        throw new Error(`a trial runner cannot start on ${host.id} (${bin}): ${why}`)
+      }
+      return { python: bin, harbor: result.stdout.trim() }
+    },
     async argv(host, runnerDir, id) {
-      python ??= interpreterOf(host, options.harborBin).catch((err: unknown) => {
-        python = null
-        throw err
-      })
       return [
-        await python,
+        await interpreter(host),
         '-m',
         'harbor_trial_runner',
         '--dir',

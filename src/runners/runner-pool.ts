@@ -34,6 +34,8 @@ export interface RunnerSpec {
   argv(host: ManagedHost, runnerDir: string, id: string): Promise<string[]>
   /** Its whole environment (nothing secret: secrets travel with each attempt, over the socket). */
   readonly env: Record<string, string>
+  /** Whether a runner can start on the host (its interpreter imports it), without starting one. */
+  check(host: ManagedHost): Promise<{ python: string; harbor: string }>
 }
 
 /** A runner that answers, and where. */
@@ -129,37 +131,56 @@ export class RunnerPool {
     }
   }
 
-  async #ensure(): Promise<RunnerReport[]> {
-    const found = (await this.host.list(RUNNERS_DIR)).flatMap((name) => {
+  /** The runners that live on the host now, with their answers; changes nothing (for doctor). */
+  async survey(): Promise<RunnerReport[]> {
+    return (await this.#look()).filter((r) => r.alive).map(({ id, current, state }) => ({ id, current, state }))
+  }
+
+  /** Every runner directory on the host: whether its process lives, and what it answers. */
+  async #look(): Promise<(Found & RunnerReport & { dir: string; alive: boolean })[]> {
+    const looked = []
+    for (const name of await this.host.list(RUNNERS_DIR)) {
       const m = NAME.exec(name)
-      return m ? [{ id: name, build: m[1]!, slot: Number(m[2]), generation: Number(m[3]) }] : []
-    })
+      if (!m) continue
+      const dir = pathPosix.join(RUNNERS_DIR, name)
+      const proc = (await this.host.probe(pathPosix.join(dir, 'proc'))).state
+      if (proc === 'absent') continue
+      const alive = proc === 'running'
+      const found = { id: name, build: m[1]!, slot: Number(m[2]), generation: Number(m[3]) }
+      looked.push({
+        ...found,
+        dir,
+        alive,
+        current: found.build === this.spec.build,
+        state: alive ? await this.#stateOf(name) : null,
+      })
+    }
+    return looked
+  }
+
+  async #ensure(): Promise<RunnerReport[]> {
+    const looked = await this.#look()
     const lastGeneration = new Map<number, number>()
-    for (const r of found) {
-      if (r.build === this.spec.build)
-        lastGeneration.set(r.slot, Math.max(lastGeneration.get(r.slot) ?? 0, r.generation))
+    for (const r of looked) {
+      if (r.current) lastGeneration.set(r.slot, Math.max(lastGeneration.get(r.slot) ?? 0, r.generation))
     }
     const reports: RunnerReport[] = []
     const failures: string[] = []
-    for (const runner of found) {
-      const current = runner.build === this.spec.build
-      const dir = pathPosix.join(RUNNERS_DIR, runner.id)
-      const proc = await this.host.probe(pathPosix.join(dir, 'proc'))
-      if (proc.state === 'absent') continue
-      if (proc.state !== 'running') {
-        const failure = await this.#deathOf(runner, dir)
-        if (failure && current) failures.push(failure)
+    for (const runner of looked) {
+      if (!runner.alive) {
+        const failure = await this.#deathOf(runner, runner.dir)
+        if (failure && runner.current) failures.push(failure)
         // A slot's last generation stays (dead) until its successor exists, so that no number is used twice.
-        if (!current || runner.generation < lastGeneration.get(runner.slot)!) await this.host.remove(dir)
+        if (!runner.current || runner.generation < lastGeneration.get(runner.slot)!) await this.host.remove(runner.dir)
         continue
       }
-      const report: RunnerReport = { id: runner.id, current, state: await this.#stateOf(runner.id) }
-      if (!current && report.state && !report.state.draining && !this.#drained.has(runner.id)) {
-        this.#drained.add(runner.id)
-        await this.#ask(runner.id, { op: 'drain' })
-        this.logger?.info('asked a runner of an older build to drain', { runner: runner.id })
+      const { id, current, state } = runner
+      if (!current && state && !state.draining && !this.#drained.has(id)) {
+        this.#drained.add(id)
+        await this.#ask(id, { op: 'drain' })
+        this.logger?.info('asked a runner of an older build to drain', { runner: id })
       }
-      reports.push(report)
+      reports.push({ id, current, state })
     }
     for (let slot = 0; slot < this.spec.count; slot++) {
       const serving = reports.some((r) => r.current && slotOf(r.id) === slot && !(r.state?.draining ?? false))

@@ -49,7 +49,8 @@ export function buildRunnerSpec(config: Config, host: HostConfig): RunnerSpec | 
     pluginsDir: HARNESS_PLUGINS_DIR,
     slots: host.slots,
     maxAttemptsPerRunner: host.runnerMaxAttempts ?? config.harness.runnerMaxAttempts,
-    preload: config.harness.runnerPreload,
+    // The default environment too: most attempts use it, and its module is imported once either way.
+    preload: [...new Set([...config.harness.runnerPreload, config.harness.defaultEnvironment])],
     idleExitSec: config.harness.runnerIdleExitSec,
   })
 }

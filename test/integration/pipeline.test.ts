@@ -44,7 +44,7 @@ describe('a job of the passing task and one of the failing task', () => {
   let firstPart: SseEvent[]
   let resumed: { events: SseEvent[]; ended: boolean }
   /** The failing job's page stream (`/events`), followed from its upload to its end. */
-  let failJobEvents: Promise<{ events: SseEvent[]; ended: boolean }>
+  let failJobEvents: Promise<{ events: SseEvent[]; ended: boolean; endedAt: number }>
 
   beforeAll(async () => {
     const pass = await upload(service.api.url, {
@@ -60,7 +60,10 @@ describe('a job of the passing task and one of the failing task', () => {
     responses.push(JSON.stringify(pass.body), JSON.stringify(fail.body))
     expect(pass.status).toBe(201)
     expect(fail.status).toBe(201)
-    failJobEvents = readSse(`${service.api.url}/api/jobs/${fail.body.job_id}/events`)
+    failJobEvents = readSse(`${service.api.url}/api/jobs/${fail.body.job_id}/events`).then((r) => ({
+      ...r,
+      endedAt: Date.now(),
+    }))
     const stream = (runNumber: number) =>
       `${service.api.url}/api/jobs/${pass.body.job_id}/runs/${runNumber}/logs/stream`
 
@@ -161,9 +164,12 @@ describe('a job of the passing task and one of the failing task', () => {
   })
 
   it("streams the job's page: each change of its runs as a job event, then its end", async () => {
-    const { events, ended } = await failJobEvents
+    const { events, ended, endedAt } = await failJobEvents
     expect(ended).toBe(true)
     expect(events.at(-1)).toMatchObject({ event: 'end', data: { status: 'completed' } })
+    // The end is sent as the job ends (its record notifies the stream), not at the next timer.
+    const job = (await getJson(service.api.url, `/api/jobs/${failJob.job_id}`)).body
+    expect(endedAt - Date.parse(job.finished_at)).toBeLessThan(1000)
     const jobs = events.filter((e) => e.event === 'job')
     expect(jobs.map((e) => Number(e.id))).toEqual(jobs.map((_e, i) => i + 1))
     // Live, not only the first and the last state: some event shows a run under way.

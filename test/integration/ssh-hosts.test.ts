@@ -217,7 +217,7 @@ describe('a host that is down from the start', () => {
     expect(job.runs.map((r: any) => [r.outcome, r.host])).toEqual(Array(3).fill(['passed', 'alpha']))
   }, 300_000)
 
-  it('doctor: ok for a good host, the reason for an unreachable one, exit 1', async () => {
+  it('doctor: ok for a good host with its runner, the reason for an unreachable one, exit 1', async () => {
     const result = await execa(
       process.execPath,
       ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'doctor.ts'), '--json'],
@@ -233,6 +233,11 @@ describe('a host that is down from the start', () => {
     const alpha = reports.find((r: any) => r.id === 'alpha')
     expect(alpha).toMatchObject({ reachable: true, workDirWritable: true, harbor: '0.26.0', slots: 2, problems: [] })
     expect(alpha.freeDiskBytes).toBeGreaterThan(0)
+    // The warm Harbor: a runner can start there, and the one the worker started runs, warm and idle.
+    expect(alpha.runners.canStart).toMatchObject({ harbor: '0.26.0' })
+    expect(alpha.runners.running).toEqual([
+      expect.objectContaining({ current: true, harbor: '0.26.0', warm: true, attempts: 0, maxAttempts: 2 }),
+    ])
     const gamma = reports.find((r: any) => r.id === 'gamma')
     expect(gamma).toMatchObject({ reachable: false })
     expect(gamma.problems.join(' ')).toMatch(/ECONNREFUSED|refused/i)

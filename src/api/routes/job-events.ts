@@ -32,11 +32,12 @@ export function jobEventRoutes(deps: AppDeps) {
   app.get('/:job_id/events', async (c) => {
     const found = await requireJob(db, c.get('principal'), c.req.param('job_id'))
     return countedSSE(c, async (sse) => {
-      // Woken by any line of any of the job's runs (its runs are all made with it), or by the timer.
+      // Woken by any line of any of the job's runs (its runs are all made with it), by the job's end
+      // (finishJob notifies its id), or by the timer.
       let changed = false
       let wake: (() => void) | null = null
       const unsubscribe = deps.notifier.subscribe(
-        (await listRuns(db, found.id)).map((r) => r.id),
+        [found.id, ...(await listRuns(db, found.id)).map((r) => r.id)],
         () => {
           changed = true
           wake?.()
