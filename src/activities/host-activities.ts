@@ -91,7 +91,7 @@ export function createHostActivities(deps: HostActivityDeps) {
       return judged(
         errorOutcome(
           'infra',
-          `the harness process on ${host.id} ended without an exit status (killed, or the host restarted)`,
+          `the harness on ${host.id} ended without an exit status (its process or its runner was killed, or the host restarted)`,
         ),
       )
     }

@@ -31,8 +31,8 @@ export interface TestService {
   api: ApiRuntime
   /** The in-process worker, or null when started with `worker: false`. */
   worker: WorkerRuntime | null
-  /** Starts a worker as a separate process (`src/worker.ts`) on the same queues. */
-  spawnWorker(): ResultPromise
+  /** Starts a worker as a separate process (`src/worker.ts`) on the same queues, its env changed by `env`. */
+  spawnWorker(env?: Record<string, string>): ResultPromise
   /** Starts the API as a separate process (`src/api/server.ts`) on `port`; `ready()` waits until it answers. */
   spawnApi(port: number): ApiProcess
   stop(): Promise<void>
@@ -95,11 +95,11 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     db,
     api,
     worker,
-    spawnWorker() {
+    spawnWorker(extra = {}) {
       // One process (no npx/tsx wrapper), so that a SIGKILL in a test really kills the worker.
       const child = execa(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker.ts')], {
         cwd: PROJECT_ROOT,
-        env,
+        env: { ...env, ...extra },
         extendEnv: false,
         reject: false,
         stdio: ['ignore', 'pipe', 'pipe'],
