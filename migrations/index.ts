@@ -11,6 +11,7 @@ import * as addRunTimeLimit from './2026_11_29_000500_add_run_time_limit.js'
 import * as createHosts from './2026_11_29_000600_create_hosts.js'
 import * as createApiTokens from './2026_11_29_000700_create_api_tokens.js'
 import * as notifyApiTokenChanges from './2026_11_29_000800_notify_api_token_changes.js'
+import * as placeAttemptFunction from './2026_12_06_000100_place_attempt_function.js'
 
 export const migrations: Record<string, Migration> = {
   '2026_11_29_000100_create_jobs': createJobs,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_29_000600_create_hosts': createHosts,
   '2026_11_29_000700_create_api_tokens': createApiTokens,
   '2026_11_29_000800_notify_api_token_changes': notifyApiTokenChanges,
+  '2026_12_06_000100_place_attempt_function': placeAttemptFunction,
 }

@@ -68,7 +68,9 @@ export async function listHosts(db: Db): Promise<HostLoad[]> {
  * Places attempt `attempt` of a run on the live, healthy host with the most free slots (`exclude`
  * left out), recording it on the attempt (created if new, moved if already placed) and the run.
  * Returns the host's id, or null when every host is full or down. Placement decisions are
- * serialised by a transaction-scoped advisory lock, so two runs never take one last slot.
+ * serialised by a transaction-scoped advisory lock, so two runs never take one last slot; the
+ * whole decision is one call of the database's `place_attempt` (a migration), so the lock is held
+ * for the server's work alone, not across a busy client's round trips.
  */
 export async function placeAttempt(
   db: Db,
@@ -76,53 +78,9 @@ export async function placeAttempt(
   attempt: number,
   exclude: readonly string[] = [],
 ): Promise<string | null> {
-  return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(hashtext('harbor-runner:placement'))`.execute(trx)
-    // Already placed (a retried activity): keep it there.
-    const existing = await trx
-      .selectFrom('run_attempts')
-      .select('host')
-      .where('run_id', '=', runId)
-      .where('attempt', '=', attempt)
-      .where('finished_at', 'is', null)
-      .executeTakeFirst()
-    if (existing && !exclude.includes(existing.host)) return existing.host
-
-    const candidates = await trx
-      .selectFrom('hosts')
-      .select((eb) => [
-        'hosts.id',
-        sql<number>`hosts.slots - ${eb
-          .selectFrom('run_attempts')
-          .select((e) => e.fn.countAll<number>().as('n'))
-          .whereRef('run_attempts.host', '=', 'hosts.id')
-          .where('run_attempts.finished_at', 'is', null)}`.as('free'),
-      ])
-      .where('hosts.healthy', '=', true)
-      .where(sql<boolean>`hosts.seen_at > now() - make_interval(secs => ${HOST_LIVE_WITHIN_SEC})`)
-      .execute()
-    // A host to avoid (it did not take up the attempt in time) is still used when it is the only live
-    // one with room: a host that is slow under load but announced is better than waiting for none.
-    // Its slot held by this very attempt's unfinished record counts as free for it.
-    const free = candidates
-      .map((c) => ({ id: c.id, free: Number(c.free) + (existing?.host === c.id ? 1 : 0) }))
-      .filter((c) => c.free > 0)
-      .sort((a, b) => b.free - a.free || a.id.localeCompare(b.id))
-    const best = free.find((c) => !exclude.includes(c.id)) ?? free[0]
-    if (!best) return null
-
-    // The slot is taken now, under the lock: not at now(), when this transaction began waiting for it.
-    const takenAt = sql<Date>`clock_timestamp()`
-    await trx
-      .insertInto('run_attempts')
-      .values({ run_id: runId, attempt, host: best.id, started_at: takenAt })
-      .onConflict((oc) => oc.columns(['run_id', 'attempt']).doUpdateSet({ host: best.id, started_at: takenAt }))
-      .execute()
-    await trx
-      .updateTable('runs')
-      .set({ attempts: sql`greatest(attempts, ${attempt})`, host: best.id, updated_at: sql`now()` })
-      .where('id', '=', runId)
-      .execute()
-    return best.id
-  })
+  const { rows } = await sql<{ host: string | null }>`
+    select place_attempt(${runId}::uuid, ${attempt}::integer, ${[...exclude]}::text[], ${HOST_LIVE_WITHIN_SEC}::integer) as host`.execute(
+    db,
+  )
+  return rows[0]?.host ?? null
 }

@@ -37,3 +37,16 @@ it('avoids a host that did not take up an attempt while another has room, and fa
   // d is full now; c is the only live host with room: a slow host is better than none.
   expect(await placeAttempt(tdb.db, runIds[1]!, 1, ['c', 'd'])).toBe('c')
 })
+
+it('never gives two of many placements at once the same last slots', async () => {
+  for (const id of ['a', 'b', 'c', 'd'])
+    await announceHost(tdb.db, { id, kind: 'local', address: `/w/${id}`, slots: 1, healthy: false, problem: 'down' })
+  await host('e', 5)
+  const { runIds } = await insertTestJob(tdb.db, 20)
+  const placed = await Promise.all(runIds.map((runId) => placeAttempt(tdb.db, runId, 1)))
+  expect(placed.filter((h) => h === 'e')).toHaveLength(5)
+  expect(placed.filter((h) => h === null)).toHaveLength(15)
+  // Asked again (a retried activity), a placed attempt stays where it is.
+  const again = runIds.find((_, i) => placed[i] === 'e')!
+  expect(await placeAttempt(tdb.db, again, 1)).toBe('e')
+})
