@@ -23,6 +23,23 @@ export default tseslint.config(
     },
   },
   {
+    // A host's trial runners know hosts and the protocol, nothing of the service around them.
+    files: ['src/runners/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../db/*', '../api/*', '../activities/*', '../harness/*', '../runtime/*', '../workflows/*'],
+              message: 'src/runners imports hosts and shared only (ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed and must be deterministic; shared modules are imported by it.
     files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts'],
     rules: {

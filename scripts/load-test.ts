@@ -161,7 +161,15 @@ async function main() {
   const upload = async (nRuns: number, model: string) => {
     const form = new FormData()
     form.append('file', new Blob([zip], { type: 'application/zip' }), 'task.zip')
-    const fields = { model, agent: LOAD_AGENT, openrouter_key: 'sk-load-unused', n_runs: String(nRuns) }
+    // hello-pass gives its agent 120 s: enough room for the stand-in's --duration.
+    const timeout_multiplier = String(Math.max(1, Math.ceil((D + 60) / 120)))
+    const fields = {
+      model,
+      agent: LOAD_AGENT,
+      openrouter_key: 'sk-load-unused',
+      n_runs: String(nRuns),
+      timeout_multiplier,
+    }
     for (const [k, v] of Object.entries({ ...fields, max_parallel: String(nRuns) })) form.append(k, v)
     const res = await fetch(`${base}/api/upload`, { method: 'POST', body: form })
     const body = (await res.json()) as { job_id: string }
