@@ -72,11 +72,6 @@ export class RunnerPool {
     private readonly logger?: Logger,
   ) {}
 
-  /** The runners as of the last survey. */
-  get reports(): readonly RunnerReport[] {
-    return this.#reports
-  }
-
   /**
    * Looks at the host's runners: removes what dead ones left, tells those of another build to
    * drain, and starts the current build's missing ones. Throws when a runner it started died
