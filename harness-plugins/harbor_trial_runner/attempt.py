@@ -228,7 +228,16 @@ class Attempt:
         finally:
             trial.logger.removeHandler(job_log)
             job_log.close()
+            _forget_loggers(trial.logger.name)
         return EXIT_OK
+
+
+def _forget_loggers(prefix: str) -> None:
+    """Drops the trial's loggers (Harbor makes one per trial, and one per component below it), which
+    `logging` would otherwise keep for the life of the process: thousands of trials in a runner."""
+    registry = logging.Logger.manager.loggerDict
+    for name in [n for n in registry if n == prefix or n.startswith(prefix + ".")]:
+        del registry[name]
 
 
 def _attach_job_log(logger: logging.Logger, path: Path) -> logging.Handler:

@@ -150,6 +150,17 @@ describe("the worker's metrics", () => {
     expect(text).toContain('process_resident_memory_bytes')
   })
 
+  it("show the host's trial runner: its memory and its attempts", async () => {
+    // (Measured at each check of the host, every 5 s.)
+    const text = await eventually(
+      () => service.worker!.metrics(),
+      (t) => total(t, 'harbor_runner_trial_runner_resident_bytes') > 0,
+      { timeoutMs: 15_000, everyMs: 500 },
+    )
+    expect(total(text, 'harbor_runner_trial_runner_resident_bytes')).toBeGreaterThan(20 * 1024 ** 2)
+    expect(text).toMatch(/^harbor_runner_trial_runner_attempts\{host="local",runner="[0-9a-f]{12}-0-\d+"\} \d+$/m)
+  })
+
   it('show the run whose log is streamed followed live, and the other polled, past FOLLOW_LIVE_UP_TO', () => {
     // Run 1 watched: live while followed. Run 2 unwatched: followed, but not live.
     expect(followSamples.some((s) => s.live === 1)).toBe(true)

@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import { upload, type UploadInput } from '../helpers/api-client.js'
+import { eventually } from '../helpers/eventually.js'
 import { asiUnixExtra, buildRawZip, pkwareUnixExtra, type RawEntry } from '../helpers/raw-zip.js'
 import { record } from '../helpers/reliability.js'
 import { startTestService, type TestService } from '../helpers/service.js'
@@ -696,7 +697,9 @@ describe('malformed uploads', () => {
     const { status, body } = await upload(service.api.url, await valid())
     expect(status).toBe(201)
     expect(body).toMatchObject({ status: 'queued', runs_queued: 2, task_name: 'test/hello-world', agent: 'oracle' })
-    expect(await leftovers()).toEqual({ jobs: 1, runs: 2, secrets: 1, tasks: 1, uploads: 0, workflows: 1 })
+    // (Temporal's count of workflows is eventually consistent: it may lag the start for a moment.)
+    const left = await eventually(leftovers, (l) => l.workflows === 1, { timeoutMs: 10_000, everyMs: 200 })
+    expect(left).toEqual({ jobs: 1, runs: 2, secrets: 1, tasks: 1, uploads: 0, workflows: 1 })
     await temporal.workflow.getHandle(`job-${body.job_id}`).terminate('test over')
   })
 
@@ -708,7 +711,10 @@ describe('malformed uploads', () => {
     expect(first.status).toBe(201)
     expect(again.status).toBe(200)
     expect(again.body.job_id).toBe(first.body.job_id)
-    const after = await leftovers()
+    const after = await eventually(leftovers, (l) => l.workflows - before.workflows >= 1, {
+      timeoutMs: 10_000,
+      everyMs: 200,
+    })
     expect(after.jobs - before.jobs).toBe(1)
     expect(after.workflows - before.workflows).toBe(1)
     await temporal.workflow.getHandle(`job-${first.body.job_id}`).terminate('test over')
