@@ -22,7 +22,7 @@ export interface AttemptPaths {
   root: string
   /** Where the stored task is staged. */
   task: string
-  /** The supervisor's record of the harness process. */
+  /** The harness's record: kept by its supervisor, or by the trial runner that runs it. */
   proc: string
   /** What the harness wrote, copied back when the attempt is collected. */
   output: string

@@ -1,4 +1,4 @@
-/** The `harbor` harness (Harbor's `harbor run`) for the activities; see driver.ts. */
+/** The `harbor` harness (Harbor trials in the host's warm runners) for the activities; see driver.ts. */
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import pathPosix from 'node:path/posix'

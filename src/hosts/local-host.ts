@@ -173,7 +173,7 @@ export class LocalHost implements ManagedHost {
       }
       const dir = await fs.stat(proc).catch(() => null)
       if (!dir?.isDirectory()) return { state: 'absent' }
-      if (await supervisorAlive(proc)) return { state: 'running' }
+      if (await lockHeld(proc)) return { state: 'running' }
       // The exit record landed between our looks.
       if (await exists(path.join(proc, 'exit'))) continue
       // Just made: the supervisor has not taken its lock yet.
@@ -315,12 +315,13 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /**
- * Whether the supervisor's lock is held, by it or by anything it started: the lock file's inode is
- * among the flocks in /proc/locks ("1: FLOCK  ADVISORY  WRITE 4321 fe:00:2146594 0 EOF"). The
- * device is not compared, since on some filesystems (btrfs subvolumes) stat reports another one.
+ * Whether the record's lock is held (by the supervisor or anything it started, or by the trial
+ * runner that runs the attempt): the lock file's inode is among the flocks in /proc/locks
+ * ("1: FLOCK  ADVISORY  WRITE 4321 fe:00:2146594 0 EOF"). The device is not compared, since on
+ * some filesystems (btrfs subvolumes) stat reports another one.
  * (Not the process group: its members can linger as zombies where nothing reaps them.)
  */
-async function supervisorAlive(proc: string): Promise<boolean> {
+async function lockHeld(proc: string): Promise<boolean> {
   const lock = await fs.stat(path.join(proc, 'lock'), { bigint: true }).catch(() => null)
   if (!lock) return false
   const locks = await fs.readFile('/proc/locks', 'utf8')

@@ -126,7 +126,7 @@ export function createWorkerMetrics(): WorkerMetrics {
     registry,
     harnessDuration: new Histogram({
       name: `${PREFIX}harness_duration_seconds`,
-      help: 'Wall time of harness processes (as the supervisor recorded it), by harness and attempt outcome.',
+      help: 'Wall time of harnesses (as their record says), by harness and attempt outcome.',
       labelNames: ['harness', 'outcome', 'error_class'],
       buckets: LONG_BUCKETS,
       registers: [registry],
