@@ -44,6 +44,23 @@ describe('loadConfig', () => {
     )
   })
 
+  it('reads the warm harness settings: runners of 250 attempts, terminus-2 preloaded unless `none`', () => {
+    expect(loadConfig({}).harness).toMatchObject({
+      runnerMaxAttempts: 250,
+      runnerPreload: ['terminus-2'],
+      runnerIdleExitSec: 900,
+    })
+    const set = loadConfig({ RUNNER_MAX_ATTEMPTS: '50', RUNNER_PRELOAD: 'terminus-2, docker ,my.agents:Agent' })
+    expect(set.harness).toMatchObject({
+      runnerMaxAttempts: 50,
+      runnerPreload: ['terminus-2', 'docker', 'my.agents:Agent'],
+    })
+    expect(loadConfig({ RUNNER_PRELOAD: 'none' }).harness.runnerPreload).toEqual([])
+    expect(() => loadConfig({ RUNNER_MAX_ATTEMPTS: '0' })).toThrow(/RUNNER_MAX_ATTEMPTS/)
+    const perHost = loadConfig({ HOSTS: JSON.stringify([{ id: 'big', slots: 600, runner_max_attempts: 100 }]) })
+    expect(perHost.hosts[0]!.runnerMaxAttempts).toBe(100)
+  })
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', API_PORT: '' }).api.port).toBe(8000)
   })
