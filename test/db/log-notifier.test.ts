@@ -5,7 +5,10 @@
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogNotifier, type LogNotifier } from '../../src/api/log-notifier.js'
+import { finishJob } from '../../src/db/jobs.js'
 import { LOG_NOTIFY_CHANNEL } from '../../src/db/run-logs.js'
+import { computeJobMetrics } from '../../src/metrics/job-metrics.js'
+import { insertTestJob } from '../helpers/fixtures.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-db.js'
 
 let tdb: TestDatabase
@@ -59,5 +62,16 @@ describe('the log notifier', () => {
     await notify('run-1')
     await sleep(200)
     expect(wakes).toHaveLength(3)
+  })
+})
+
+describe("a job's end", () => {
+  it("is a notice with the job's id, so that its event streams end at once", async () => {
+    const { jobId } = await insertTestJob(tdb.db, 1)
+    const woken = notifier.wait(jobId, 5_000)
+    const started = Date.now()
+    await finishJob(tdb.db, jobId, 'completed', computeJobMetrics([]), null)
+    await woken
+    expect(Date.now() - started).toBeLessThan(2_000)
   })
 })
