@@ -21,17 +21,11 @@ import { parseArgs } from 'node:util'
 import { findExecutable } from '../src/paths.js'
 import { startTemporalDevServer } from '../src/services/temporal-dev-server.js'
 import { freePort } from '../test/helpers/ports.js'
+import { cpuOf } from './lib/proc.js'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '600' } } })
 const N = Number(values.runs)
 const TASK_QUEUE = 'floor'
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(f[11]) + Number(f[12])) / 100
-}
 
 /** The dev server's pid: the process whose command line has `start-dev` and its port. */
 async function devServerPid(port: number): Promise<number> {
@@ -63,12 +57,12 @@ async function main() {
     const client = new Client({ connection: await Connection.connect({ address: server.address }) })
 
     const measure = async (label: string, work: () => Promise<void>) => {
-      const server0 = await cpuSeconds(serverPid)
+      const server0 = (await cpuOf(serverPid)).self
       const self0 = process.cpuUsage()
       const t0 = performance.now()
       await work()
       const wall = (performance.now() - t0) / 1000
-      const serverCpu = (await cpuSeconds(serverPid)) - server0
+      const serverCpu = (await cpuOf(serverPid)).self - server0
       const self = process.cpuUsage(self0)
       const selfCpu = (self.user + self.system) / 1e6
       const ms = (s: number) => `${((s / N) * 1000).toFixed(1)} ms`

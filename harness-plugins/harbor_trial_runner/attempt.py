@@ -177,7 +177,6 @@ class Attempt:
         self.record.open(runner_id)
         self._secrets = secrets
         self.task: asyncio.Task[int] | None = None
-        self.abandoned = False
 
     def start(self) -> asyncio.Task[int]:
         self.task = asyncio.create_task(self._run(), name=f"attempt {self.spec.job_name}")
@@ -189,7 +188,6 @@ class Attempt:
 
     def abandon(self) -> None:
         """Gives up on a trial that did not stop when cancelled: the attempt ends now, as killed."""
-        self.abandoned = True
         self.cancel()
         self.record.close(137)
 
