@@ -6,6 +6,7 @@
  */
 import path from 'node:path'
 import { z } from 'zod'
+import { ALLOWED_IMPORT_PATHS_VARIABLE, IMPORT_PATH } from './shared/import-paths.js'
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -56,6 +57,13 @@ const EnvSchema = z.object({
   TB_BIN: z.string().min(1).optional(),
   HARNESS_PYTHONPATH: z.string().optional(),
   DEFAULT_ENVIRONMENT: z.string().min(1).default('docker'),
+  ALLOWED_IMPORT_PATHS: z
+    .string()
+    .default('')
+    .superRefine((v, ctx) => {
+      for (const entry of list(v).filter((s) => !IMPORT_PATH.test(s)))
+        ctx.addIssue({ code: 'custom', message: `${entry} is not module.path:ClassName (entries are comma-separated)` })
+    }),
   HARNESS_LOCAL_COST_MAP: bool.default(true),
   OPENROUTER_BASE_URL: z.string().url().optional(),
   RUNNER_MAX_ATTEMPTS: positiveInt.max(10_000).default(250),
@@ -140,6 +148,11 @@ export interface Config {
     readonly path: string
     readonly home: string
     readonly defaultEnvironment: string
+    /**
+     * The agents and environments an upload may name by import path (`module.path:ClassName`):
+     * ALLOWED_IMPORT_PATHS, and DEFAULT_ENVIRONMENT when it is one. Built-in names need no entry.
+     */
+    readonly allowedImportPaths: readonly string[]
     /** LiteLLM prices from its installed copy instead of fetching them from GitHub on every run. */
     readonly localCostMap: boolean
     /** Where agents reach OpenRouter (a proxy, a gateway); `null` for OpenRouter itself. */
@@ -257,6 +270,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
   }
   const e = parsed.data
+  const allowedImportPaths = [
+    ...new Set([
+      ...list(e.ALLOWED_IMPORT_PATHS),
+      ...(e.DEFAULT_ENVIRONMENT.includes(':') ? [e.DEFAULT_ENVIRONMENT] : []),
+    ]),
+  ]
+  const runnerPreload = list(e.RUNNER_PRELOAD).filter((s) => s !== 'none')
+  // A runner imports what it preloads: an import path there must be one the service allows.
+  const unlisted = runnerPreload.filter((s) => s.includes(':') && !allowedImportPaths.includes(s))
+  if (unlisted.length > 0)
+    throw new ConfigError(
+      `invalid configuration:\n  RUNNER_PRELOAD: ${unlisted.join(', ')} not in ${ALLOWED_IMPORT_PATHS_VARIABLE}`,
+    )
   const dataDir = path.resolve(cwd, e.DATA_DIR)
   const hosts = e.HOSTS
     ? parseHosts(e.HOSTS, cwd)
@@ -304,12 +330,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       path: e.PATH,
       home: e.HOME,
       defaultEnvironment: e.DEFAULT_ENVIRONMENT,
+      allowedImportPaths,
       localCostMap: e.HARNESS_LOCAL_COST_MAP,
       openRouterBaseUrl: e.OPENROUTER_BASE_URL ?? null,
       runnerMaxAttempts: e.RUNNER_MAX_ATTEMPTS,
-      runnerPreload: e.RUNNER_PRELOAD.split(',')
-        .map((s) => s.trim())
-        .filter((s) => s && s !== 'none'),
+      runnerPreload,
       runnerIdleExitSec: e.RUNNER_IDLE_EXIT_SEC,
       maxAttempts: e.RUN_MAX_ATTEMPTS,
       runTimeLimitMaxSec: e.RUN_TIME_LIMIT_MAX_SEC,
@@ -335,6 +360,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       temporalMetricsAddress: e.TEMPORAL_METRICS_ADDRESS ?? null,
     },
   })
+}
+
+/** A comma-separated list, its entries trimmed, empty ones dropped. */
+function list(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 }
 
 function localHost(id: string, slots: number, workDir: string): HostConfig {

@@ -11,7 +11,7 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { provideInfrastructure, type Infrastructure } from '../../src/runtime/infrastructure.js'
-import { LOAD_AGENT_DIR } from '../../test/helpers/runners.js'
+import { LOAD_AGENT, LOAD_AGENT_DIR } from '../../test/helpers/runners.js'
 import { freePort } from '../../test/helpers/ports.js'
 
 export const TEST_ENVIRONMENT = 'harbor_runner_testenv:LocalSandboxEnvironment'
@@ -52,6 +52,7 @@ export async function startBenchService(options: {
     API_PORT: String(apiPort),
     HOSTS: JSON.stringify(hosts),
     DEFAULT_ENVIRONMENT: TEST_ENVIRONMENT,
+    ALLOWED_IMPORT_PATHS: LOAD_AGENT,
     HARNESS_PYTHONPATH: `${path.join(PROJECT_ROOT, 'test', 'harbor-env')}:${LOAD_AGENT_DIR}`,
     MAX_ACTIVE_JOBS_PER_TOKEN: '1000',
     MAX_ACTIVE_RUNS_PER_TOKEN: '100000',

@@ -20,6 +20,11 @@ export interface HostActivityDeps {
   runners: RunnerPool | null
   /** Local directory of stored tasks, by sha256. */
   taskStoreDir: string
+  /**
+   * The agents and environments a job may name by import path (the API checked its upload against
+   * the same list); an attempt of a job naming another one is refused before anything starts.
+   */
+  allowedImportPaths: readonly string[]
   /** Local directory that keeps each attempt's collected harness output. */
   artifactsDir: string
   masterKey: Buffer

@@ -27,6 +27,7 @@ import { LogTailer } from '../harness/log-tailer.js'
 import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
 import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir } from '../shared/ids.js'
+import { importPathRefusal, refusedImportPaths } from '../shared/import-paths.js'
 import { countLogLines, whileOpen } from '../observability/metrics.js'
 import { activityLogger } from './activity-log.js'
 import { describeLaunch, startHarness, stopHarness } from './harness-start.js'
@@ -144,8 +145,11 @@ export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptCon
     const { job, run, driver, paths } = attempt
     const log = activityLogger(deps.logger, 'runHarness', ref).child({ harness: job.harness })
     let state = await host.probe(paths.proc)
-    // Staged afresh while the harness has not started (a retry after a crash mid-copy copies again).
-    if (state.state === 'absent') await heartbeating(() => stage(attempt))
+    if (state.state === 'absent') {
+      refuseUnlistedImportPaths(job, deps.allowedImportPaths)
+      // Staged afresh while the harness has not started (a retry after a crash mid-copy copies again).
+      await heartbeating(() => stage(attempt))
+    }
     // From here the harness may be started: `running` tells the workflow that this attempt began.
     await setRunStatus(db, ref.runId, 'running', ref.attempt)
     const key = await loadJobKey(deps, ref.jobId)
@@ -327,6 +331,20 @@ export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptCon
       if ((err as Error).name !== 'LogCursorConflict') throw err
     }
   }
+}
+
+/**
+ * The harness imports an agent or environment named by import path in the worker's harness process:
+ * one that this worker does not allow (ALLOWED_IMPORT_PATHS changed since the upload, or the API and
+ * the workers disagree) is never started, and the attempt ends at once.
+ */
+function refuseUnlistedImportPaths(job: JobRow, allowed: readonly string[]): void {
+  const [refused] = refusedImportPaths(job, allowed)
+  if (refused)
+    throw ApplicationFailure.nonRetryable(
+      importPathRefusal(refused, job[refused], 'this worker'),
+      'ImportPathNotAllowed',
+    )
 }
 
 function seconds(fromMs: number | null, toMs: number | null): number | null {

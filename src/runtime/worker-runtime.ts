@@ -112,6 +112,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
           drivers,
           runners,
           taskStoreDir: path.join(config.dataDir, 'tasks'),
+          allowedImportPaths: config.harness.allowedImportPaths,
           artifactsDir: path.join(config.dataDir, 'artifacts'),
           masterKey: options.masterKey,
           keepHostFiles: config.keepHostFiles,

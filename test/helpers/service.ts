@@ -22,6 +22,16 @@ import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worke
 import { createTestDatabase, type TestDatabase } from './test-db.js'
 
 export const TEST_ENVIRONMENT = 'harbor_runner_testenv:LocalSandboxEnvironment'
+/**
+ * The test agents and environments the suites name by import path (the default environment is
+ * allowed as such): the fault environments of test/harbor-env, its probe agent, and the load agent.
+ */
+export const TEST_IMPORT_PATHS = [
+  'harbor_runner_testenv:CrashFirstAttemptEnvironment',
+  'harbor_runner_testenv:BrokenEnvironment',
+  'harbor_runner_testenv.probe_agent:EnvProbeAgent',
+  'harbor_load_agent:SleepingAgent',
+]
 export const HARBOR_ENV_PLUGIN_DIR = path.join(PROJECT_ROOT, 'test', 'harbor-env')
 
 export interface TestService {
@@ -71,6 +81,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     HOST_SLOTS: '4',
     HARNESS_PYTHONPATH: HARBOR_ENV_PLUGIN_DIR,
     DEFAULT_ENVIRONMENT: TEST_ENVIRONMENT,
+    ALLOWED_IMPORT_PATHS: TEST_IMPORT_PATHS.join(','),
     LOG_LEVEL: 'warn',
     // Tests run the oracle: their runners need not import terminus-2 (LiteLLM) ahead of time.
     RUNNER_PRELOAD: 'none',

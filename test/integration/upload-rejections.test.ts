@@ -410,6 +410,20 @@ const CASES: Case[] = [
     code: 'invalid_agent',
   },
   {
+    name: 'agent by an import path not allowed',
+    input: () => valid({ agent: 'os:system' }),
+    status: 422,
+    code: 'import_path_not_allowed',
+    says: 'ALLOWED_IMPORT_PATHS',
+  },
+  {
+    name: 'environment by an import path not allowed',
+    input: () => valid({ environment: 'harbor_runner_testenv.environment:LocalSandboxEnvironment' }),
+    status: 422,
+    code: 'import_path_not_allowed',
+    says: 'ALLOWED_IMPORT_PATHS',
+  },
+  {
     name: 'timeout_multiplier of 0',
     input: () => valid({ timeout_multiplier: '0' }),
     status: 400,

@@ -1,7 +1,8 @@
 /**
  * GET /api/harnesses: what an upload may choose, for forms. The harnesses' own agent names and
- * Harbor's environment types (read from the installed harnesses), the defaults the upload applies,
- * and model suggestions: the models of the caller's recent jobs first, then a few common ones.
+ * Harbor's environment types (read from the installed harnesses), the agents and environments the
+ * operator allows by import path, the defaults the upload applies, and model suggestions: the models
+ * of the caller's recent jobs first, then a few common ones.
  */
 import { Hono } from 'hono'
 import type { AppDeps } from '../app.js'
@@ -31,6 +32,8 @@ export function catalogRoutes(deps: AppDeps) {
     ])
     return c.json({
       harnesses,
+      // Any of them as an agent or an environment (ALLOWED_IMPORT_PATHS, and DEFAULT_ENVIRONMENT when it is one).
+      import_paths: deps.config.harness.allowedImportPaths,
       defaults: {
         harness: 'harbor',
         agent: { harbor: 'terminus-2', terminus: 'terminus' },

@@ -36,7 +36,11 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
 
 export function uploadRoutes(deps: AppDeps) {
   const { config, db } = deps
-  const parseForm = uploadFormParser(config.limits.runsPerJob, config.harness.defaultEnvironment)
+  const parseForm = uploadFormParser(
+    config.limits.runsPerJob,
+    config.harness.defaultEnvironment,
+    config.harness.allowedImportPaths,
+  )
   const app = new Hono<AppEnv>()
 
   /** Undoes storing a task for a job that will not exist, unless another job uses it too. */

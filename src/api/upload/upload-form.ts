@@ -1,9 +1,11 @@
 /**
  * The fields of an upload besides the archive (PRODUCT.md, "API"): validated, defaulted, and checked
- * against each other. Every problem is a 400 whose code names the field, e.g. `invalid_n_runs`.
+ * against each other. Every problem is a 400 whose code names the field, e.g. `invalid_n_runs`; an
+ * agent or environment by import path the operator has not allowed is a 422 `import_path_not_allowed`.
  */
 import { z } from 'zod'
 import { ApiError } from '../errors.js'
+import { importPathRefusal, refusedImportPaths } from '../../shared/import-paths.js'
 
 export const UPLOAD_FIELDS = [
   'harness',
@@ -76,8 +78,11 @@ function uploadSchema(maxRuns: number, defaultEnvironment: string) {
 
 export type UploadForm = z.infer<ReturnType<typeof uploadSchema>>
 
-/** A parser of the text fields for the service's limits; throws {@link ApiError}. */
-export function uploadFormParser(maxRuns: number, defaultEnvironment: string) {
+/**
+ * A parser of the text fields for the service's limits and its allowed import paths (see
+ * src/shared/import-paths.ts); throws {@link ApiError}.
+ */
+export function uploadFormParser(maxRuns: number, defaultEnvironment: string, allowedImportPaths: readonly string[]) {
   const schema = uploadSchema(maxRuns, defaultEnvironment)
   return function parseUploadForm(fields: Record<string, string>): UploadForm {
     const parsed = schema.safeParse(fields)
@@ -87,6 +92,8 @@ export function uploadFormParser(maxRuns: number, defaultEnvironment: string) {
       throw new ApiError(400, `invalid_${field}`, issue.message, field)
     }
     const form = parsed.data
+    const [refused] = refusedImportPaths(form, allowedImportPaths)
+    if (refused) throw new ApiError(422, 'import_path_not_allowed', importPathRefusal(refused, form[refused]), refused)
     if (!form.openrouter_key && !KEYLESS_AGENTS.has(form.agent)) {
       throw new ApiError(
         400,

@@ -50,7 +50,11 @@ describe('loadConfig', () => {
       runnerPreload: ['terminus-2'],
       runnerIdleExitSec: 900,
     })
-    const set = loadConfig({ RUNNER_MAX_ATTEMPTS: '50', RUNNER_PRELOAD: 'terminus-2, docker ,my.agents:Agent' })
+    const set = loadConfig({
+      RUNNER_MAX_ATTEMPTS: '50',
+      RUNNER_PRELOAD: 'terminus-2, docker ,my.agents:Agent',
+      ALLOWED_IMPORT_PATHS: 'my.agents:Agent',
+    })
     expect(set.harness).toMatchObject({
       runnerMaxAttempts: 50,
       runnerPreload: ['terminus-2', 'docker', 'my.agents:Agent'],
@@ -59,6 +63,43 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ RUNNER_MAX_ATTEMPTS: '0' })).toThrow(/RUNNER_MAX_ATTEMPTS/)
     const perHost = loadConfig({ HOSTS: JSON.stringify([{ id: 'big', slots: 600, runner_max_attempts: 100 }]) })
     expect(perHost.hosts[0]!.runnerMaxAttempts).toBe(100)
+  })
+
+  it('allows no import path by default, and the default environment when it is one', () => {
+    expect(loadConfig({}).harness.allowedImportPaths).toEqual([])
+    expect(
+      loadConfig({ ALLOWED_IMPORT_PATHS: ' my.agents:Agent ,,other_env:Sandbox', DEFAULT_ENVIRONMENT: 'my.envs:Box' })
+        .harness.allowedImportPaths,
+    ).toEqual(['my.agents:Agent', 'other_env:Sandbox', 'my.envs:Box'])
+    expect(
+      loadConfig({ ALLOWED_IMPORT_PATHS: 'my.envs:Box', DEFAULT_ENVIRONMENT: 'my.envs:Box' }).harness
+        .allowedImportPaths,
+    ).toEqual(['my.envs:Box'])
+  })
+
+  it('refuses an allow-list entry that is not module.path:ClassName, naming it', () => {
+    for (const bad of [
+      'my.agents',
+      'terminus-2',
+      'my.agents:',
+      ':Agent',
+      'my..agents:Agent',
+      'my.agents:Agent:X',
+      'my agents:Agent',
+    ]) {
+      expect(() => loadConfig({ ALLOWED_IMPORT_PATHS: `ok.mod:Fine,${bad}` }), bad).toThrow(
+        /ALLOWED_IMPORT_PATHS: .*not module\.path:ClassName/,
+      )
+    }
+  })
+
+  it('refuses to preload an import path the service does not allow', () => {
+    expect(() => loadConfig({ RUNNER_PRELOAD: 'terminus-2,my.agents:Agent' })).toThrow(
+      /RUNNER_PRELOAD: my\.agents:Agent not in ALLOWED_IMPORT_PATHS/,
+    )
+    expect(
+      loadConfig({ RUNNER_PRELOAD: 'my.envs:Box', DEFAULT_ENVIRONMENT: 'my.envs:Box' }).harness.runnerPreload,
+    ).toEqual(['my.envs:Box'])
   })
 
   it('treats empty values as unset', () => {

@@ -376,6 +376,19 @@ describe('docker-compose.yml', () => {
     expect(local.database.url).toBe('postgres://harbor:pw@postgres:5432/harbor_runner')
   })
 
+  it('gives the API and the worker the same default environment and allowed import paths', () => {
+    const { services } = loadCompose({
+      ...OPERATOR_ENV,
+      DEFAULT_ENVIRONMENT: 'my_envs:Sandbox',
+      ALLOWED_IMPORT_PATHS: 'my_agents:Agent',
+    })
+    for (const name of SERVICE_PROCESSES) {
+      const { harness } = loadConfig(environmentOf(services[name]!), '/app')
+      expect(harness.defaultEnvironment, name).toBe('my_envs:Sandbox')
+      expect(harness.allowedImportPaths, name).toEqual(['my_agents:Agent', 'my_envs:Sandbox'])
+    }
+  })
+
   it('passes the operator’s host settings through to the worker', () => {
     const hosts = JSON.stringify([{ id: 'gpu1', slots: 16, work_dir: '/var/lib/harbor-runner/work' }])
     const { services } = loadCompose({ ...OPERATOR_ENV, HOSTS: hosts, WORKER_HOSTS: 'gpu1', HOST_SLOTS: '16' })

@@ -9,6 +9,8 @@ import { navigate } from '../main.js'
 
 interface Catalog {
   harnesses: Partial<Record<string, { agents: string[]; environments: string[] }>>
+  /** Agents and environments by `module:Class` that the service allows. */
+  import_paths?: string[]
   defaults: { harness: string; agent: Record<string, string>; environment: string; n_runs: number }
   limits: { runs_per_job: number; upload_bytes: number }
   models: string[]
@@ -92,7 +94,7 @@ export function uploadPage(root: HTMLElement): void {
       'div',
       { class: 'row' },
       field('harness', 'Harness', harness),
-      field('agent', 'Agent', agent, "The harness's agent name, or module.path:ClassName."),
+      field('agent', 'Agent', agent, "The harness's agent name, or an allowed module.path:ClassName."),
     ),
     field('model', 'Model', model),
     field(
@@ -113,7 +115,7 @@ export function uploadPage(root: HTMLElement): void {
           'environment',
           'Environment',
           environment,
-          'docker by default; any Harbor environment type or module:Class.',
+          'docker by default; any Harbor environment type or an allowed module:Class.',
         ),
         field('max_parallel', 'Max parallel runs', maxParallel),
         field('timeout_multiplier', 'Timeout multiplier', timeout),
@@ -131,7 +133,8 @@ export function uploadPage(root: HTMLElement): void {
   let catalog: Catalog | null = null
   const fillAgents = () => {
     const offer = catalog?.harnesses[harness.value]
-    agents.replaceChildren(...(offer?.agents ?? []).map((a) => h('option', { value: a })))
+    const imports = harness.value === 'harbor' ? (catalog?.import_paths ?? []) : []
+    agents.replaceChildren(...[...(offer?.agents ?? []), ...imports].map((a) => h('option', { value: a })))
     const defaults = catalog?.defaults.agent ?? { harbor: 'terminus-2', terminus: 'terminus' }
     if (!agent.value || Object.values(defaults).includes(agent.value)) agent.value = defaults[harness.value] ?? ''
     environment.disabled = harness.value === 'terminus'
@@ -141,7 +144,8 @@ export function uploadPage(root: HTMLElement): void {
     (c) => {
       catalog = c
       models.replaceChildren(...c.models.map((m) => h('option', { value: m })))
-      environments.replaceChildren(...(c.harnesses.harbor?.environments ?? []).map((e) => h('option', { value: e })))
+      const offered = [...(c.harnesses.harbor?.environments ?? []), ...(c.import_paths ?? [])]
+      environments.replaceChildren(...offered.map((e) => h('option', { value: e })))
       environment.placeholder = c.defaults.environment
       nRuns.max = String(c.limits.runs_per_job)
       fillAgents()

@@ -1,0 +1,85 @@
+/**
+ * The API as a Hono app over a fresh test database and data dir, for route tests through
+ * `app.request()`: no HTTP server, no Temporal (the job starter is the test's to script), no token
+ * (open mode), no harness checks.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { Hono } from 'hono'
+import { createApp } from '../../src/api/app.js'
+import type { AppEnv } from '../../src/api/auth.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import type { JobWorkflowInput } from '../../src/workflows/job-workflow.js'
+import { createTestDatabase, type TestDatabase } from './test-db.js'
+
+export interface TestApp {
+  app: Hono<AppEnv>
+  config: Config
+  db: TestDatabase
+  /** Every job the app asked to start, in order. */
+  started: JobWorkflowInput[]
+  /** How a start goes (after it is recorded in `started`); succeeds unless a test replaces it. */
+  start: (input: JobWorkflowInput) => Promise<void>
+  /** Errors the app logged as unexpected. */
+  logged: unknown[]
+  close(): Promise<void>
+}
+
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-test-app-'))
+  const db = await createTestDatabase()
+  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'warn', ...env })
+  const test: TestApp = {
+    app: null as unknown as Hono<AppEnv>,
+    config,
+    db,
+    started: [],
+    start: async () => {},
+    logged: [],
+    async close() {
+      await db.drop()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+  test.app = createApp({
+    config,
+    db: db.db,
+    masterKey: randomBytes(32),
+    jobs: {
+      start: (input) => {
+        test.started.push(input)
+        return test.start(input)
+      },
+      cancel: async () => {},
+      ping: async () => true,
+    },
+    notifier: {
+      wait: (_runId, timeoutMs) => new Promise((resolve) => setTimeout(resolve, timeoutMs)),
+      subscribe: () => () => {},
+      close: async () => {},
+    },
+    tokens: { authenticate: async () => undefined, anyActive: async () => false, close: async () => {} },
+    runWatch: { open: () => () => {}, close: () => {} },
+    taskChecker: null,
+    harnessCatalog: async () => ({}),
+    harborBin: null,
+    openModeAllowed: true,
+    logError: (err) => test.logged.push(err),
+  })
+  return test
+}
+
+/** POST /api/upload of `file` (a task zip) with `fields`, through the app. */
+export async function uploadTo(
+  app: Hono<AppEnv>,
+  file: Buffer,
+  fields: Record<string, string>,
+): Promise<{ status: number; body: any }> {
+  const form = new FormData()
+  form.append('file', new Blob([file], { type: 'application/zip' }), 'task.zip')
+  for (const [name, value] of Object.entries(fields)) form.append(name, value)
+  const res = await app.request('/api/upload', { method: 'POST', body: form })
+  return { status: res.status, body: await res.json() }
+}
