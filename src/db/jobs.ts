@@ -25,7 +25,7 @@ export class OwnerLimitError extends Error {
 /**
  * Inserts the job, its runs (all `queued`) and its sealed key in one transaction, after checking
  * (under a lock per owner, so that concurrent uploads cannot both slip under) that the owner stays
- * within `limits` of jobs and runs not yet ended.
+ * within `limits` of jobs and runs not yet ended. Given a transaction, it inserts them as part of it.
  */
 export async function insertJobWithRuns(
   db: Db,
@@ -33,7 +33,9 @@ export async function insertJobWithRuns(
   newId: () => string,
   limits: { activeJobs: number; activeRuns: number },
 ): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await (db.isTransaction ? insertIn(db) : db.transaction().execute(insertIn))
+
+  async function insertIn(trx: Db): Promise<void> {
     const owner = input.job.owner_token_id ?? null
     await sql`select pg_advisory_xact_lock(hashtext(${`harbor-runner:owner:${owner ?? 'anonymous'}`}))`.execute(trx)
     const active = await trx
@@ -81,7 +83,7 @@ export async function insertJobWithRuns(
         .values({ job_id: input.job.id, ...input.secret })
         .execute()
     }
-  })
+  }
 }
 
 export async function deleteJob(db: Db, jobId: string): Promise<void> {
@@ -222,9 +224,4 @@ export async function findJobSecret(db: Db, jobId: string): Promise<Sealed | und
     .select(['ciphertext', 'iv', 'auth_tag'])
     .where('job_id', '=', jobId)
     .executeTakeFirst()
-}
-
-export async function isTaskReferenced(db: Db, sha256: string): Promise<boolean> {
-  const row = await db.selectFrom('jobs').select('id').where('task_sha256', '=', sha256).limit(1).executeTakeFirst()
-  return row !== undefined
 }

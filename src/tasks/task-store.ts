@@ -80,12 +80,13 @@ async function hashFile(absPath: string): Promise<string> {
  * Moves the tree at `root` into the store under its tree hash. `root` is consumed: it is moved (renamed,
  * or copied then removed when the store is on another device) or, when the store already holds the
  * same content, simply removed. Safe against concurrent stores of the same content: exactly one of
- * them reports `created: true`. `root` must not be inside `storeDir`.
+ * them reports `created: true`. `root` must not be inside `storeDir`. `treeHash` is the tree's
+ * {@link computeTreeHash}, when the caller has just computed it (e.g. to lock the stored task first).
  */
-export async function storeTask(storeDir: string, root: string): Promise<StoredTask> {
+export async function storeTask(storeDir: string, root: string, treeHash?: string): Promise<StoredTask> {
   const store = path.resolve(storeDir)
   const source = path.resolve(root)
-  const sha256 = await computeTreeHash(source)
+  const sha256 = treeHash ?? (await computeTreeHash(source))
   const dir = path.join(store, sha256)
   await fs.mkdir(store, { recursive: true })
   if (await exists(dir)) {
@@ -135,9 +136,9 @@ export function storedTaskDir(storeDir: string, sha256: string): string {
 }
 
 /**
- * Removes a stored task, for callers rolling back a task they have just created (`created: true`);
- * never call it for a task that other records may share. The directory is first renamed away, so it
- * is never seen half-deleted under its hash. Returns `false` when there was nothing to remove.
+ * Removes a stored task. Other jobs may share it: call it only where they cannot reference it
+ * meanwhile (src/db/task-refs.ts). The directory is first renamed away, so it is never seen
+ * half-deleted under its hash. Returns `false` when there was nothing to remove.
  */
 export async function removeStoredTask(storeDir: string, sha256: string): Promise<boolean> {
   const dir = storedTaskDir(storeDir, sha256)

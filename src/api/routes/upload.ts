@@ -15,21 +15,15 @@ import type { AppEnv } from '../auth.js'
 import { ApiError } from '../errors.js'
 import { receiveMultipart } from '../upload/multipart.js'
 import { UPLOAD_FIELDS, uploadFormParser } from '../upload/upload-form.js'
-import {
-  deleteJob,
-  findJob,
-  findJobByIdempotencyKey,
-  insertJobWithRuns,
-  isTaskReferenced,
-  OwnerLimitError,
-} from '../../db/jobs.js'
+import { deleteJob, findJob, findJobByIdempotencyKey, insertJobWithRuns, OwnerLimitError } from '../../db/jobs.js'
+import { removeTaskUnlessReferenced, withTaskReference } from '../../db/task-refs.js'
 import { seal } from '../../secrets/sealed-box.js'
 import { extractArchive } from '../../tasks/archive.js'
 import { TaskArchiveError, httpStatusFor } from '../../tasks/errors.js'
 import { detectTask } from '../../tasks/task-format.js'
 import { migrateToHarbor, type TaskKind } from '../../tasks/harness-checks.js'
 import type { Harness } from '../../shared/status.js'
-import { removeStoredTask, storeTask } from '../../tasks/task-store.js'
+import { computeTreeHash, removeStoredTask, storeTask } from '../../tasks/task-store.js'
 import { jobView } from '../views.js'
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
@@ -43,11 +37,15 @@ export function uploadRoutes(deps: AppDeps) {
   )
   const app = new Hono<AppEnv>()
 
-  /** Undoes storing a task for a job that will not exist, unless another job uses it too. */
-  async function releaseTask(stored: { sha256: string; created: boolean }) {
-    if (stored.created && !(await isTaskReferenced(db, stored.sha256))) {
-      await removeStoredTask(path.join(config.dataDir, 'tasks'), stored.sha256)
-    }
+  const taskStore = path.join(config.dataDir, 'tasks')
+
+  /**
+   * Removes the stored task of a job that will not exist, unless a job references it. Whichever
+   * upload stored it: under the task's lock no other upload is between storing it and committing its
+   * job, so a task no job references is one no job needs.
+   */
+  async function releaseTask(sha256: string) {
+    await removeTaskUnlessReferenced(db, sha256, () => removeStoredTask(taskStore, sha256))
   }
 
   /**
@@ -122,40 +120,47 @@ export function uploadRoutes(deps: AppDeps) {
       const checked = deps.taskChecker
         ? await checkTask(() => deps.taskChecker!.check(runnable.kind, runnable.root))
         : { timeLimitSec: null }
-      const stored = await storeTask(path.join(config.dataDir, 'tasks'), runnable.root)
+      const sha256 = await computeTreeHash(runnable.root)
 
       const jobId = randomUUID()
+      let stored = false
       try {
-        await insertJobWithRuns(
-          db,
-          {
-            job: {
-              id: jobId,
-              task_name: task.name,
-              task_format: task.format,
-              task_sha256: stored.sha256,
-              harness: form.harness,
-              agent: form.agent,
-              model: form.model,
-              environment: form.environment,
-              n_runs: form.n_runs,
-              max_parallel: form.max_parallel,
-              timeout_multiplier: form.timeout_multiplier,
-              run_time_limit_sec: runTimeLimit(
-                checked.timeLimitSec,
-                form.timeout_multiplier,
-                config.harness.runTimeLimitMaxSec,
-              ),
-              idempotency_key: idempotencyKey,
-              owner_token_id: c.get('principal').tokenId,
+        // The task stored and its job inserted under the task's lock, so no failing upload removes
+        // the task in between.
+        await withTaskReference(db, sha256, async (trx) => {
+          await storeTask(taskStore, runnable.root, sha256)
+          stored = true
+          await insertJobWithRuns(
+            trx,
+            {
+              job: {
+                id: jobId,
+                task_name: task.name,
+                task_format: task.format,
+                task_sha256: sha256,
+                harness: form.harness,
+                agent: form.agent,
+                model: form.model,
+                environment: form.environment,
+                n_runs: form.n_runs,
+                max_parallel: form.max_parallel,
+                timeout_multiplier: form.timeout_multiplier,
+                run_time_limit_sec: runTimeLimit(
+                  checked.timeLimitSec,
+                  form.timeout_multiplier,
+                  config.harness.runTimeLimitMaxSec,
+                ),
+                idempotency_key: idempotencyKey,
+                owner_token_id: c.get('principal').tokenId,
+              },
+              secret: form.openrouter_key ? seal(deps.masterKey, form.openrouter_key, jobId) : null,
             },
-            secret: form.openrouter_key ? seal(deps.masterKey, form.openrouter_key, jobId) : null,
-          },
-          randomUUID,
-          { activeJobs: config.limits.activeJobsPerToken, activeRuns: config.limits.activeRunsPerToken },
-        )
+            randomUUID,
+            { activeJobs: config.limits.activeJobsPerToken, activeRuns: config.limits.activeRunsPerToken },
+          )
+        })
       } catch (err) {
-        await releaseTask(stored)
+        if (stored) await releaseTask(sha256)
         if (err instanceof OwnerLimitError) throw new ApiError(429, `too_many_${err.limit}`, err.message)
         // Two requests with one Idempotency-Key raced: answer with the winner's job.
         const winner = idempotencyKey
@@ -183,7 +188,7 @@ export function uploadRoutes(deps: AppDeps) {
         })
       } catch (err) {
         await deleteJob(db, jobId)
-        await releaseTask(stored)
+        await releaseTask(sha256)
         deps.logError(err)
         throw new ApiError(
           503,
