@@ -20,6 +20,10 @@ import { countRunsByStatus } from '../observability/run-counts.js'
 import { findExecutable } from '../paths.js'
 import { TaskChecker } from '../tasks/harness-checks.js'
 import { cancelJobWorkflow, connectTemporalClient, startJobWorkflow } from '../temporal/client.js'
+import { sweepStoredTasksPeriodically } from './task-sweep.js'
+
+/** How often the task store is swept of tasks no job references (and once at start). */
+const TASK_SWEEP_EVERY_MS = 60 * 60 * 1000
 
 export interface ApiRuntime {
   /** The address the server listens on, e.g. http://127.0.0.1:8000. */
@@ -119,6 +123,12 @@ export async function startApiRuntime(options: {
     )
   })
   const address = server.address() as AddressInfo
+  const stopTaskSweep = sweepStoredTasksPeriodically(
+    dbh.db,
+    path.join(config.dataDir, 'tasks'),
+    logger.child({ component: 'task-sweep' }),
+    TASK_SWEEP_EVERY_MS,
+  )
   return {
     url: `http://${config.api.host}:${address.port}`,
     async close() {
@@ -127,6 +137,7 @@ export async function startApiRuntime(options: {
         // Open SSE streams would hold close() forever.
         ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
       })
+      await stopTaskSweep()
       await notifier.close()
       await tokens.close()
       runWatch.close()

@@ -4,7 +4,11 @@ import type { Db } from '../../src/db/database.js'
 import { insertJobWithRuns } from '../../src/db/jobs.js'
 import { findRun } from '../../src/db/runs.js'
 
-export async function insertTestJob(db: Db, nRuns = 2): Promise<{ jobId: string; runIds: string[] }> {
+export async function insertTestJob(
+  db: Db,
+  nRuns = 2,
+  options: { taskSha256?: string } = {},
+): Promise<{ jobId: string; runIds: string[] }> {
   const jobId = randomUUID()
   await insertJobWithRuns(
     db,
@@ -13,7 +17,7 @@ export async function insertTestJob(db: Db, nRuns = 2): Promise<{ jobId: string;
         id: jobId,
         task_name: 'hello',
         task_format: 'harbor',
-        task_sha256: 'a'.repeat(64),
+        task_sha256: options.taskSha256 ?? 'a'.repeat(64),
         harness: 'harbor',
         agent: 'oracle',
         model: 'openai/gpt-4o',
