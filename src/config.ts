@@ -7,6 +7,7 @@
 import path from 'node:path'
 import { z } from 'zod'
 import { ALLOWED_IMPORT_PATHS_VARIABLE, IMPORT_PATH } from './shared/import-paths.js'
+import { COMPOSE_RULES, type ComposeRule } from './shared/compose-rules.js'
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
@@ -15,6 +16,24 @@ const bool = z
 const port = z.coerce.number().int().min(1).max(65535)
 const positiveInt = z.coerce.number().int().positive()
 const bytes = z.coerce.number().int().positive()
+
+/** A comma-separated list of the task sandbox policy's rule names. */
+const composeRules = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z.enum(COMPOSE_RULES, {
+        error: (issue) => `unknown rule ${JSON.stringify(issue.input)} (the rules: ${COMPOSE_RULES.join(', ')})`,
+      }),
+    ),
+  )
 
 /** Raw environment variables, with defaults. Keys are the variable names, so errors name them. */
 const EnvSchema = z.object({
@@ -83,6 +102,7 @@ const EnvSchema = z.object({
   MAX_LOG_BYTES_PER_RUN: bytes.default(50 * 1024 * 1024),
   MAX_LOG_LINE_CHARS: positiveInt.default(16 * 1024),
   MAX_REQUEST_BODY_BYTES: bytes.default(64 * 1024),
+  TASK_COMPOSE_ALLOW: composeRules,
 
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   HOME: z.string().default('/tmp'),
@@ -183,6 +203,11 @@ export interface Config {
     readonly logLineChars: number
     /** Request bodies of every route but the upload. */
     readonly requestBodyBytes: number
+  }
+  /** The task sandbox policy for the compose files tasks bring (docs/task-sandbox-policy.md). */
+  readonly tasks: {
+    /** Rules relaxed for this deployment (TASK_COMPOSE_ALLOW); empty, the default: every rule applies. */
+    readonly composeAllow: readonly ComposeRule[]
   }
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
   /** Prometheus metrics (README, "Observability"). */
@@ -351,6 +376,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       logLineChars: e.MAX_LOG_LINE_CHARS,
       requestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
     },
+    tasks: { composeAllow: [...new Set(e.TASK_COMPOSE_ALLOW)] },
     logLevel: e.LOG_LEVEL,
     observability: {
       metricsEnabled: e.METRICS_ENABLED,

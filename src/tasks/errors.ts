@@ -20,6 +20,7 @@ export const TASK_ARCHIVE_ERROR_CODES = [
   'missing_task_file',
   'invalid_task_file',
   'invalid_task',
+  'task_compose_forbidden',
 ] as const
 
 export type TaskArchiveErrorCode = (typeof TASK_ARCHIVE_ERROR_CODES)[number]

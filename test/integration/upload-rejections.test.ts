@@ -4,11 +4,12 @@
  * that walks it: adding a case is one line. Each case walked is recorded for the reliability report.
  */
 import { randomBytes } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Client, Connection } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
+import { PROJECT_ROOT } from '../../src/paths.js'
 import { upload, type UploadInput } from '../helpers/api-client.js'
 import { eventually } from '../helpers/eventually.js'
 import { asiUnixExtra, buildRawZip, pkwareUnixExtra, type RawEntry } from '../helpers/raw-zip.js'
@@ -72,6 +73,20 @@ const zipOf = async (spec: ZipSpec = harborTask()): Promise<UploadInput> => ({
 
 /** The valid task with this task.toml. */
 const taskToml = (text: string) => zipOf({ ...harborTask(), 'task.toml': text })
+
+/** A compose file with one service, `name`, made of these YAML lines. */
+const composeService = (name: string, ...lines: string[]) =>
+  `services:\n  ${name}:\n${lines.map((line) => `    ${line}\n`).join('')}`
+
+/** The valid task with this compose file (by default its environment's), and any other files. */
+const withCompose = (text: string, file = 'environment/docker-compose.yaml', extra: ZipSpec = {}) =>
+  zipOf({ ...harborTask(), [file]: text, ...extra })
+
+/** The valid Terminal-Bench task with this docker-compose.yaml, for `harness`. */
+const tbWithCompose = async (text: string, harness = 'terminus'): Promise<UploadInput> => ({
+  file: await buildZip({ ...terminalBenchTask(), 'docker-compose.yaml': text }),
+  fields: { ...FIELDS, harness },
+})
 
 /** The valid task's zip, changed by `damage`. */
 const damaged = async (damage: (zip: Buffer) => Buffer): Promise<UploadInput> => ({
@@ -324,6 +339,105 @@ const CASES: Case[] = [
     status: 422,
     code: 'invalid_task',
     says: 'steps[0].name',
+  },
+  {
+    name: 'compose service that is privileged',
+    input: () => withCompose(composeService('main', 'image: ubuntu:24.04', 'privileged: true')),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'environment/docker-compose.yaml: service "main": privileged true is not allowed',
+  },
+  {
+    name: 'compose bind mount of the host root',
+    input: () => withCompose(composeService('main', 'volumes: ["/:/host"]')),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'volumes[0] "/:/host"',
+  },
+  {
+    name: 'compose mount of the Docker socket (long syntax)',
+    input: () =>
+      withCompose(composeService('main', 'volumes: [{type: bind, source: /var/run/docker.sock, target: /s}]')),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'TASK_COMPOSE_ALLOW=docker_socket',
+  },
+  {
+    name: 'compose named volume that binds a host folder',
+    input: () =>
+      withCompose(
+        `${composeService('main', 'volumes: ["root:/host"]')}volumes:\n  root: {driver_opts: {type: none, o: bind, device: /}}\n`,
+      ),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'volume "root": driver_opts',
+  },
+  {
+    name: 'compose sidecar on the host network',
+    input: () => withCompose(composeService('proxy', 'image: nginx', 'network_mode: host')),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'service "proxy": network_mode "host"',
+  },
+  {
+    name: 'compose privileged service hidden in a YAML merge key',
+    input: () => withCompose(`x-base: &base {privileged: true}\n${composeService('main', '<<: *base', 'image: a')}`),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'privileged true',
+  },
+  {
+    name: 'compose of a separate verifier environment with cap_add',
+    input: () => withCompose(composeService('main', 'cap_add: [SYS_ADMIN]'), 'tests/docker-compose.yaml'),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'tests/docker-compose.yaml: service "main": cap_add',
+  },
+  {
+    name: 'compose .env that points the log mounts at the host root',
+    input: () =>
+      withCompose(composeService('main', 'volumes: ["${HOST_AGENT_LOGS_PATH}:${ENV_AGENT_LOGS_PATH}"]'), undefined, {
+        'environment/.env': 'HOST_AGENT_LOGS_PATH=/\n',
+      }),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'environment/.env: setting HOST_AGENT_LOGS_PATH',
+  },
+  {
+    name: 'compose that is not YAML',
+    input: () => withCompose('services: [\n'),
+    status: 422,
+    code: 'invalid_task_file',
+    says: 'environment/docker-compose.yaml is not valid YAML',
+  },
+  {
+    name: 'compose nested thousands of brackets deep',
+    input: () => withCompose(`services: ${'['.repeat(20_000)}\n`),
+    status: 422,
+    code: 'invalid_task_file',
+    says: 'nests collections more than 64 deep',
+  },
+  {
+    name: 'compose that is a list',
+    input: () => withCompose('- main\n'),
+    status: 422,
+    code: 'invalid_task_file',
+    says: 'is not a Compose file',
+  },
+  {
+    name: 'Terminal-Bench compose sharing the host PID namespace',
+    input: () => tbWithCompose(composeService('client', 'build: {dockerfile: Dockerfile}', 'pid: host')),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'docker-compose.yaml: service "client": pid "host"',
+  },
+  {
+    // Refused before `harbor task migrate`, which would copy the context's files into the task.
+    name: 'Terminal-Bench compose building from a host folder, for conversion',
+    input: () => tbWithCompose(composeService('client', 'build: {context: /etc}'), 'harbor'),
+    status: 422,
+    code: 'task_compose_forbidden',
+    says: 'docker-compose.yaml: service "client": build.context "/etc"',
   },
   {
     name: 'too many entries',
@@ -717,6 +831,28 @@ describe('malformed uploads', () => {
     await temporal.workflow.getHandle(`job-${body.job_id}`).terminate('test over')
   })
 
+  it('accepts compose files that stay in their sandbox, both formats, converted or not', async () => {
+    const sidecar =
+      'image: postgres:16\n    environment: [POSTGRES_PASSWORD=x]\n    volumes: [pgdata:/var/lib/postgresql/data]'
+    const harbor = withCompose(
+      `${composeService('main', 'volumes: ["${HOST_AGENT_LOGS_PATH}:${ENV_AGENT_LOGS_PATH}"]', 'depends_on: [db]')}` +
+        `  db:\n    ${sidecar}\nvolumes:\n  pgdata: {}\n`,
+    )
+    const tb = readFile(path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', 'tb-hello', 'docker-compose.yaml'), 'utf8')
+    const tbWithSidecar = async () => `${await tb}  db:\n    ${sidecar}\nvolumes:\n  pgdata: {}\n`
+    const inputs = [
+      await harbor,
+      await tbWithCompose(await tb),
+      // Converted by harbor task migrate into a compose file of its own (main + db), checked again.
+      await tbWithCompose(await tbWithSidecar(), 'harbor'),
+    ]
+    for (const input of inputs) {
+      const { status, body } = await upload(service.api.url, input)
+      expect(status, JSON.stringify(body)).toBe(201)
+      await temporal.workflow.getHandle(`job-${body.job_id}`).terminate('test over')
+    }
+  })
+
   it('answers a retried upload with its Idempotency-Key with the first job, not a second', async () => {
     const before = await leftovers()
     const input = { ...(await valid()), headers: { 'Idempotency-Key': 'retry-me-123' } }
@@ -732,5 +868,26 @@ describe('malformed uploads', () => {
     expect(after.jobs - before.jobs).toBe(1)
     expect(after.workflows - before.workflows).toBe(1)
     await temporal.workflow.getHandle(`job-${first.body.job_id}`).terminate('test over')
+  })
+})
+
+describe('a deployment that relaxes the compose policy (TASK_COMPOSE_ALLOW)', () => {
+  let relaxed: TestService
+  beforeAll(async () => {
+    relaxed = await startTestService({ worker: false, env: { TASK_COMPOSE_ALLOW: 'privileged' } })
+  })
+  afterAll(async () => {
+    await relaxed?.stop()
+  })
+
+  it('accepts what it allows, and refuses the rest', async () => {
+    const privileged = await withCompose(composeService('main', 'image: ubuntu:24.04', 'privileged: true'))
+    const accepted = await upload(relaxed.api.url, privileged)
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201)
+    await temporal.workflow.getHandle(`job-${accepted.body.job_id}`).terminate('test over')
+    const socket = await withCompose(composeService('main', 'privileged: true', 'volumes: ["/var/run:/var/run"]'))
+    const refused = await upload(relaxed.api.url, socket)
+    expect([refused.status, refused.body.error.code]).toEqual([422, 'task_compose_forbidden'])
+    expect(refused.body.error.message).toMatch(/volumes\[0\].*TASK_COMPOSE_ALLOW=docker_socket/)
   })
 })

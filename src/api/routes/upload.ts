@@ -19,6 +19,7 @@ import { deleteJob, findJob, findJobByIdempotencyKey, insertJobWithRuns, OwnerLi
 import { removeTaskUnlessReferenced, withTaskReference } from '../../db/task-refs.js'
 import { seal } from '../../secrets/sealed-box.js'
 import { extractArchive } from '../../tasks/archive.js'
+import { checkTaskComposeFiles } from '../../tasks/compose/files.js'
 import { TaskArchiveError, httpStatusFor } from '../../tasks/errors.js'
 import { detectTask } from '../../tasks/task-format.js'
 import { migrateToHarbor, type TaskKind } from '../../tasks/harness-checks.js'
@@ -74,6 +75,13 @@ export function uploadRoutes(deps: AppDeps) {
       )
     }
     const migrated = await checkTask(() => migrateToHarbor(deps.harborBin!, task.root, path.join(workDir, 'migrated')))
+    // The conversion writes a compose file of its own from the task's: checked as Harbor will run it.
+    await checkTask(() =>
+      checkTaskComposeFiles(migrated, 'harbor', {
+        allow: config.tasks.composeAllow,
+        note: 'as harbor task migrate converted it',
+      }),
+    )
     return { kind: 'harbor' as const, root: migrated }
   }
 
@@ -245,6 +253,8 @@ function unpackTask(zipPath: string, dest: string, filename: string, deps: AppDe
     // A task zipped as its folder is named after the folder, else after the zip file.
     const fallbackName = archive.topLevelDir ?? path.basename(filename).replace(/\.zip$/i, '')
     const detected = await detectTask(archive.root, { fallbackName })
+    // Before anything reads the task's compose files (a conversion copies its build contexts).
+    await checkTaskComposeFiles(archive.root, detected.format, { allow: deps.config.tasks.composeAllow })
     return { ...detected, root: archive.root }
   })
 }

@@ -102,6 +102,17 @@ describe('loadConfig', () => {
     ).toEqual(['my.envs:Box'])
   })
 
+  it('applies every task compose rule unless TASK_COMPOSE_ALLOW names some, and knows their names', () => {
+    expect(loadConfig({}).tasks.composeAllow).toEqual([])
+    expect(loadConfig({ TASK_COMPOSE_ALLOW: ' privileged, host_mounts ,privileged' }).tasks.composeAllow).toEqual([
+      'privileged',
+      'host_mounts',
+    ])
+    expect(() => loadConfig({ TASK_COMPOSE_ALLOW: 'privileged,everything' })).toThrow(
+      /TASK_COMPOSE_ALLOW\.1: unknown rule "everything" \(the rules: privileged, cap_add, /,
+    )
+  })
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', API_PORT: '' }).api.port).toBe(8000)
   })

@@ -35,6 +35,7 @@ describe('TaskArchiveError', () => {
       missing_task_file: 422,
       invalid_task_file: 422,
       invalid_task: 422,
+      task_compose_forbidden: 422,
     })
   })
 })
