@@ -17,6 +17,7 @@ import type { JobWorkflowInput } from '../workflows/job-workflow.js'
 import { requireToken, type AppEnv } from './auth.js'
 import { ApiError, notFound, onError } from './errors.js'
 import type { LogNotifier } from './log-notifier.js'
+import { requireAllowedHost, requireSameOrigin } from './request-guards.js'
 import type { TokenCheck } from './token-cache.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { catalogRoutes } from './routes/catalog.js'
@@ -82,6 +83,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         metrics.api.uploads.inc({ result: uploadResult(c.res.status) })
     })
   }
+  // Before anything else: a request under a name the API does not serve, or a browser's change sent
+  // from another origin, is refused (src/api/request-guards.ts). No answer carries CORS headers.
+  app.use('*', requireAllowedHost(deps.config.api.allowedHosts))
+  app.use('*', requireSameOrigin(deps.config.api.allowedOrigins))
   // Every route but the upload (which streams its body to disk under its own limit) takes a small body.
   const smallBody = bodyLimit({
     maxSize: deps.config.limits.requestBodyBytes,
