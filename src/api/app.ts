@@ -18,6 +18,7 @@ import { requireToken, type AppEnv } from './auth.js'
 import { ApiError, notFound, onError } from './errors.js'
 import type { LogNotifier } from './log-notifier.js'
 import { requireAllowedHost, requireSameOrigin } from './request-guards.js'
+import { ticketKey } from './tickets.js'
 import type { TokenCheck } from './token-cache.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { catalogRoutes } from './routes/catalog.js'
@@ -26,6 +27,7 @@ import { hostRoutes } from './routes/hosts.js'
 import { jobEventRoutes } from './routes/job-events.js'
 import { jobRoutes } from './routes/jobs.js'
 import { logRoutes } from './routes/logs.js'
+import { ticketRoutes } from './routes/tickets.js'
 import { uploadRoutes } from './routes/upload.js'
 import { webRoutes } from './routes/web.js'
 
@@ -101,9 +103,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/api/*', (c, next) => (c.req.path === '/api/upload' ? next() : smallBody(c, next)))
   // Server-Timing on every answer: the API's own time, and its parts where a route names them.
   app.use('/api/*', timing({ totalDescription: 'in the API' }))
-  app.use('/api/*', requireToken({ tokens: deps.tokens, openModeAllowed: deps.openModeAllowed }))
+  const tickets = ticketKey(deps.masterKey)
+  app.use('/api/*', requireToken({ tokens: deps.tokens, openModeAllowed: deps.openModeAllowed, tickets }))
   app.route('/api', healthRoutes(deps))
   app.route('/api', uploadRoutes(deps))
+  app.route('/api', ticketRoutes(deps, tickets))
   app.route('/api', catalogRoutes(deps))
   app.route('/api/jobs', jobRoutes(deps))
   app.route('/api/jobs', jobEventRoutes(deps))

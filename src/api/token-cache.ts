@@ -16,11 +16,13 @@
 import { listen } from '../db/listen.js'
 import type { Db } from '../db/database.js'
 import type { ApiTokenRow } from '../db/schema.js'
-import { anyActiveToken, API_TOKENS_CHANNEL, authenticate, hashToken } from '../db/tokens.js'
+import { anyActiveToken, API_TOKENS_CHANNEL, authenticate, findActiveToken, hashToken } from '../db/tokens.js'
 
 export interface TokenCheck {
   /** The active token with this value, or undefined. */
   authenticate(token: string): Promise<ApiTokenRow | undefined>
+  /** The active token with this id (a ticket's issuer), or undefined; always from the database. */
+  findActive(id: string): Promise<ApiTokenRow | undefined>
   /** Whether any token is active (without one the API runs open, on loopback only). */
   anyActive(): Promise<boolean>
   close(): Promise<void>
@@ -86,6 +88,7 @@ export function cachedTokenCheck(db: Db, databaseUrl: string, onError: (err: unk
       }
       return row
     },
+    findActive: (id) => findActiveToken(db, id),
     async anyActive() {
       if (active && fresh(active.at)) return active.value
       const begun = generation

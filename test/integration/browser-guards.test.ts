@@ -1,18 +1,23 @@
 /**
  * Browsers cannot be turned against the API, through the real API (in-process with `app.request()`,
- * and over HTTP where a socket matters: a foreign `Host`):
+ * and over HTTP where a socket matters: a foreign `Host`, an event stream):
  *
  * - a request under a name the API does not serve (DNS rebinding) is refused, but for health and
  *   metrics; a browser's change from another origin is refused, in open mode too, and leaves nothing
  *   behind; the API's own origin, API_ALLOWED_ORIGINS and clients without `Origin` are served; no
- *   answer carries CORS headers.
+ *   answer carries CORS headers;
+ * - tokens never ride in URLs: `?access_token=` is refused; tickets open their one URL, for the
+ *   token they were issued to, for a minute, and stop with a revoked token or the end of open mode.
  */
+import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import http from 'node:http'
 import path from 'node:path'
 import { Client, Connection } from '@temporalio/client'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
+import { issueTicket, ticketKey } from '../../src/api/tickets.js'
 import { deleteJob } from '../../src/db/jobs.js'
+import { createToken, revokeToken } from '../../src/db/tokens.js'
 import { insertTestJob } from '../helpers/fixtures.js'
 import { startTestService, type TestService } from '../helpers/service.js'
 import { buildZip, harborTask } from '../helpers/task-zips.js'
@@ -90,8 +95,11 @@ function raw(target: string, host: string): Promise<{ status: number; body: any 
   })
 }
 
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` })
 const jobCount = async () => (await service.db.db.selectFrom('jobs').select('id').execute()).length
 const uploadsInProgress = async () => readdir(path.join(service.config.dataDir, 'uploads')).catch(() => [])
+
+let openTicketUrl: string
 
 describe('in open mode (no token exists)', () => {
   it('refuses requests under a name it does not serve (DNS rebinding), but for health and metrics', async () => {
@@ -159,5 +167,198 @@ describe('in open mode (no token exists)', () => {
     for (const res of [read, preflight]) {
       expect([...res.headers.keys()].filter((k) => k.startsWith('access-control-'))).toEqual([])
     }
+  })
+
+  it('gives tickets to everyone while open', async () => {
+    const { jobId } = await insertTestJob(service.db.db, 1)
+    const res = await call(
+      'POST',
+      '/api/stream-tickets',
+      { 'Content-Type': 'application/json' },
+      JSON.stringify({ purpose: 'run_log', job_id: jobId, run_number: 1 }),
+    )
+    expect(res.status).toBe(201)
+    openTicketUrl = res.body.url
+    expect((await call('GET', openTicketUrl)).status).toBe(200)
+  })
+})
+
+describe('with tokens', () => {
+  const tokens: Record<string, { id: string; token: string }> = {}
+  let aliceJob: string
+  let bobJob: string
+
+  /** Asks for a ticket as `token`; the answer as is. */
+  const ticketFor = (token: string | null, target: object) =>
+    call(
+      'POST',
+      '/api/stream-tickets',
+      { 'Content-Type': 'application/json', ...(token ? bearer(token) : {}) },
+      JSON.stringify(target),
+    )
+  const urlFor = async (token: string, target: object) => {
+    const res = await ticketFor(token, target)
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    return res.body.url as string
+  }
+
+  beforeAll(async () => {
+    tokens.alice = await createToken(service.db.db, 'alice', false)
+    tokens.bob = await createToken(service.db.db, 'bob', false)
+    tokens.root = await createToken(service.db.db, 'root', true)
+    const own = async (owner: string) => {
+      const { jobId } = await insertTestJob(service.db.db, 2)
+      await service.db.db.updateTable('jobs').set({ owner_token_id: owner }).where('id', '=', jobId).execute()
+      return jobId
+    }
+    aliceJob = await own(tokens.alice.id)
+    bobJob = await own(tokens.bob.id)
+  })
+
+  describe('tickets', () => {
+    it('refuses an API token in the URL, valid or not, with a code that says to use a ticket', async () => {
+      for (const route of [
+        '/api/jobs',
+        `/api/jobs/${aliceJob}/runs/1/logs/stream`,
+        `/api/jobs/${aliceJob}/runs/1/logs`,
+      ]) {
+        const res = await call('GET', `${route}?access_token=${tokens.alice!.token}`)
+        expect([route, res.status, res.body.error.code]).toEqual([route, 401, 'token_in_query'])
+        expect(res.body.error.message).toContain('/api/stream-tickets')
+      }
+      const change = await call('POST', `/api/jobs/${aliceJob}/cancel?access_token=${tokens.alice!.token}`)
+      expect(change.body.error.code).toBe('token_in_query')
+    })
+
+    it('opens the one URL it is for, for a minute, without the token in it', async () => {
+      const before = Date.now()
+      const res = await ticketFor(tokens.alice!.token, { purpose: 'run_log', job_id: aliceJob, run_number: 1 })
+      expect(res.status).toBe(201)
+      expect(Date.parse(res.body.expires_at) - before).toBeGreaterThan(55_000)
+      expect(Date.parse(res.body.expires_at) - before).toBeLessThanOrEqual(61_000)
+      expect(res.body.url).toBe(`/api/jobs/${aliceJob}/runs/1/logs?ticket=${res.body.ticket}`)
+      expect(res.body.url).not.toContain(tokens.alice!.token)
+      expect(res.body.url).not.toContain(tokens.alice!.token.slice(3, 20))
+      const log = await call('GET', res.body.url)
+      expect(log.status).toBe(200)
+      expect(log.headers.get('content-type')).toContain('text/plain')
+      // Used again (an EventSource reconnects with the same URL): still good while it lasts.
+      expect((await call('GET', res.body.url)).status).toBe(200)
+      const artifacts = await urlFor(tokens.alice!.token, {
+        purpose: 'run_artifacts',
+        job_id: aliceJob,
+        run_number: 1,
+      })
+      expect((await call('GET', artifacts)).body.error.code).toBe('no_artifacts') // let in; nothing collected yet
+      for (const target of [
+        { purpose: 'run_log_stream', job_id: aliceJob, run_number: 1 },
+        { purpose: 'job_events', job_id: aliceJob },
+      ]) {
+        const stream = await fetch(`${service.api.url}${await urlFor(tokens.alice!.token, target)}`)
+        expect([target, stream.status, stream.headers.get('content-type')]).toEqual([target, 200, 'text/event-stream'])
+        await stream.body!.cancel()
+      }
+    })
+
+    it('is refused at any other URL: another run, job or purpose, any other route, any change', async () => {
+      const stream = await urlFor(tokens.alice!.token, { purpose: 'run_log_stream', job_id: aliceJob, run_number: 1 })
+      const events = await urlFor(tokens.alice!.token, { purpose: 'job_events', job_id: aliceJob })
+      const ticketOf = (url: string) => new URL(url, 'http://x').searchParams.get('ticket')!
+      for (const [ticket, route] of [
+        [stream, `/api/jobs/${aliceJob}/runs/1/logs`],
+        [stream, `/api/jobs/${aliceJob}/runs/1/artifacts`],
+        [stream, `/api/jobs/${aliceJob}/runs/2/logs/stream`],
+        [stream, `/api/jobs/${bobJob}/runs/1/logs/stream`],
+        [stream, `/api/jobs/${aliceJob.toUpperCase()}/runs/1/logs/stream`],
+        [stream, `/api/jobs/${aliceJob}/runs/1`],
+        [stream, '/api/jobs'],
+        [stream, '/api/hosts'],
+        [events, `/api/jobs/${aliceJob}`],
+        [events, `/api/jobs/${aliceJob}/runs/1/logs/stream`],
+      ] as const) {
+        const res = await call('GET', `${route}?ticket=${ticketOf(ticket)}`)
+        expect([route, res.status, res.body.error?.code]).toEqual([route, 403, 'ticket_wrong_resource'])
+      }
+      const change = await call('POST', `/api/jobs/${aliceJob}/cancel?ticket=${ticketOf(events)}`)
+      expect([change.status, change.body.error.code]).toEqual([401, 'token_required'])
+    })
+
+    it('is refused when altered, forged with another key, or given twice', async () => {
+      const url = await urlFor(tokens.alice!.token, { purpose: 'run_log', job_id: aliceJob, run_number: 1 })
+      const route = `/api/jobs/${aliceJob}/runs/1/logs`
+      const ticket = new URL(url, 'http://x').searchParams.get('ticket')!
+      const [payload, signature] = ticket.split('.') as [string, string]
+      // The same claims for bob's token, under alice's signature.
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString())
+      claims[3] = tokens.bob!.id
+      const swapped = `${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`
+      const forged = issueTicket(ticketKey(randomBytes(32)), {
+        purpose: 'run_log',
+        jobId: aliceJob,
+        runNumber: 1,
+        tokenId: tokens.root!.id,
+        expiresAt: Date.now() + 60_000,
+      })
+      for (const bad of [swapped, forged, `${ticket}x`, 'not-a-ticket', '', 'a'.repeat(5000)]) {
+        const res = await call('GET', `${route}?ticket=${encodeURIComponent(bad)}`)
+        expect([bad.slice(0, 20), res.status, res.body.error.code]).toEqual([bad.slice(0, 20), 401, 'invalid_ticket'])
+      }
+      const twice = await call('GET', `${route}?ticket=${ticket}&ticket=${ticket}`)
+      expect(twice.body.error.code).toBe('invalid_ticket')
+    })
+
+    it('is given only for what the token may see, and for a well-formed request', async () => {
+      const alice = tokens.alice!.token
+      for (const [target, status, code] of [
+        [{ purpose: 'run_log', job_id: bobJob, run_number: 1 }, 404, 'job_not_found'],
+        [{ purpose: 'job_events', job_id: bobJob }, 404, 'job_not_found'],
+        [{ purpose: 'run_log', job_id: aliceJob, run_number: 9 }, 404, 'run_not_found'],
+        [{ purpose: 'run_log', job_id: aliceJob }, 400, 'invalid_run_number'],
+        [{ purpose: 'job_events', job_id: aliceJob, run_number: 1 }, 400, 'invalid_run_number'],
+        [{ purpose: 'admin', job_id: aliceJob }, 400, 'invalid_purpose'],
+        [{ purpose: 'run_log', job_id: '../etc', run_number: 1 }, 400, 'invalid_job_id'],
+        [{ purpose: 'job_events', job_id: aliceJob, extra: 1 }, 400, 'invalid_body'],
+      ] as const) {
+        const res = await ticketFor(alice, target)
+        expect([target, res.status, res.body.error.code]).toEqual([target, status, code])
+      }
+      const notJson = await call('POST', '/api/stream-tickets', bearer(alice), 'purpose=job_events')
+      expect(notJson.body.error.code).toBe('invalid_body')
+      const anonymous = await ticketFor(null, { purpose: 'job_events', job_id: aliceJob })
+      expect(anonymous.body.error.code).toBe('token_required')
+      // An admin's ticket opens any job's.
+      expect(
+        (await call('GET', await urlFor(tokens.root!.token, { purpose: 'run_log', job_id: bobJob, run_number: 1 })))
+          .status,
+      ).toBe(200)
+    })
+
+    it('expires after a minute', async () => {
+      const url = await urlFor(tokens.alice!.token, { purpose: 'run_log', job_id: aliceJob, run_number: 1 })
+      vi.useFakeTimers({ toFake: ['Date'] })
+      try {
+        vi.setSystemTime(Date.now() + 58_000)
+        expect((await call('GET', url)).status).toBe(200)
+        vi.setSystemTime(Date.now() + 3_000)
+        const late = await call('GET', url)
+        expect([late.status, late.body.error.code]).toEqual([401, 'ticket_expired'])
+      } finally {
+        vi.useRealTimers()
+      }
+    })
+
+    it("stops with its token: a revoked token's tickets, and open mode's once it has ended", async () => {
+      const carol = await createToken(service.db.db, 'carol', false)
+      await service.db.db.updateTable('jobs').set({ owner_token_id: carol.id }).where('id', '=', bobJob).execute()
+      const url = await urlFor(carol.token, { purpose: 'run_log', job_id: bobJob, run_number: 1 })
+      expect((await call('GET', url)).status).toBe(200)
+      await revokeToken(service.db.db, 'carol')
+      const revoked = await call('GET', url)
+      expect([revoked.status, revoked.body.error.code]).toEqual([401, 'invalid_token'])
+      await service.db.db.updateTable('jobs').set({ owner_token_id: tokens.bob!.id }).where('id', '=', bobJob).execute()
+
+      const open = await call('GET', openTicketUrl)
+      expect([open.status, open.body.error.code]).toEqual([401, 'token_required'])
+    })
   })
 })
