@@ -20,6 +20,7 @@ import type { LogNotifier } from './log-notifier.js'
 import { requireAllowedHost, requireSameOrigin } from './request-guards.js'
 import { ticketKey } from './tickets.js'
 import type { TokenCheck } from './token-cache.js'
+import { tokenSlots } from './token-slots.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { catalogRoutes } from './routes/catalog.js'
 import { healthRoutes } from './routes/health.js'
@@ -105,13 +106,37 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/api/*', timing({ totalDescription: 'in the API' }))
   const tickets = ticketKey(deps.masterKey)
   app.use('/api/*', requireToken({ tokens: deps.tokens, openModeAllowed: deps.openModeAllowed, tickets }))
+  // Long requests held per token at once, in this process (src/api/token-slots.ts).
+  const limits = deps.config.limits
+  const streams = tokenSlots({
+    limit: limits.streamsPerToken,
+    code: 'too_many_streams',
+    what: 'event streams open',
+    variable: 'MAX_STREAMS_PER_TOKEN',
+    retryAfterSec: 10,
+  })
+  const uploads = tokenSlots({
+    limit: limits.uploadsPerToken,
+    code: 'too_many_uploads',
+    what: 'uploads under way',
+    variable: 'MAX_UPLOADS_PER_TOKEN',
+    retryAfterSec: 5,
+  })
+  app.use('/api/upload', async (c, next) => {
+    const release = uploads.take(c)
+    try {
+      await next()
+    } finally {
+      release()
+    }
+  })
   app.route('/api', healthRoutes(deps))
   app.route('/api', uploadRoutes(deps))
   app.route('/api', ticketRoutes(deps, tickets))
   app.route('/api', catalogRoutes(deps))
   app.route('/api/jobs', jobRoutes(deps))
-  app.route('/api/jobs', jobEventRoutes(deps))
-  app.route('/api/jobs', logRoutes(deps))
+  app.route('/api/jobs', jobEventRoutes(deps, streams))
+  app.route('/api/jobs', logRoutes(deps, streams))
   app.route('/api/jobs', artifactRoutes(deps))
   app.route('/api/hosts', hostRoutes(deps))
   if (metrics) {

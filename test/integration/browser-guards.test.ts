@@ -1,13 +1,14 @@
 /**
  * Browsers cannot be turned against the API, through the real API (in-process with `app.request()`,
- * and over HTTP where a socket matters: a foreign `Host`, an event stream):
+ * and over HTTP where a socket matters: a foreign `Host`, a client that goes away):
  *
  * - a request under a name the API does not serve (DNS rebinding) is refused, but for health and
  *   metrics; a browser's change from another origin is refused, in open mode too, and leaves nothing
  *   behind; the API's own origin, API_ALLOWED_ORIGINS and clients without `Origin` are served; no
  *   answer carries CORS headers;
  * - tokens never ride in URLs: `?access_token=` is refused; tickets open their one URL, for the
- *   token they were issued to, for a minute, and stop with a revoked token or the end of open mode.
+ *   token they were issued to, for a minute, and stop with a revoked token or the end of open mode;
+ * - event streams and uploads are capped per token, and a slot comes back however a request ends.
  */
 import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
@@ -18,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { issueTicket, ticketKey } from '../../src/api/tickets.js'
 import { deleteJob } from '../../src/db/jobs.js'
 import { createToken, revokeToken } from '../../src/db/tokens.js'
+import { eventually } from '../helpers/eventually.js'
 import { insertTestJob } from '../helpers/fixtures.js'
 import { startTestService, type TestService } from '../helpers/service.js'
 import { buildZip, harborTask } from '../helpers/task-zips.js'
@@ -31,8 +33,11 @@ let port: string
 let task: Buffer
 
 beforeAll(async () => {
-  // No worker: jobs stay queued.
-  service = await startTestService({ worker: false, env: { API_ALLOWED_ORIGINS: ALLOWED_ORIGIN } })
+  // No worker: jobs stay queued and their streams stay open. Small caps, to reach them.
+  service = await startTestService({
+    worker: false,
+    env: { MAX_STREAMS_PER_TOKEN: '2', MAX_UPLOADS_PER_TOKEN: '1', API_ALLOWED_ORIGINS: ALLOWED_ORIGIN },
+  })
   port = new URL(service.api.url).port
   task = await buildZip(harborTask())
   temporal = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) })
@@ -359,6 +364,132 @@ describe('with tokens', () => {
 
       const open = await call('GET', openTicketUrl)
       expect([open.status, open.body.error.code]).toEqual([401, 'token_required'])
+    })
+  })
+
+  describe('per-token caps', () => {
+    /** Opens an event stream over HTTP and keeps it open; `close()` is the client going away. */
+    async function openStream(token: string, route: string) {
+      const controller = new AbortController()
+      const res = await fetch(`${service.api.url}${route}`, { headers: bearer(token), signal: controller.signal })
+      const answer = { status: res.status, headers: res.headers, body: null as any, close: () => controller.abort() }
+      if (res.status !== 200) answer.body = await res.json()
+      return answer
+    }
+    const logStream = (job: string, run = 1) => `/api/jobs/${job}/runs/${run}/logs/stream`
+    /** Opens one as soon as a slot is free (a stream closed just before gives its slot back soon after). */
+    const whenFree = (token: string, route: string) =>
+      eventually(
+        () => openStream(token, route),
+        (s) => s.status === 200,
+        { timeoutMs: 5_000, everyMs: 100 },
+      )
+
+    it('allows MAX_STREAMS_PER_TOKEN event streams per token at once, and gives a slot back when a client leaves', async () => {
+      const alice = tokens.alice!.token
+      const held = [await whenFree(alice, logStream(aliceJob)), await whenFree(alice, `/api/jobs/${aliceJob}/events`)]
+      expect(held.map((s) => s.status)).toEqual([200, 200])
+      for (const route of [logStream(aliceJob, 2), `/api/jobs/${aliceJob}/events`]) {
+        const third = await openStream(alice, route)
+        expect([third.status, third.body.error.code, third.headers.get('retry-after')]).toEqual([
+          429,
+          'too_many_streams',
+          '10',
+        ])
+      }
+      // Another token counts its own.
+      const bob = await openStream(tokens.bob!.token, logStream(bobJob))
+      expect(bob.status).toBe(200)
+      bob.close()
+      // The client goes away: its slot comes back.
+      held[0]!.close()
+      const again = await whenFree(alice, logStream(aliceJob))
+      expect(again.status).toBe(200)
+      again.close()
+      held[1]!.close()
+    })
+
+    it('gives a slot back when a stream ends, and when it fails', async () => {
+      const alice = tokens.alice!.token
+      const settled = () =>
+        eventually(
+          async () => {
+            const probes = [await openStream(alice, logStream(aliceJob)), await openStream(alice, logStream(aliceJob))]
+            for (const p of probes) p.close()
+            return probes.map((p) => p.status)
+          },
+          (s) => s.every((x) => x === 200),
+          { timeoutMs: 10_000, everyMs: 200 },
+        )
+      expect(await settled()).toEqual([200, 200])
+      // Ended: a run that is over sends its end and closes; three in turn within a cap of two.
+      await service.db.db.updateTable('runs').set({ status: 'completed' }).where('job_id', '=', bobJob).execute()
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${service.api.url}${logStream(bobJob, 2)}`, { headers: bearer(tokens.bob!.token) })
+        expect(await res.text()).toContain('event: end')
+      }
+      // Failed: the job vanishes under two open streams, which fail at their next look.
+      const { jobId } = await insertTestJob(service.db.db, 1)
+      await service.db.db
+        .updateTable('jobs')
+        .set({ owner_token_id: tokens.alice!.id })
+        .where('id', '=', jobId)
+        .execute()
+      const doomed = [await whenFree(alice, logStream(jobId)), await whenFree(alice, `/api/jobs/${jobId}/events`)]
+      expect(doomed.map((s) => s.status)).toEqual([200, 200])
+      expect((await openStream(alice, logStream(aliceJob))).status).toBe(429)
+      await deleteJob(service.db.db, jobId)
+      expect(await settled()).toEqual([200, 200])
+      for (const s of doomed) s.close()
+    })
+
+    it('allows MAX_UPLOADS_PER_TOKEN uploads per token at once, and gives a slot back however one ends', async () => {
+      const alice = bearer(tokens.alice!.token)
+      // An upload that sends its first part and then waits, as a slow client does.
+      const boundary = 'x-boundary'
+      let feed!: ReadableStreamDefaultController<Uint8Array>
+      const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) })
+      feed.enqueue(
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nopenai/gpt-4o\r\n` +
+            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="t.zip"\r\n` +
+            'Content-Type: application/zip\r\n\r\n',
+        ),
+      )
+      const controller = new AbortController()
+      const slow = fetch(`${service.api.url}/api/upload`, {
+        method: 'POST',
+        headers: { ...alice, 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+        body,
+        duplex: 'half',
+        signal: controller.signal,
+      } as RequestInit).catch((err: unknown) => err)
+      expect(await eventually(uploadsInProgress, (d) => d.length === 1)).toHaveLength(1)
+
+      const second = await call('POST', '/api/upload', alice, form())
+      expect([second.status, second.body.error.code, second.headers.get('retry-after')]).toEqual([
+        429,
+        'too_many_uploads',
+        '5',
+      ])
+      // Another token is not held back (its bad upload is refused for what it is).
+      const bobs = await call('POST', '/api/upload', bearer(tokens.bob!.token), form(FIELDS, Buffer.from('no zip')))
+      expect(bobs.body.error.code).toBe('not_a_zip')
+      // The slow client gives up: its slot comes back, and its half upload is gone.
+      controller.abort()
+      await slow
+      const after = await eventually(
+        () => call('POST', '/api/upload', alice, form(FIELDS, Buffer.from('no zip'))),
+        (r) => r.status !== 429,
+        { timeoutMs: 5_000, everyMs: 100 },
+      )
+      expect(after.body.error.code).toBe('not_a_zip')
+      expect(await eventually(uploadsInProgress, (d) => d.length === 0)).toEqual([])
+      // Refused uploads give theirs back too: one at a time, each after another refused one.
+      for (let i = 0; i < 3; i++) {
+        expect((await call('POST', '/api/upload', alice, form(FIELDS, Buffer.from('no zip')))).status).toBe(400)
+      }
+      expect((await call('POST', '/api/upload', alice, form())).status).toBe(201)
     })
   })
 })
