@@ -8,7 +8,8 @@
  *   answer carries CORS headers;
  * - tokens never ride in URLs: `?access_token=` is refused; tickets open their one URL, for the
  *   token they were issued to, for a minute, and stop with a revoked token or the end of open mode;
- * - event streams and uploads are capped per token, and a slot comes back however a request ends.
+ * - event streams and uploads are capped per token, and a slot comes back however a request ends;
+ * - `GET /api/hosts` shows addresses and problems to admins only.
  */
 import { randomBytes } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
@@ -17,6 +18,7 @@ import path from 'node:path'
 import { Client, Connection } from '@temporalio/client'
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest'
 import { issueTicket, ticketKey } from '../../src/api/tickets.js'
+import { announceHost } from '../../src/db/hosts.js'
 import { deleteJob } from '../../src/db/jobs.js'
 import { createToken, revokeToken } from '../../src/db/tokens.js'
 import { eventually } from '../helpers/eventually.js'
@@ -490,6 +492,30 @@ describe('with tokens', () => {
         expect((await call('POST', '/api/upload', alice, form(FIELDS, Buffer.from('no zip')))).status).toBe(400)
       }
       expect((await call('POST', '/api/upload', alice, form())).status).toBe(201)
+    })
+  })
+
+  describe('GET /api/hosts', () => {
+    it("shows a host's address and problem to admins only", async () => {
+      await announceHost(service.db.db, {
+        id: 'far',
+        kind: 'ssh',
+        address: 'runner@10.9.8.7:2222',
+        slots: 4,
+        healthy: false,
+        problem: 'connect ECONNREFUSED 10.9.8.7:2222 as runner with /home/runner/.ssh/id_ed25519',
+      })
+      const admin = await call('GET', '/api/hosts', bearer(tokens.root!.token))
+      expect(admin.body.hosts).toEqual([
+        expect.objectContaining({
+          id: 'far',
+          address: 'runner@10.9.8.7:2222',
+          problem: expect.stringMatching(/REFUSED/),
+        }),
+      ])
+      const user = await call('GET', '/api/hosts', bearer(tokens.alice!.token))
+      expect(user.body.hosts).toEqual([{ id: 'far', slots: 4, busy: 0, available: false }])
+      expect(JSON.stringify(user.body)).not.toMatch(/10\.9\.8\.7|runner@|id_ed25519/)
     })
   })
 })
