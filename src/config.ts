@@ -55,6 +55,17 @@ const EnvSchema = z.object({
 
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(8000),
+  API_ALLOWED_HOSTS: z
+    .string()
+    .refine(
+      (v) => splitList(v).every((h) => parseHostName(h) !== null),
+      'must be host names, each with an optional :port',
+    )
+    .optional(),
+  API_ALLOWED_ORIGINS: z
+    .string()
+    .refine((v) => splitList(v).every((o) => parseOrigin(o) !== null), 'must be origins: http(s)://host[:port]')
+    .optional(),
 
   SECRETS_KEY: z
     .string()
@@ -80,7 +91,7 @@ const EnvSchema = z.object({
     .string()
     .default('')
     .superRefine((v, ctx) => {
-      for (const entry of list(v).filter((s) => !IMPORT_PATH.test(s)))
+      for (const entry of splitList(v).filter((s) => !IMPORT_PATH.test(s)))
         ctx.addIssue({ code: 'custom', message: `${entry} is not module.path:ClassName (entries are comma-separated)` })
     }),
   HARNESS_LOCAL_COST_MAP: bool.default(true),
@@ -103,6 +114,8 @@ const EnvSchema = z.object({
   MAX_LOG_LINE_CHARS: positiveInt.default(16 * 1024),
   MAX_REQUEST_BODY_BYTES: bytes.default(64 * 1024),
   TASK_COMPOSE_ALLOW: composeRules,
+  MAX_STREAMS_PER_TOKEN: positiveInt.default(20),
+  MAX_UPLOADS_PER_TOKEN: positiveInt.default(4),
 
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   HOME: z.string().default('/tmp'),
@@ -138,7 +151,17 @@ export interface Config {
     readonly uiPort: number
     readonly uiUrl: string | null
   }
-  readonly api: { readonly host: string; readonly port: number }
+  readonly api: {
+    readonly host: string
+    readonly port: number
+    /**
+     * The names requests may give in `Host`: the loopback names, API_HOST unless it is a wildcard,
+     * and API_ALLOWED_HOSTS. Any other is refused (a DNS-rebinding page gives its own name).
+     */
+    readonly allowedHosts: readonly HostName[]
+    /** Origins besides the API's own that may send changes (API_ALLOWED_ORIGINS), as `URL.origin`. */
+    readonly allowedOrigins: readonly string[]
+  }
   /** Master key for secrets at rest; `null` means the embedded default keeps one in the data dir. */
   readonly secretsKey: Buffer | null
   /** Every execution host the service may place runs on (as this process knows them). */
@@ -203,6 +226,9 @@ export interface Config {
     readonly logLineChars: number
     /** Request bodies of every route but the upload. */
     readonly requestBodyBytes: number
+    /** Event streams open at once per token, and uploads under way, in each API process. */
+    readonly streamsPerToken: number
+    readonly uploadsPerToken: number
   }
   /** The task sandbox policy for the compose files tasks bring (docs/task-sandbox-policy.md). */
   readonly tasks: {
@@ -222,6 +248,13 @@ export interface Config {
     /** `host:port` where the Temporal SDK serves its own metrics (worker processes); `null`: off. */
     readonly temporalMetricsAddress: string | null
   }
+}
+
+/** A name the API answers to in `Host`: on any port (`port` null), or on one. */
+export interface HostName {
+  /** Lowercase; an IPv6 address in brackets, as `Host` gives it. */
+  readonly name: string
+  readonly port: number | null
 }
 
 /** An execution host: the local machine, or one reached over SSH. */
@@ -297,11 +330,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const e = parsed.data
   const allowedImportPaths = [
     ...new Set([
-      ...list(e.ALLOWED_IMPORT_PATHS),
+      ...splitList(e.ALLOWED_IMPORT_PATHS),
       ...(e.DEFAULT_ENVIRONMENT.includes(':') ? [e.DEFAULT_ENVIRONMENT] : []),
     ]),
   ]
-  const runnerPreload = list(e.RUNNER_PRELOAD).filter((s) => s !== 'none')
+  const runnerPreload = splitList(e.RUNNER_PRELOAD).filter((s) => s !== 'none')
   // A runner imports what it preloads: an import path there must be one the service allows.
   const unlisted = runnerPreload.filter((s) => s.includes(':') && !allowedImportPaths.includes(s))
   if (unlisted.length > 0)
@@ -332,7 +365,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL ?? (e.TEMPORAL_ADDRESS ? null : `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`),
     },
-    api: { host: e.API_HOST, port: e.API_PORT },
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      allowedHosts: allowedHosts(e.API_HOST, e.API_ALLOWED_HOSTS),
+      allowedOrigins: splitList(e.API_ALLOWED_ORIGINS ?? '').map((o) => parseOrigin(o)!),
+    },
     secretsKey: e.SECRETS_KEY ? Buffer.from(e.SECRETS_KEY, 'base64') : null,
     hosts,
     workerHosts,
@@ -375,6 +413,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       logBytesPerRun: e.MAX_LOG_BYTES_PER_RUN,
       logLineChars: e.MAX_LOG_LINE_CHARS,
       requestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
+      streamsPerToken: e.MAX_STREAMS_PER_TOKEN,
+      uploadsPerToken: e.MAX_UPLOADS_PER_TOKEN,
     },
     tasks: { composeAllow: [...new Set(e.TASK_COMPOSE_ALLOW)] },
     logLevel: e.LOG_LEVEL,
@@ -389,11 +429,48 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 }
 
 /** A comma-separated list, its entries trimmed, empty ones dropped. */
-function list(text: string): string[] {
+function splitList(text: string): string[] {
   return text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
+/** API_HOST values that name no host: listening on every address. */
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]'])
+
+/** The loopback names, API_HOST unless a wildcard, and API_ALLOWED_HOSTS; each once. */
+function allowedHosts(apiHost: string, extra: string | undefined): HostName[] {
+  const own = WILDCARDS.has(apiHost)
+    ? []
+    : [apiHost.includes(':') && !apiHost.startsWith('[') ? `[${apiHost}]` : apiHost]
+  const names = [...LOOPBACK_NAMES, ...own].flatMap((n) => parseHostName(n) ?? [])
+  for (const entry of splitList(extra ?? '')) names.push(parseHostName(entry)!)
+  return names.filter((h, i) => names.findIndex((o) => o.name === h.name && o.port === h.port) === i)
+}
+
+/** `name`, `name:port`, `[v6]` or `[v6]:port`, as a `Host` header gives them; null if not one. */
+export function parseHostName(text: string): HostName | null {
+  const match = /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?)(?::(\d{1,5}))?$/.exec(text.toLowerCase())
+  if (!match) return null
+  const port = match[2] === undefined ? null : Number(match[2])
+  if (port !== null && (port < 1 || port > 65535)) return null
+  return { name: match[1]!, port }
+}
+
+/** `http(s)://host[:port]` and nothing more, as its `URL.origin`; null if not one. */
+function parseOrigin(text: string): string | null {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return null
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null
+  // Nothing but scheme, host and port: no path, query, fragment or credentials.
+  if (!/^https?:\/\/[^/?#@]+\/?$/i.test(text)) return null
+  return url.origin
 }
 
 function localHost(id: string, slots: number, workDir: string): HostConfig {

@@ -56,6 +56,9 @@ export async function startBenchService(options: {
     HARNESS_PYTHONPATH: `${path.join(PROJECT_ROOT, 'test', 'harbor-env')}:${LOAD_AGENT_DIR}`,
     MAX_ACTIVE_JOBS_PER_TOKEN: '1000',
     MAX_ACTIVE_RUNS_PER_TOKEN: '100000',
+    // The load's jobs are submitted at once and followed by many streams, all in open mode (one token).
+    MAX_UPLOADS_PER_TOKEN: '1000',
+    MAX_STREAMS_PER_TOKEN: '10000',
     LOG_LEVEL: 'warn',
     ...options.env,
   }

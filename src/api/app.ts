@@ -17,7 +17,10 @@ import type { JobWorkflowInput } from '../workflows/job-workflow.js'
 import { requireToken, type AppEnv } from './auth.js'
 import { ApiError, notFound, onError } from './errors.js'
 import type { LogNotifier } from './log-notifier.js'
+import { requireAllowedHost, requireSameOrigin } from './request-guards.js'
+import { ticketKey } from './tickets.js'
 import type { TokenCheck } from './token-cache.js'
+import { tokenSlots } from './token-slots.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { catalogRoutes } from './routes/catalog.js'
 import { healthRoutes } from './routes/health.js'
@@ -25,6 +28,7 @@ import { hostRoutes } from './routes/hosts.js'
 import { jobEventRoutes } from './routes/job-events.js'
 import { jobRoutes } from './routes/jobs.js'
 import { logRoutes } from './routes/logs.js'
+import { ticketRoutes } from './routes/tickets.js'
 import { uploadRoutes } from './routes/upload.js'
 import { webRoutes } from './routes/web.js'
 
@@ -82,6 +86,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         metrics.api.uploads.inc({ result: uploadResult(c.res.status) })
     })
   }
+  // Before anything else: a request under a name the API does not serve, or a browser's change sent
+  // from another origin, is refused (src/api/request-guards.ts). No answer carries CORS headers.
+  app.use('*', requireAllowedHost(deps.config.api.allowedHosts))
+  app.use('*', requireSameOrigin(deps.config.api.allowedOrigins))
   // Every route but the upload (which streams its body to disk under its own limit) takes a small body.
   const smallBody = bodyLimit({
     maxSize: deps.config.limits.requestBodyBytes,
@@ -96,13 +104,39 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/api/*', (c, next) => (c.req.path === '/api/upload' ? next() : smallBody(c, next)))
   // Server-Timing on every answer: the API's own time, and its parts where a route names them.
   app.use('/api/*', timing({ totalDescription: 'in the API' }))
-  app.use('/api/*', requireToken({ tokens: deps.tokens, openModeAllowed: deps.openModeAllowed }))
+  const tickets = ticketKey(deps.masterKey)
+  app.use('/api/*', requireToken({ tokens: deps.tokens, openModeAllowed: deps.openModeAllowed, tickets }))
+  // Long requests held per token at once, in this process (src/api/token-slots.ts).
+  const limits = deps.config.limits
+  const streams = tokenSlots({
+    limit: limits.streamsPerToken,
+    code: 'too_many_streams',
+    what: 'event streams open',
+    variable: 'MAX_STREAMS_PER_TOKEN',
+    retryAfterSec: 10,
+  })
+  const uploads = tokenSlots({
+    limit: limits.uploadsPerToken,
+    code: 'too_many_uploads',
+    what: 'uploads under way',
+    variable: 'MAX_UPLOADS_PER_TOKEN',
+    retryAfterSec: 5,
+  })
+  app.use('/api/upload', async (c, next) => {
+    const release = uploads.take(c)
+    try {
+      await next()
+    } finally {
+      release()
+    }
+  })
   app.route('/api', healthRoutes(deps))
   app.route('/api', uploadRoutes(deps))
+  app.route('/api', ticketRoutes(deps, tickets))
   app.route('/api', catalogRoutes(deps))
   app.route('/api/jobs', jobRoutes(deps))
-  app.route('/api/jobs', jobEventRoutes(deps))
-  app.route('/api/jobs', logRoutes(deps))
+  app.route('/api/jobs', jobEventRoutes(deps, streams))
+  app.route('/api/jobs', logRoutes(deps, streams))
   app.route('/api/jobs', artifactRoutes(deps))
   app.route('/api/hosts', hostRoutes(deps))
   if (metrics) {

@@ -55,8 +55,8 @@ export function textQuery(max: number) {
 /** A route that takes no query parameters. */
 export const NO_QUERY = z.object({}).strict()
 
-/** Query parameters of every route that the middleware reads: `?access_token=` (src/api/auth.ts). */
-const MIDDLEWARE_PARAMS = new Set(['access_token'])
+/** Query parameters of every route that the middleware reads: `?ticket=` (src/api/auth.ts). */
+const MIDDLEWARE_PARAMS = new Set(['ticket'])
 
 /**
  * Parses a query string (as Hono's `c.req.queries()`: every value of every name) against `schema`,

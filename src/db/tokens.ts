@@ -69,3 +69,8 @@ export async function anyActiveToken(db: Db): Promise<boolean> {
   const row = await db.selectFrom('api_tokens').select('id').where('revoked_at', 'is', null).limit(1).executeTakeFirst()
   return row !== undefined
 }
+
+/** The active token with this id (a ticket's issuer), or undefined once it is revoked or deleted. */
+export async function findActiveToken(db: Db, id: string): Promise<ApiTokenRow | undefined> {
+  return db.selectFrom('api_tokens').selectAll().where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()
+}

@@ -1,10 +1,12 @@
 /** Builds the API side of the service: database pool, Temporal client, log notifier, HTTP server. */
 import { serve, type ServerType } from '@hono/node-server'
+import type { Hono } from 'hono'
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import type { Registry } from 'prom-client'
 import { createApp } from '../api/app.js'
+import type { AppEnv } from '../api/auth.js'
 import { harnessCatalogLoader } from '../harness/catalog.js'
 import { isLoopback } from '../api/auth.js'
 import { ConfigError } from '../config.js'
@@ -28,6 +30,8 @@ const TASK_SWEEP_EVERY_MS = 60 * 60 * 1000
 export interface ApiRuntime {
   /** The address the server listens on, e.g. http://127.0.0.1:8000. */
   url: string
+  /** The app it serves, for requests made in-process (`app.request()`). */
+  app: Hono<AppEnv>
   close(): Promise<void>
 }
 
@@ -131,6 +135,7 @@ export async function startApiRuntime(options: {
   )
   return {
     url: `http://${config.api.host}:${address.port}`,
+    app,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve())

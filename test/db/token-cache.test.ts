@@ -1,13 +1,16 @@
 /**
  * The API's token check kept in memory, over a real PostgreSQL: a kept check is forgotten on every
  * change to the tokens (the trigger's NOTIFY), whoever makes it; noting a token's use notifies
- * nobody; nothing is kept while the API is not listening.
+ * nobody; nothing is kept while the API is not listening; an unknown token costs one query, not
+ * one per request, until the tokens change.
  */
 import pg from 'pg'
-import { sql } from 'kysely'
+import { Kysely, PostgresDialect, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cachedTokenCheck, type TokenCheck } from '../../src/api/token-cache.js'
-import { API_TOKENS_CHANNEL, createToken, revokeToken } from '../../src/db/tokens.js'
+import type { Db } from '../../src/db/database.js'
+import type { Database } from '../../src/db/schema.js'
+import { API_TOKENS_CHANNEL, createToken, hashToken, revokeToken } from '../../src/db/tokens.js'
 import { eventually } from '../helpers/eventually.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-db.js'
 
@@ -43,14 +46,22 @@ async function keeps(check: TokenCheck, token: { id: string; token: string }): P
   )
 }
 
-/** A token check whose LISTEN is in place (it keeps what it checks). */
-async function listeningCheck(): Promise<TokenCheck> {
-  const check = cachedTokenCheck(tdb.db, tdb.url, (err) => console.error(err))
+/** A token check whose LISTEN is in place (it keeps what it checks), querying through `db`. */
+async function listeningCheck(db: Db = tdb.db): Promise<TokenCheck> {
+  const check = cachedTokenCheck(db, tdb.url, (err) => console.error(err))
   closers.push(() => check.close())
   const name = `probe-${Date.now()}`
   const probe = await createToken(tdb.db, name, false)
   expect(await keeps(check, probe)).toBe(true)
   await revokeToken(tdb.db, name)
+  // Once the revocation's notice has arrived, no notice is on its way to make the check forget.
+  expect(
+    await eventually(
+      () => check.authenticate(probe.token),
+      (row) => row === undefined,
+      SOON,
+    ),
+  ).toBeUndefined()
   return check
 }
 
@@ -119,19 +130,45 @@ describe('the token check kept in memory', () => {
     ).toBe(true)
   })
 
-  it('never keeps an unknown token', async () => {
-    const check = await listeningCheck()
-    expect(await check.authenticate('hr_not-a-token')).toBeUndefined()
-    // Made valid without a notice: found, since nothing was kept for it.
-    const dave = await createToken(tdb.db, 'dave', false)
+  it('keeps an unknown token as unknown: asked again, it costs no query', async () => {
+    let queries = 0
+    const counted: Db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: tdb.pool }),
+      log: (event) => void (event.level === 'query' && queries++),
+    })
+    const check = await listeningCheck(counted)
+    queries = 0
+    for (let i = 0; i < 20; i++) expect(await check.authenticate('hr_wrong-token')).toBeUndefined()
+    expect(queries).toBe(1)
+    for (let i = 0; i < 20; i++) expect(await check.authenticate(`hr_guess-${i}`)).toBeUndefined()
+    expect(queries).toBe(21)
+    // Made valid without a notice: still unknown here, as it was kept.
+    const dave = await withTriggersOff(() => createToken(tdb.db, 'dave', false))
     await withTriggersOff(() =>
       tdb.db
         .updateTable('api_tokens')
-        .set({ token_sha256: sql`encode(sha256(convert_to('hr_not-a-token', 'UTF8')), 'hex')` })
+        .set({ token_sha256: hashToken('hr_wrong-token') })
         .where('id', '=', dave.id)
         .execute(),
     )
-    expect((await check.authenticate('hr_not-a-token'))?.name).toBe('dave')
+    expect(await check.authenticate('hr_wrong-token')).toBeUndefined()
+    expect(queries).toBe(21)
+  })
+
+  it('forgets an unknown token when the tokens change: a token made after a miss works at once', async () => {
+    const check = await listeningCheck()
+    const value = 'hr_made-after-a-miss'
+    expect(await check.authenticate(value)).toBeUndefined()
+    const erin = await createToken(tdb.db, 'erin', false)
+    await sql`update api_tokens set token_sha256 = ${hashToken(value)} where id = ${erin.id}`.execute(tdb.db)
+    // The notice arrives in milliseconds; the miss would otherwise be kept for 30 s.
+    expect(
+      await eventually(
+        () => check.authenticate(value),
+        (row) => row !== undefined,
+        { timeoutMs: 1_000, everyMs: 10 },
+      ),
+    ).toMatchObject({ name: 'erin' })
   })
 
   it('keeps nothing while it cannot listen', async () => {
@@ -139,10 +176,20 @@ describe('the token check kept in memory', () => {
     url.port = '1' // nothing listens there: its LISTEN never takes
     const check = cachedTokenCheck(tdb.db, url.toString(), () => {})
     closers.push(() => check.close())
-    const erin = await createToken(tdb.db, 'erin', false)
-    expect((await check.authenticate(erin.token))?.name).toBe('erin')
-    await withTriggersOff(() => revokeToken(tdb.db, 'erin'))
-    expect(await check.authenticate(erin.token)).toBeUndefined()
+    const gina = await createToken(tdb.db, 'gina', false)
+    expect((await check.authenticate(gina.token))?.name).toBe('gina')
+    await withTriggersOff(() => revokeToken(tdb.db, 'gina'))
+    expect(await check.authenticate(gina.token)).toBeUndefined()
+    // Nor an unknown token: made valid without a notice, it is found.
+    expect(await check.authenticate('hr_unknown-while-deaf')).toBeUndefined()
+    await withTriggersOff(() =>
+      tdb.db
+        .updateTable('api_tokens')
+        .set({ token_sha256: hashToken('hr_unknown-while-deaf'), revoked_at: null })
+        .where('id', '=', gina.id)
+        .execute(),
+    )
+    expect((await check.authenticate('hr_unknown-while-deaf'))?.name).toBe('gina')
   })
 })
 

@@ -2,15 +2,17 @@
  * The dashboard in a real browser (Debian's headless Chromium, driven by playwright-core) against
  * the real service running the real harness: a bad upload's error appears next to its field; a task
  * uploaded through the form shows its run grid filling in live; a run's page shows log lines before
- * the run ends; a job is cancelled with confirmation. Screenshots of each page are saved under the
- * folder this test prints.
+ * the run ends; a job is cancelled with confirmation; with an API token, its streams and downloads
+ * go through tickets and the token never appears in a URL. Screenshots of each page are saved under
+ * the folder this test prints.
  */
 import { existsSync } from 'node:fs'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createToken } from '../../src/db/tokens.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { upload } from '../helpers/api-client.js'
 import { startTestService, TEST_ENVIRONMENT, type TestService } from '../helpers/service.js'
@@ -150,4 +152,47 @@ describe('dashboard', () => {
     await shot('8-jobs-dark')
     expect(problems()).toEqual([])
   })
+
+  it('with a token: follows streams and downloads through tickets, never with the token in a URL', async () => {
+    const { token } = await createToken(service.db.db, 'viewer', true)
+    const urls: string[] = []
+    page.on('request', (r) => urls.push(r.url()))
+    await page.evaluate((t) => (globalThis as any).sessionStorage.setItem('harbor-runner-token', t), token)
+    await page.goto(`${service.api.url}/jobs/${jobId}/runs/1`)
+    await expect.poll(() => page.locator('#log-state').textContent(), { timeout: 15_000 }).toBe('run over')
+    expect(await page.locator('#log .line', { hasText: /slow step 12\/12/ }).count()).toBe(1)
+
+    const [log] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Whole log' }).click(),
+    ])
+    expect(log.suggestedFilename()).toBe('run-1.log')
+    expect(await readFile((await log.path())!, 'utf8')).toContain('slow step 12/12')
+    const [zip] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download artifacts (zip)' }).click(),
+    ])
+    expect(zip.suggestedFilename()).toBe(`job-${jobId}-run-1.zip`)
+    expect((await readFile((await zip.path())!)).subarray(0, 2).toString()).toBe('PK')
+
+    await page.getByRole('link', { name: '← Job' }).click()
+    await expect.poll(() => page.locator('p.live').textContent(), { timeout: 15_000 }).toBe('job ended')
+    await shot('9-job-with-token')
+
+    // The two streams (the run's log, the job's events) and the two downloads, each by its ticket.
+    const opened = [
+      ...urls.filter((u) => /^\/api\/jobs\/.+\/(events|logs\/stream)$/.test(new URL(u).pathname)),
+      log.url(),
+      zip.url(),
+    ]
+    expect([...new Set(opened.map((u) => new URL(u).pathname.split('/').at(-1)))].sort()).toEqual([
+      'artifacts',
+      'events',
+      'logs',
+      'stream',
+    ])
+    expect(opened.filter((u) => !new URL(u).searchParams.has('ticket'))).toEqual([])
+    expect([...urls, ...opened].filter((u) => u.includes(token.slice(3)) || u.includes('access_token'))).toEqual([])
+    expect(problems()).toEqual([])
+  }, 60_000)
 })

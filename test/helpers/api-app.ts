@@ -60,7 +60,12 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       subscribe: () => () => {},
       close: async () => {},
     },
-    tokens: { authenticate: async () => undefined, anyActive: async () => false, close: async () => {} },
+    tokens: {
+      authenticate: async () => undefined,
+      anyActive: async () => false,
+      findActive: async () => undefined,
+      close: async () => {},
+    },
     runWatch: { open: () => () => {}, close: () => {} },
     taskChecker: null,
     harnessCatalog: async () => ({}),

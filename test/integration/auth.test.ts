@@ -121,12 +121,14 @@ describe('API tokens', () => {
     expect([wrong.status, wrong.body.error.code]).toEqual([401, 'invalid_token'])
     const malformed = await call('GET', '/api/jobs', undefined, { headers: { Authorization: 'Basic YTpi' } })
     expect([malformed.status, malformed.body.error.code]).toEqual([401, 'invalid_authorization'])
-    // A token in the query string is for GETs only (EventSource, download links), not for changes.
-    const viaQuery = await call(
-      'POST',
-      `/api/jobs/${randomBytes(16).toString('hex')}/cancel?access_token=${tokens.alice}`,
-    )
-    expect(viaQuery.body.error.code).toBe('token_required')
+    // A token is never taken from the URL, for reading or for changes.
+    for (const [method, route] of [
+      ['GET', '/api/jobs'],
+      ['POST', `/api/jobs/${randomBytes(16).toString('hex')}/cancel`],
+    ]) {
+      const viaQuery = await call(method!, `${route}?access_token=${tokens.alice}`)
+      expect([viaQuery.status, viaQuery.body.error.code]).toEqual([401, 'token_in_query'])
+    }
   })
 
   it("shows and cancels only the token's own jobs; an admin token sees all", async () => {
@@ -156,15 +158,18 @@ describe('API tokens', () => {
     expect((await call('POST', `/api/jobs/${b}/cancel`, tokens.admin)).status).toBe(202)
   })
 
-  it('takes the token from ?access_token= on the SSE stream, as an EventSource sends it', async () => {
+  it("opens the SSE stream with a ticket, as an EventSource must, and gives none for another token's job", async () => {
     const { body } = await uploadAs(tokens.alice!)
-    const stream = `/api/jobs/${body.job_id}/runs/1/logs/stream`
+    const target = JSON.stringify({ purpose: 'run_log_stream', job_id: body.job_id, run_number: 1 })
+    const json = { 'Content-Type': 'application/json' }
+    const ticket = await call('POST', '/api/stream-tickets', tokens.alice, { body: target, headers: json })
+    expect(ticket.status).toBe(201)
     const controller = new AbortController()
-    const res = await fetch(`${service.api.url}${stream}?access_token=${tokens.alice}`, { signal: controller.signal })
+    const res = await fetch(`${service.api.url}${ticket.body.url}`, { signal: controller.signal })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toContain('text/event-stream')
     controller.abort()
-    const other = await call('GET', `${stream}?access_token=${tokens.bob}`)
+    const other = await call('POST', '/api/stream-tickets', tokens.bob, { body: target, headers: json })
     expect([other.status, other.body.error.code]).toEqual([404, 'job_not_found'])
   })
 

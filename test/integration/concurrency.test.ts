@@ -15,8 +15,12 @@ let service: TestService
 let temporal: Client
 
 beforeAll(async () => {
-  // Above the default 50 active jobs per owner, which the 50 uploads reach.
-  service = await startTestService({ worker: false, env: { MAX_ACTIVE_JOBS_PER_TOKEN: '100' } })
+  // Above the default 50 active jobs per owner, which the 50 uploads reach, and the default 4 uploads
+  // at once per token, which they pass at once.
+  service = await startTestService({
+    worker: false,
+    env: { MAX_ACTIVE_JOBS_PER_TOKEN: '100', MAX_UPLOADS_PER_TOKEN: '100' },
+  })
   temporal = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) })
 })
 afterAll(async () => {

@@ -67,13 +67,32 @@ export function uploadForm(form: FormData, onProgress: (fraction: number) => voi
   })
 }
 
-/** A URL a browser can open without headers (EventSource, download links): the token as a query parameter. */
-export function withToken(path: string, params: Record<string, string> = {}): string {
-  const url = new URL(path, location.origin)
-  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v)
-  const token = getToken()
-  if (token) url.searchParams.set('access_token', token)
-  return url.pathname + url.search
+/** What a browser opens without headers (an EventSource, a download), named for a ticket. */
+export type TicketTarget =
+  | { purpose: 'job_events'; job_id: string }
+  | { purpose: 'run_log_stream' | 'run_log' | 'run_artifacts'; job_id: string; run_number: number }
+
+/**
+ * A URL for `target` that needs no header: its path with a ticket the API gives for it (good for a
+ * minute, for that URL only), so that the token itself never goes into a URL.
+ */
+export async function ticketUrl(target: TicketTarget, params: Record<string, string> = {}): Promise<string> {
+  const { url } = await api<{ url: string }>('/api/stream-tickets', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(target),
+  })
+  const full = new URL(url, location.origin)
+  for (const [k, v] of Object.entries(params)) full.searchParams.set(k, v)
+  return full.pathname + full.search
+}
+
+/** Downloads `target` through a fresh ticket (a link's own URL would need the token). */
+export async function download(target: TicketTarget, filename: string): Promise<void> {
+  const link = document.createElement('a')
+  link.href = await ticketUrl(target)
+  link.download = filename
+  link.click()
 }
 
 export interface Follow {
@@ -82,11 +101,12 @@ export interface Follow {
 
 /**
  * Follows an SSE stream. EventSource reconnects by itself with Last-Event-ID after a dropped
- * connection; when it gives up (the server answered an error, or restarted badly) we open a new one
- * from the last id seen, so no event is lost or repeated. `end` closes it for good.
+ * connection (with the same URL: its ticket holds for a minute); when it gives up (the server answered
+ * an error, such as an expired ticket, or restarted badly) we open a new one with a new ticket from
+ * the last id seen, so no event is lost or repeated. `end` closes it for good.
  */
 export function follow(
-  path: string,
+  target: TicketTarget,
   handlers: Record<string, (data: any, id: number | null) => void>,
   onState: (state: 'live' | 'reconnecting' | 'ended') => void = () => {},
 ): Follow {
@@ -94,15 +114,25 @@ export function follow(
   let source: EventSource | null = null
   let closed = false
   let retry: number | undefined
-  const open = () => {
-    source = new EventSource(withToken(path, lastId ? { last_event_id: lastId } : {}))
+  const again = () => {
+    onState('reconnecting')
+    retry = window.setTimeout(() => void open(), 2000)
+  }
+  const open = async () => {
+    let url: string
+    try {
+      url = await ticketUrl(target, lastId ? { last_event_id: lastId } : {})
+    } catch {
+      if (!closed) again()
+      return
+    }
+    if (closed) return
+    source = new EventSource(url)
     source.onopen = () => onState('live')
     source.onerror = () => {
       if (closed) return
-      onState('reconnecting')
-      if (source?.readyState === EventSource.CLOSED) {
-        retry = window.setTimeout(open, 2000)
-      }
+      if (source?.readyState === EventSource.CLOSED) again()
+      else onState('reconnecting')
     }
     for (const [event, handle] of Object.entries(handlers)) {
       source.addEventListener(event, (e) => {
@@ -123,7 +153,7 @@ export function follow(
       onState('ended')
     })
   }
-  open()
+  void open()
   return {
     close() {
       closed = true

@@ -12,6 +12,7 @@ import { Hono, type Context } from 'hono'
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming'
 import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
+import type { TokenSlots } from '../token-slots.js'
 import { requireJob } from '../lookups.js'
 import { jobDetail } from '../views.js'
 import { findJob } from '../../db/jobs.js'
@@ -22,12 +23,23 @@ import { isTerminalJobStatus } from '../../shared/status.js'
 const COALESCE_MS = 500
 const WAKE_MS = 5_000
 
-export function jobEventRoutes(deps: AppDeps) {
+export function jobEventRoutes(deps: AppDeps, streams: TokenSlots) {
   const { db, config } = deps
   const app = new Hono<AppEnv>()
-  /** An event stream, counted in the sse_clients gauge while it is open. */
-  const countedSSE = (c: Context, body: (sse: SSEStreamingApi) => Promise<void>) =>
-    streamSSE(c, whileOpen(deps.metrics?.api.sseClients, { stream: 'job' }, body))
+  /** An event stream, holding one of the caller's stream slots and counted in the sse_clients gauge while open. */
+  const countedSSE = (c: Context<AppEnv>, body: (sse: SSEStreamingApi) => Promise<void>) => {
+    const release = streams.take(c)
+    return streamSSE(
+      c,
+      whileOpen(deps.metrics?.api.sseClients, { stream: 'job' }, async (sse) => {
+        try {
+          await body(sse)
+        } finally {
+          release()
+        }
+      }),
+    )
+  }
 
   app.get('/:job_id/events', async (c) => {
     const found = await requireJob(db, c.get('principal'), c.req.param('job_id'))

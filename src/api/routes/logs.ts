@@ -12,6 +12,7 @@ import { stream, streamSSE, type SSEStreamingApi } from 'hono/streaming'
 import { z } from 'zod'
 import type { AppDeps } from '../app.js'
 import type { AppEnv } from '../auth.js'
+import type { TokenSlots } from '../token-slots.js'
 import { requireRun } from '../lookups.js'
 import { lastEventIdParam, NO_QUERY, parseQuery } from '../params.js'
 import { listRunLogAfter, readRunLogPage, type RunLogState } from '../../db/run-logs.js'
@@ -27,12 +28,23 @@ const KEEPALIVE_MS = 15_000
 
 const StreamQuery = z.object({ last_event_id: z.string().optional() }).strict()
 
-export function logRoutes(deps: AppDeps) {
+export function logRoutes(deps: AppDeps, streams: TokenSlots) {
   const { db } = deps
   const app = new Hono<AppEnv>()
-  /** An event stream, counted in the sse_clients gauge while it is open. */
-  const countedSSE = (c: Context, body: (sse: SSEStreamingApi) => Promise<void>) =>
-    streamSSE(c, whileOpen(deps.metrics?.api.sseClients, { stream: 'run_log' }, body))
+  /** An event stream, holding one of the caller's stream slots and counted in the sse_clients gauge while open. */
+  const countedSSE = (c: Context<AppEnv>, body: (sse: SSEStreamingApi) => Promise<void>) => {
+    const release = streams.take(c)
+    return streamSSE(
+      c,
+      whileOpen(deps.metrics?.api.sseClients, { stream: 'run_log' }, async (sse) => {
+        try {
+          await body(sse)
+        } finally {
+          release()
+        }
+      }),
+    )
+  }
 
   app.get('/:job_id/runs/:run_number/logs/stream', async (c) => {
     const query = parseQuery(StreamQuery, c.req.queries())

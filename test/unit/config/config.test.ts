@@ -8,7 +8,7 @@ describe('loadConfig', () => {
     expect(config.database.url).toBeNull()
     expect(config.temporal.address).toBeNull()
     expect(config.temporal.uiUrl).toBe('http://127.0.0.1:8233')
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 8000 })
+    expect(config.api).toMatchObject({ host: '127.0.0.1', port: 8000, allowedOrigins: [] })
     expect(config.hosts).toEqual([
       expect.objectContaining({ id: 'local', slots: 4, workDir: '/srv/app/.data/work', ssh: null }),
     ])
@@ -111,6 +111,33 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TASK_COMPOSE_ALLOW: 'privileged,everything' })).toThrow(
       /TASK_COMPOSE_ALLOW\.1: unknown rule "everything" \(the rules: privileged, cap_add, /,
     )
+  })
+
+  it('answers to the loopback names and API_HOST (unless a wildcard), and the names API_ALLOWED_HOSTS adds', () => {
+    const names = (env: Record<string, string>) =>
+      loadConfig(env).api.allowedHosts.map((h) => (h.port === null ? h.name : `${h.name}:${h.port}`))
+    expect(names({})).toEqual(['localhost', '127.0.0.1', '[::1]'])
+    expect(names({ API_HOST: '0.0.0.0' })).toEqual(['localhost', '127.0.0.1', '[::1]'])
+    expect(names({ API_HOST: '::' })).toEqual(['localhost', '127.0.0.1', '[::1]'])
+    expect(names({ API_HOST: '::1' })).toEqual(['localhost', '127.0.0.1', '[::1]'])
+    expect(
+      names({ API_HOST: '10.0.0.2', API_ALLOWED_HOSTS: 'Runner.Example.com, runner.example.com:8443,api_1' }),
+    ).toEqual(['localhost', '127.0.0.1', '[::1]', '10.0.0.2', 'runner.example.com', 'runner.example.com:8443', 'api_1'])
+    for (const bad of ['*', 'http://runner.example', 'runner.example/', 'a b', 'x:0', 'x:70000'])
+      expect(() => loadConfig({ API_ALLOWED_HOSTS: bad }), bad).toThrow(/API_ALLOWED_HOSTS/)
+  })
+
+  it('reads API_ALLOWED_ORIGINS as origins only, and the per-token stream and upload caps', () => {
+    const config = loadConfig({ API_ALLOWED_ORIGINS: 'https://Runner.example.com, http://10.0.0.2:8000/' })
+    expect(config.api.allowedOrigins).toEqual(['https://runner.example.com', 'http://10.0.0.2:8000'])
+    for (const bad of ['runner.example.com', 'https://runner.example.com/path', 'ftp://x', 'https://u@x', 'null'])
+      expect(() => loadConfig({ API_ALLOWED_ORIGINS: bad }), bad).toThrow(/API_ALLOWED_ORIGINS/)
+    expect(loadConfig({}).limits).toMatchObject({ streamsPerToken: 20, uploadsPerToken: 4 })
+    expect(loadConfig({ MAX_STREAMS_PER_TOKEN: '3', MAX_UPLOADS_PER_TOKEN: '1' }).limits).toMatchObject({
+      streamsPerToken: 3,
+      uploadsPerToken: 1,
+    })
+    expect(() => loadConfig({ MAX_STREAMS_PER_TOKEN: '0' })).toThrow(/MAX_STREAMS_PER_TOKEN/)
   })
 
   it('treats empty values as unset', () => {

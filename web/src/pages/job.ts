@@ -112,7 +112,7 @@ export function jobPage(root: HTMLElement, params: Record<string, string>): () =
     )
   }
 
-  const stream = follow(`/api/jobs/${jobId}/events`, { job: render }, (state) => {
+  const stream = follow({ purpose: 'job_events', job_id: jobId }, { job: render }, (state) => {
     live.textContent = state === 'live' ? 'live' : state === 'ended' ? 'job ended' : 'reconnecting…'
   })
   return () => stream.close()

@@ -4,7 +4,7 @@
  * agent's trajectory steps as they arrive, the verifier's output and test results, the attempts with
  * their errors and hosts, and the artifacts download.
  */
-import { api, follow, withToken } from '../api.js'
+import { api, download, follow, type TicketTarget } from '../api.js'
 import { fill, h } from '../dom.js'
 import { ago, count, runState, seconds, stateClass, usd } from '../format.js'
 
@@ -43,9 +43,12 @@ export function runPage(root: HTMLElement, params: Record<string, string>): () =
   const verifier = h('pre', { class: 'verifier', id: 'verifier-output' })
   const tests = h('div', { id: 'tests' })
   const attempts = h('tbody', {})
-  const artifacts = h(
-    'a',
-    { href: withToken(`${base}/artifacts`), class: 'button', download: `run-${runNumber}-artifacts.zip` },
+  const run = { job_id: jobId, run_number: Number(runNumber) }
+  const artifacts = downloadLink(
+    { purpose: 'run_artifacts', ...run },
+    `${base}/artifacts`,
+    `run-${runNumber}-artifacts.zip`,
+    'button',
     'Download artifacts (zip)',
   )
 
@@ -63,9 +66,11 @@ export function runPage(root: HTMLElement, params: Record<string, string>): () =
         { class: 'section-head' },
         h('h2', {}, 'Log'),
         logState,
-        h(
-          'a',
-          { href: withToken(`${base}/logs`), class: 'button ghost', download: `run-${runNumber}.log` },
+        downloadLink(
+          { purpose: 'run_log', ...run },
+          `${base}/logs`,
+          `run-${runNumber}.log`,
+          'button ghost',
           'Whole log',
         ),
       ),
@@ -144,7 +149,7 @@ export function runPage(root: HTMLElement, params: Record<string, string>): () =
   void load()
 
   const stream = follow(
-    `${base}/logs/stream`,
+    { purpose: 'run_log_stream', ...run },
     {
       log: (d, id) => {
         addLine(id, d.stream, d.line)
@@ -170,6 +175,21 @@ export function runPage(root: HTMLElement, params: Record<string, string>): () =
     stream.close()
     window.clearTimeout(refreshTimer)
   }
+}
+
+/**
+ * A download link that fetches through a ticket when clicked (its own href, the plain path, serves
+ * only in open mode: opened as it is, it would need the token).
+ */
+function downloadLink(target: TicketTarget, path: string, filename: string, cls: string, text: string): HTMLElement {
+  const a = h('a', { href: path, class: cls, download: filename }, text)
+  a.addEventListener('click', (e) => {
+    if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return
+    e.preventDefault()
+    // A refusal to give the ticket (a 401) asks for a token; nothing else to show here.
+    download(target, filename).catch(() => {})
+  })
+  return a
 }
 
 function renderRun(
