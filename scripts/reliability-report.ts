@@ -11,7 +11,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { execa } from 'execa'
-import type { ReliabilityRecord, ReliabilityRow } from '../test/helpers/reliability.js'
+import { THREATS, type ReliabilityRecord, type ReliabilityRow, type Threat } from '../test/helpers/reliability.js'
 
 const SUITES = [
   'test/integration/faults.test.ts',
@@ -21,6 +21,10 @@ const SUITES = [
   'test/integration/auth.test.ts',
   'test/integration/concurrency.test.ts',
   'test/integration/secrets-sealed.test.ts',
+  'test/integration/browser-guards.test.ts',
+  'test/integration/import-paths.test.ts',
+  'test/integration/worker-import-paths.test.ts',
+  'test/integration/upload-task-race.test.ts',
 ]
 
 const ROWS: { row: ReliabilityRow; label: string }[] = [
@@ -29,6 +33,7 @@ const ROWS: { row: ReliabilityRow; label: string }[] = [
   { row: 'bad_input', label: 'bad inputs tried / rejected correctly' },
   { row: 'request', label: 'requests under load / answered right' },
   { row: 'secret_scan', label: 'places scanned for secrets / clean' },
+  { row: 'attack', label: 'attacks tried / stopped (by kind below)' },
 ]
 
 async function readRecords(dir: string): Promise<ReliabilityRecord[]> {
@@ -61,6 +66,16 @@ function table(records: ReliabilityRecord[]): { text: string; clean: boolean } {
   return { text: [format(lines[0]!), rule, ...lines.slice(1).map(format)].join('\n'), clean }
 }
 
+/** The attacks by what they went after: tried, and stopped. */
+function attackTable(records: ReliabilityRecord[]): string {
+  const lines = ['| attack on | tried | stopped |', '|---|---:|---:|']
+  for (const threat of Object.keys(THREATS) as Threat[]) {
+    const of = records.filter((r) => r.row === 'attack' && r.threat === threat)
+    lines.push(`| ${THREATS[threat]} | ${of.length} | ${of.filter((r) => r.ok).length} |`)
+  }
+  return lines.join('\n')
+}
+
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hr-reliability-'))
   try {
@@ -75,7 +90,7 @@ async function main() {
     const failures = records.filter((r) => !r.ok).map((r) => `  not ok: ${r.row}: ${r.what}`)
     process.stdout.write(
       `\nReliability report (${SUITES.length} suites, ${((Date.now() - started) / 1000).toFixed(0)} s, ` +
-        `suites ${run.exitCode === 0 ? 'passed' : 'FAILED'})\n\n${text}\n${failures.join('\n')}\n`,
+        `suites ${run.exitCode === 0 ? 'passed' : 'FAILED'})\n\n${text}\n\n${attackTable(records)}\n${failures.join('\n')}\n`,
     )
     process.exit(run.exitCode === 0 && clean && records.length > 0 ? 0 : 1)
   } finally {

@@ -5,6 +5,7 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises'
 import path from 'node:path'
+import { beforeEach, onTestFinished } from 'vitest'
 
 export type ReliabilityRow =
   /** A fault injected (a server restarted, a process killed, a disk filled) and whether all jobs came through. */
@@ -17,6 +18,22 @@ export type ReliabilityRow =
   | 'run'
   /** Places searched for secrets, and whether each was clean. */
   | 'secret_scan'
+  /** An attack tried as a tenant or a web page would (`threat` says which), and whether it was stopped. */
+  | 'attack'
+
+/** What an attack goes after, for the report's table of attacks by kind. */
+export const THREATS = {
+  compose_escape: "a task's compose file reaching the Docker host",
+  link_escape: "a run's files linking out of its folders",
+  collected_too_much: 'a run writing more than is collected',
+  cross_site: 'another web page or host name driving the API',
+  token_in_url: 'tokens in URLs; tickets misused',
+  per_token_caps: 'one token taking every stream or upload',
+  import_path: 'an agent or environment imported from anywhere',
+  upload_race: 'a failed upload removing a task another job uses',
+  hosts_view: "a non-admin token reading hosts' addresses",
+} as const
+export type Threat = keyof typeof THREATS
 
 export interface ReliabilityRecord {
   row: ReliabilityRow
@@ -30,6 +47,8 @@ export interface ReliabilityRecord {
   duplicated?: number
   /** Secrets found: must be 0. */
   secretsFound?: number
+  /** For an attack: what it goes after. */
+  threat?: Threat
 }
 
 export async function record(entry: ReliabilityRecord): Promise<void> {
@@ -37,4 +56,14 @@ export async function record(entry: ReliabilityRecord): Promise<void> {
   if (!dir) return
   await mkdir(dir, { recursive: true })
   await appendFile(path.join(dir, `records-${process.pid}.jsonl`), JSON.stringify(entry) + '\n')
+}
+
+/**
+ * Records every test of the enclosing file or block as an attack of kind `threat`, stopped when the
+ * test passes. For suites whose tests each try one attack and check that it was refused or contained.
+ */
+export function recordAttacks(threat: Threat): void {
+  beforeEach(() => {
+    onTestFinished(({ task }) => record({ row: 'attack', threat, what: task.name, ok: task.result?.state === 'pass' }))
+  })
 }

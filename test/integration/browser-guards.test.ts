@@ -22,6 +22,7 @@ import { announceHost } from '../../src/db/hosts.js'
 import { deleteJob } from '../../src/db/jobs.js'
 import { createToken, revokeToken } from '../../src/db/tokens.js'
 import { eventually } from '../helpers/eventually.js'
+import { recordAttacks } from '../helpers/reliability.js'
 import { insertTestJob } from '../helpers/fixtures.js'
 import { startTestService, type TestService } from '../helpers/service.js'
 import { buildZip, harborTask } from '../helpers/task-zips.js'
@@ -109,6 +110,7 @@ const uploadsInProgress = async () => readdir(path.join(service.config.dataDir, 
 let openTicketUrl: string
 
 describe('in open mode (no token exists)', () => {
+  recordAttacks('cross_site')
   it('refuses requests under a name it does not serve (DNS rebinding), but for health and metrics', async () => {
     const rebound = { Host: `attacker.example:${port}` }
     for (const route of ['/api/jobs', '/api/hosts', '/', '/assets/app.css']) {
@@ -223,6 +225,7 @@ describe('with tokens', () => {
   })
 
   describe('tickets', () => {
+    recordAttacks('token_in_url')
     it('refuses an API token in the URL, valid or not, with a code that says to use a ticket', async () => {
       for (const route of [
         '/api/jobs',
@@ -370,6 +373,7 @@ describe('with tokens', () => {
   })
 
   describe('per-token caps', () => {
+    recordAttacks('per_token_caps')
     /** Opens an event stream over HTTP and keeps it open; `close()` is the client going away. */
     async function openStream(token: string, route: string) {
       const controller = new AbortController()
@@ -496,6 +500,7 @@ describe('with tokens', () => {
   })
 
   describe('GET /api/hosts', () => {
+    recordAttacks('hosts_view')
     it("shows a host's address and problem to admins only", async () => {
       await announceHost(service.db.db, {
         id: 'far',

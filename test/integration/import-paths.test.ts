@@ -8,6 +8,7 @@ import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, uploadTo, type TestApp } from '../helpers/api-app.js'
+import { recordAttacks } from '../helpers/reliability.js'
 import { buildZip, harborTask } from '../helpers/task-zips.js'
 
 const LISTED_AGENT = 'my_plugins.agents:ListedAgent'
@@ -36,6 +37,7 @@ async function leftovers() {
 }
 
 describe('an import path not on the list', () => {
+  recordAttacks('import_path')
   it.each<[string, Record<string, string>]>([
     ['agent', { agent: 'os:system' }],
     ['agent', { agent: 'my_plugins.agents:OtherAgent', openrouter_key: KEY }],

@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../../src/paths.js'
 import { upload, type UploadInput } from '../helpers/api-client.js'
 import { eventually } from '../helpers/eventually.js'
 import { asiUnixExtra, buildRawZip, pkwareUnixExtra, type RawEntry } from '../helpers/raw-zip.js'
-import { record } from '../helpers/reliability.js'
+import { record, type Threat } from '../helpers/reliability.js'
 import { startTestService, type TestService } from '../helpers/service.js'
 import { buildZip, harborTask, terminalBenchTask, type ZipSpec } from '../helpers/task-zips.js'
 
@@ -800,6 +800,12 @@ async function send(request: Request): Promise<{ status: number; body: any }> {
   return upload(service.api.url, request)
 }
 
+/** Refusals that stop an attack, for the reliability report's table of attacks. */
+const THREAT_OF_CODE: Record<string, Threat | undefined> = {
+  task_compose_forbidden: 'compose_escape',
+  import_path_not_allowed: 'import_path',
+}
+
 describe('malformed uploads', () => {
   it('each get their own 4xx code and leave nothing behind', async () => {
     const failures: string[] = []
@@ -817,6 +823,8 @@ describe('malformed uploads', () => {
       const left = await leftovers()
       if (JSON.stringify(left) !== JSON.stringify(NOTHING)) failures.push(`${c.name}: left ${JSON.stringify(left)}`)
       await record({ row: 'bad_input', what: `upload: ${c.name}`, ok: failures.length === before })
+      const threat = THREAT_OF_CODE[c.code]
+      if (threat) await record({ row: 'attack', threat, what: `upload: ${c.name}`, ok: failures.length === before })
     }
     expect(failures).toEqual([])
   })

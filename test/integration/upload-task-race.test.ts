@@ -12,6 +12,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTestApp, uploadTo, type TestApp } from '../helpers/api-app.js'
 import { eventually } from '../helpers/eventually.js'
+import { recordAttacks } from '../helpers/reliability.js'
 import { buildZip, harborTask } from '../helpers/task-zips.js'
 
 const FIELDS = { model: 'openai/gpt-4o', agent: 'oracle', n_runs: '1' }
@@ -31,6 +32,8 @@ async function waitingLocks(): Promise<number> {
   )
   return rows[0]!.n
 }
+
+recordAttacks('upload_race')
 
 it('keeps a stored task that a concurrent upload references when the upload that stored it fails', async () => {
   const zip = await buildZip(harborTask())

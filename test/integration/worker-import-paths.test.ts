@@ -7,6 +7,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { getJson, upload, waitForJob } from '../helpers/api-client.js'
+import { recordAttacks } from '../helpers/reliability.js'
 import { startTestService, type TestService } from '../helpers/service.js'
 import { zipDirectory } from '../helpers/task-zips.js'
 
@@ -17,6 +18,8 @@ beforeAll(async () => {
   service = await startTestService({ worker: false, env: { RUN_MAX_ATTEMPTS: '1' } })
 })
 afterAll(() => service?.stop())
+
+recordAttacks('import_path')
 
 it('refuses an attempt whose environment the worker does not allow, before starting anything', async () => {
   expect(service.config.harness.allowedImportPaths).toContain(ENVIRONMENT)
