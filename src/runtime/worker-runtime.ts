@@ -113,6 +113,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
           runners,
           taskStoreDir: path.join(config.dataDir, 'tasks'),
           artifactsDir: path.join(config.dataDir, 'artifacts'),
+          artifactLimits: { maxBytes: config.limits.artifactBytes, maxFiles: config.limits.artifactFiles },
           masterKey: options.masterKey,
           keepHostFiles: config.keepHostFiles,
           logLimits: { maxBytes: config.limits.logBytesPerRun, maxLineChars: config.limits.logLineChars },
