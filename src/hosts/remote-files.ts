@@ -154,7 +154,15 @@ export async function unpackTree(channel: ClientChannel, rel: string, hostId: st
       channel.on('exit', (c: number | null) => (exit = c))
       channel.on('close', () => resolve(exit))
     }),
-    new Promise<number | null>((resolve) => tar.on('close', resolve)),
+    new Promise<number | null>((resolve) =>
+      tar.on('close', (c) => {
+        // tar stops reading at the end-of-archive blocks: the rest (padding) is drained, or the
+        // channel would never end.
+        channel.unpipe(tar.stdin)
+        channel.resume()
+        resolve(c)
+      }),
+    ),
   ])
   if (code === 3) throw Object.assign(new Error(`${rel} does not exist on ${hostId}`), { code: 'ENOENT' })
   if (code === 4) throw new RefusedPathError(rel, /\(link\)/.test(stderr) ? 'link' : 'special')
