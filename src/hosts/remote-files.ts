@@ -58,7 +58,13 @@ export class RemoteFiles {
     channel.on('data', (chunk: Buffer) => {
       this.#chunks.push(chunk)
       this.#length += chunk.length
-      this.#drain()
+      try {
+        this.#drain()
+      } catch (err) {
+        // Not an answer of ours: nothing after it can be trusted either.
+        this.#end(`unreadable answer (${(err as Error).message})`)
+        this.channel.close()
+      }
     })
     channel.stderr.on('data', (d: Buffer) => {
       this.#stderr = (this.#stderr + d.toString('utf8')).slice(-STDERR_KEPT)
@@ -85,9 +91,9 @@ export class RemoteFiles {
     this.channel.close()
   }
 
-  #end(): void {
+  #end(reason?: string): void {
     if (this.#ended) return
-    const why = this.#stderr.trim().split('\n').slice(-3).join(' ')
+    const why = reason ?? this.#stderr.trim().split('\n').slice(-3).join(' ')
     this.#ended = new Error(`the file helper on ${this.hostId} ended${why ? `: ${why}` : ''}`)
     for (const p of this.#pending.splice(0)) p.reject(this.#ended)
   }
