@@ -283,6 +283,8 @@ export class SshHost implements ManagedHost {
           this.#pool[index] = c
           this.#connecting.delete(index)
           c.ssh.connection?.once('close', () => this.#drop(index, c))
+          // A connection reset (the host went away) is an 'error' before that 'close': not a crash.
+          c.ssh.connection?.on('error', () => {})
           return c
         },
         (err: unknown) => {
