@@ -18,6 +18,7 @@ import {
   AlreadyStartedError,
   formatEnvFile,
   MAX_REPORTED,
+  RefusedPathError,
   type CopyLimits,
   type CopyReport,
   type DirWatch,
@@ -218,14 +219,19 @@ export class LocalHost implements ManagedHost {
    * scored (a runner marks its own attempts). Returns how many processes it stopped.
    */
   async stopAllHarnesses(graceMs: number): Promise<number> {
-    // Where supervisors keep their records (`runs/<job>/run-<n>/attempt-<a>/proc`,
-    // `.runners/<id>/proc`), and nowhere deeper: below an attempt's dir lies what its harness wrote.
+    // Supervisors' records (`runs/<job>/run-<n>/attempt-<a>/proc`, `.runners/<id>/proc`), looked
+    // for no deeper, and not below a directory that has one: below lies what a harness wrote.
     const procs: string[] = []
-    for (const runner of await this.list(HOST_RUNNERS_DIR)) procs.push(path.join(HOST_RUNNERS_DIR, runner, 'proc'))
-    for (const job of await this.list('runs'))
-      for (const run of await this.list(path.join('runs', job)))
-        for (const attempt of await this.list(path.join('runs', job, run)))
-          procs.push(path.join('runs', job, run, attempt, 'proc'))
+    const look = async (dir: string, depth: number): Promise<void> => {
+      const names = await this.list(dir).catch((err: unknown): string[] => {
+        if (err instanceof RefusedPathError) return []
+        throw err
+      })
+      if (names.includes('proc')) return void procs.push(path.join(dir, 'proc'))
+      if (depth > 0) for (const name of names) await look(path.join(dir, name), depth - 1)
+    }
+    await look('runs', 3)
+    await look(HOST_RUNNERS_DIR, 1)
     const running: string[] = []
     for (const proc of procs) {
       // An attempt in a runner has no process of its own: its runner stops it.

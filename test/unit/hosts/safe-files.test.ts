@@ -5,11 +5,12 @@
  * bind-mounted `agent/` directory is planted here: a link to a secret outside, a link as a parent
  * directory, a FIFO, a device node, a setuid file, a flood of files.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chmodSync, lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RefusedPathError } from '../../../src/hosts/execution-host.js'
 import { LocalHost } from '../../../src/hosts/local-host.js'
@@ -146,5 +147,26 @@ describe('copying an output directory', () => {
     await expect(host.getDirectory('runs/none', path.join(base, 'none'), LIMITS)).rejects.toMatchObject({
       code: 'ENOENT',
     })
+  })
+})
+
+describe('stopping every harness of the host', () => {
+  it('looks for supervisor records only where they are kept, never in what a harness wrote', async () => {
+    // A record planted in the agent's dir: a lock the task holds, and the pid of a process of the host.
+    const victim = spawn('sleep', ['60'], { stdio: 'ignore' })
+    const proc = path.join(host.workDir, 'runs/k/run-1/attempt-1/jobs/job/trial__y/agent/proc')
+    mkdirSync(proc, { recursive: true })
+    writeFileSync(path.join(proc, 'pid'), String(victim.pid))
+    writeFileSync(path.join(proc, 'started'), '1')
+    const locker = spawn('flock', [path.join(proc, 'lock'), 'sleep', '60'], { stdio: 'ignore' })
+    try {
+      await sleep(300)
+      expect(await host.stopAllHarnesses(100)).toBe(0)
+      expect(victim.exitCode).toBeNull()
+      expect(victim.signalCode).toBeNull()
+    } finally {
+      victim.kill('SIGKILL')
+      locker.kill('SIGKILL')
+    }
   })
 })
