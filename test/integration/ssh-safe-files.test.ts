@@ -164,3 +164,28 @@ describe('copying an output directory from an SSH host', () => {
     })
   })
 })
+
+describe('an SSH host that goes away', () => {
+  it('fails the reads under way, and nothing else (a reset connection is no crash)', async () => {
+    // Requests keep going out while the server is frozen and killed: unread data on its side makes
+    // its kernel reset the connection, which the client reports as an error.
+    let feeding = true
+    const reads: Promise<unknown>[] = []
+    const feeder = (async () => {
+      while (feeding) {
+        reads.push(host.readFrom(`${AGENT}/oracle.txt`, 0, 100).catch((err: unknown) => err))
+        await new Promise((r) => setTimeout(r, 2))
+      }
+    })()
+    await new Promise((r) => setTimeout(r, 100))
+    await servers.pause('alpha')
+    feeding = false
+    await feeder
+    await Promise.all(reads)
+    await expect(host.readFrom(`${AGENT}/oracle.txt`, 0, 4)).rejects.toThrow()
+    // Whatever the socket reports after the fact arrives now (an unhandled error fails the test file).
+    await new Promise((r) => setTimeout(r, 500))
+    await servers.resume('alpha')
+    expect((await host.readFrom(`${AGENT}/oracle.txt`, 0, 4))?.toString()).toBe('a li')
+  })
+})
