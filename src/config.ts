@@ -112,6 +112,8 @@ const EnvSchema = z.object({
   MAX_ACTIVE_RUNS_PER_TOKEN: positiveInt.default(5000),
   MAX_LOG_BYTES_PER_RUN: bytes.default(50 * 1024 * 1024),
   MAX_LOG_LINE_CHARS: positiveInt.default(16 * 1024),
+  ARTIFACT_MAX_BYTES: bytes.default(256 * 1024 * 1024),
+  ARTIFACT_MAX_FILES: positiveInt.default(10_000),
   MAX_REQUEST_BODY_BYTES: bytes.default(64 * 1024),
   TASK_COMPOSE_ALLOW: composeRules,
   MAX_STREAMS_PER_TOKEN: positiveInt.default(20),
@@ -224,6 +226,9 @@ export interface Config {
     readonly logBytesPerRun: number
     /** Characters kept of one log line; past it, a marker. */
     readonly logLineChars: number
+    /** What is collected of one attempt's output: bytes of files, and entries looked at (past it, a marker). */
+    readonly artifactBytes: number
+    readonly artifactFiles: number
     /** Request bodies of every route but the upload. */
     readonly requestBodyBytes: number
     /** Event streams open at once per token, and uploads under way, in each API process. */
@@ -412,6 +417,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       activeRunsPerToken: e.MAX_ACTIVE_RUNS_PER_TOKEN,
       logBytesPerRun: e.MAX_LOG_BYTES_PER_RUN,
       logLineChars: e.MAX_LOG_LINE_CHARS,
+      artifactBytes: e.ARTIFACT_MAX_BYTES,
+      artifactFiles: e.ARTIFACT_MAX_FILES,
       requestBodyBytes: e.MAX_REQUEST_BODY_BYTES,
       streamsPerToken: e.MAX_STREAMS_PER_TOKEN,
       uploadsPerToken: e.MAX_UPLOADS_PER_TOKEN,

@@ -14,11 +14,12 @@ import path from 'node:path'
 import pathPosix from 'node:path/posix'
 import { setRunStatus, storeAttemptResult } from '../db/runs.js'
 import { downComposeProjects } from '../hosts/compose.js'
-import { makeScrubber, type Scrubber } from '../secrets/scrub.js'
+import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir, hostRunDir } from '../shared/ids.js'
 import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
 import { outcomeLabels } from '../observability/metrics.js'
 import { activityLogger } from './activity-log.js'
+import { collectOutput, MAX_SCRUBBED_FILE_BYTES, scrubTree } from './collect-output.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
 import {
   attemptContext,
@@ -30,9 +31,6 @@ import {
 } from './run-harness.js'
 
 export type { AttemptRef, HarnessRun } from './run-harness.js'
-
-/** Text files above this size are not scrubbed of secrets but left out of the collected copy. */
-const MAX_SCRUBBED_FILE_BYTES = 32 * 1024 * 1024
 
 export function createHostActivities(deps: HostActivityDeps) {
   const { db, host, metrics } = deps
@@ -49,8 +47,9 @@ export function createHostActivities(deps: HostActivityDeps) {
   const runHarness = createRunHarness(deps, stageTask)
 
   /**
-   * Copies the attempt's harness output into the data dir (scrubbed of the job's key), keeps the
-   * harness's result document, and says how the attempt came out.
+   * Copies the attempt's harness output into the data dir (collect-output.ts: safely, within
+   * limits, scrubbed of the job's key), keeps the harness's result document, and says how the
+   * attempt came out.
    */
   async function collectResults(input: AttemptRef & { harness: HarnessRun }): Promise<AttemptOutcome> {
     const { job, driver, paths } = await attemptContext(deps, input)
@@ -77,7 +76,9 @@ export function createHostActivities(deps: HostActivityDeps) {
     const local = path.join(deps.artifactsDir, input.jobId, `run-${input.runNumber}`, `attempt-${input.attempt}`)
     await fs.rm(local, { recursive: true, force: true })
     const localOutput = path.join(local, pathPosix.basename(paths.output))
-    await host.getDirectory(paths.output, localOutput).catch(ignoreMissing)
+    await fs.mkdir(local, { recursive: true })
+    const target = { db, host, runId: input.runId, attempt: input.attempt, scrub, limits: deps.artifactLimits }
+    await collectOutput(target, paths.output, local, localOutput)
     const exit = { exitCode: input.harness.exitCode, stdout: '', stderr: '' }
     for (const name of ['stdout', 'stderr'] as const) {
       const data = await host.readFrom(pathPosix.join(paths.proc, name), 0, MAX_SCRUBBED_FILE_BYTES)
@@ -146,29 +147,3 @@ export function createHostActivities(deps: HostActivityDeps) {
 }
 
 export type HostActivities = ReturnType<typeof createHostActivities>
-
-function ignoreMissing(err: unknown): void {
-  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-}
-
-/** Replaces secrets in every file below `dir`; drops files too large to check, leaving a note. */
-async function scrubTree(dir: string, scrub: Scrubber): Promise<void> {
-  const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])
-  for (const entry of entries) {
-    if (!entry.isFile()) continue
-    const file = path.join(entry.parentPath, entry.name)
-    const { size } = await fs.stat(file)
-    if (size > MAX_SCRUBBED_FILE_BYTES) {
-      await fs.rm(file)
-      await fs.writeFile(
-        `${file}.omitted.txt`,
-        `${entry.name} (${size} bytes) was too large to check for secrets and was not kept\n`,
-      )
-      continue
-    }
-    // latin1 maps bytes one to one, so binary files come back unchanged.
-    const text = await fs.readFile(file, 'latin1')
-    const clean = scrub(text)
-    if (clean !== text) await fs.writeFile(file, clean, 'latin1')
-  }
-}

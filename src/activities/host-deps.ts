@@ -9,6 +9,7 @@ import type { WorkerMetrics } from '../observability/metrics.js'
 import type { RunnerPool } from '../runners/runner-pool.js'
 import { unseal } from '../secrets/sealed-box.js'
 import type { Harness } from '../shared/status.js'
+import type { ArtifactLimits } from './collect-output.js'
 
 /** What the activities acting on one execution host are built over. */
 export interface HostActivityDeps {
@@ -27,6 +28,8 @@ export interface HostActivityDeps {
   allowedImportPaths: readonly string[]
   /** Local directory that keeps each attempt's collected harness output. */
   artifactsDir: string
+  /** What is collected of one attempt's output at most (ARTIFACT_MAX_BYTES, ARTIFACT_MAX_FILES). */
+  artifactLimits: ArtifactLimits
   masterKey: Buffer
   /** Keep attempt directories on the host after a run (for debugging). */
   keepHostFiles: boolean

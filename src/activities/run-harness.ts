@@ -18,7 +18,7 @@
 import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity'
 import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path/posix'
-import { appendRunLog } from '../db/run-logs.js'
+import { appendRunnerLineOnce } from '../db/run-logs.js'
 import { findRunById, findRunWithJob, setRunStatus } from '../db/runs.js'
 import type { JobRow, RunRow } from '../db/schema.js'
 import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
@@ -325,11 +325,7 @@ export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptCon
 
   /** Our own log line, written exactly once however often the activity is retried. */
   async function logOnce(ref: AttemptRef, marker: string, line: string): Promise<void> {
-    try {
-      await appendRunLog(db, ref.runId, ref.attempt, [{ stream: 'runner', line }], [{ source: marker, from: 0, to: 1 }])
-    } catch (err) {
-      if ((err as Error).name !== 'LogCursorConflict') throw err
-    }
+    await appendRunnerLineOnce(db, ref.runId, ref.attempt, marker, line)
   }
 }
 

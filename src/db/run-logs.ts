@@ -248,3 +248,21 @@ export async function readRunLogPage(
   }
   return { run: { status, outcome, error_class, error_message, reward, log_seq }, lines }
 }
+
+/**
+ * One line of ours (stream `runner`) in the run's log, written exactly once however often the
+ * caller is retried: `marker` names it, as a cursor that moves from 0 to 1 with it.
+ */
+export async function appendRunnerLineOnce(
+  db: Db,
+  runId: string,
+  attempt: number,
+  marker: string,
+  line: string,
+): Promise<void> {
+  try {
+    await appendRunLog(db, runId, attempt, [{ stream: 'runner', line }], [{ source: marker, from: 0, to: 1 }])
+  } catch (err) {
+    if (!(err instanceof LogCursorConflict)) throw err
+  }
+}

@@ -17,6 +17,16 @@ import {
 import { errorOutcome } from '../shared/outcome.js'
 import type { LogSource } from './log-tailer.js'
 
+/**
+ * What the follower lists of a trial's `agent/` directory (which the task's container writes into),
+ * and how many of its text logs it follows at most: a flood of files there must not stall the
+ * worker's follower, which lists them again every few seconds. Everything is in the artifacts.
+ */
+export const AGENT_DIR_LISTED = 1000
+export const AGENT_LOGS_FOLLOWED = 20
+/** Entries of the Harbor job directory listed (it holds one trial, and a few files of Harbor's). */
+const JOB_DIR_LISTED = 100
+
 /** Each attempt is a trial in the host's warm runner (harness-plugins/harbor_trial_runner). */
 export function harborDriver(): HarnessDriver {
   return {
@@ -45,7 +55,8 @@ export function harborDriver(): HarnessDriver {
      * Harbor's stderr, its job log (which holds every line of the trial's trial.log as well, so that
      * is not followed twice), the phase events of our job plugin, and per trial the agent's text logs
      * (e.g. the oracle's `oracle.txt`), its trajectory, and the verifier's test output: these grow
-     * live when the environment bind-mounts them.
+     * live when the environment bind-mounts them. At most AGENT_LOGS_FOLLOWED of the agent's logs,
+     * and a notice in the run's log if there are more.
      */
     async logSources(host: ExecutionHost, paths) {
       const jobDir = paths.runDir
@@ -54,12 +65,21 @@ export function harborDriver(): HarnessDriver {
         { key: 'proc/stderr', path: pathPosix.join(paths.proc, 'stderr'), stream: 'stderr' },
         { key: 'job.log', path: pathPosix.join(jobDir, 'job.log'), stream: 'harbor' },
       ]
-      for (const entry of await host.list(jobDir)) {
+      for (const entry of await host.list(jobDir, JOB_DIR_LISTED)) {
         if (!entry.includes('__')) continue
         const trial = pathPosix.join(jobDir, entry)
-        for (const file of await host.list(pathPosix.join(trial, 'agent'))) {
-          if (file.endsWith('.txt'))
-            sources.push({ key: `${entry}/agent/${file}`, path: pathPosix.join(trial, 'agent', file), stream: 'agent' })
+        const listed = await host.list(pathPosix.join(trial, 'agent'), AGENT_DIR_LISTED)
+        const logs = listed.filter((file) => file.endsWith('.txt'))
+        for (const file of logs.slice(0, AGENT_LOGS_FOLLOWED))
+          sources.push({ key: `${entry}/agent/${file}`, path: pathPosix.join(trial, 'agent', file), stream: 'agent' })
+        if (logs.length > AGENT_LOGS_FOLLOWED || listed.length >= AGENT_DIR_LISTED) {
+          sources.push({
+            key: `${entry}/agent/too-many`,
+            path: pathPosix.join(trial, 'agent'),
+            stream: 'runner',
+            kind: 'notice',
+            line: `${entry}/agent holds too many files to follow: only the first ${AGENT_LOGS_FOLLOWED} of its text logs are (the rest are in the run's artifacts)`,
+          })
         }
         sources.push({
           key: `${entry}/agent/trajectory.json`,

@@ -8,8 +8,13 @@
  * Exactly-once: each source's cursor is committed together with the entries read from it (see
  * `appendRunLog`), and a reader starts from the committed cursors. A worker that dies mid-read, or
  * two readers of the same attempt, can neither duplicate nor skip an entry.
+ *
+ * A source the host refuses to read (a symbolic link, or not a regular file: see execution-host.ts)
+ * is skipped, and the run's log says so in one `runner` line per path, committed with a cursor of
+ * its own (`refused:<key>`) so that it is said once. A `notice` source is such a line of the
+ * driver's (too many files to follow, say).
  */
-import type { ExecutionHost } from '../hosts/execution-host.js'
+import { RefusedPathError, type ExecutionHost } from '../hosts/execution-host.js'
 import type { Db } from '../db/database.js'
 import { directLogWriter, type LogWriter } from '../db/log-writer.js'
 import { LogCursorConflict, readLogCursors, type CursorAdvance, type LogEntry, type LogLimits } from '../db/run-logs.js'
@@ -23,8 +28,10 @@ export interface LogSource {
   path: string
   /** The stream its entries are shown as: `harbor`, `agent`, `verifier`, `stderr`, `phase`, `trajectory`, … */
   stream: string
-  /** `lines` (the default) or a `trajectory` document. */
-  kind?: 'lines' | 'trajectory'
+  /** `lines` (the default), a `trajectory` document, or a `notice`: `line`, said once in the run's log. */
+  kind?: 'lines' | 'trajectory' | 'notice'
+  /** A notice's text. */
+  line?: string
 }
 
 /** A trajectory is read whole; one larger than this is not followed. */
@@ -88,22 +95,15 @@ export class LogTailer {
     const entries: LogEntry[] = []
     const cursors: CursorAdvance[] = []
     for (const source of sources) {
-      if (source.kind === 'trajectory') {
-        await this.#readTrajectory(source, entries, cursors)
-        continue
+      try {
+        if (source.kind === 'notice') this.#once(`notice:${source.key}`, source.line ?? '', entries, cursors)
+        else if (source.kind === 'trajectory') await this.#readTrajectory(source, entries, cursors)
+        else await this.#readLines(source, final, entries, cursors)
+      } catch (err) {
+        if (!(err instanceof RefusedPathError)) throw err
+        const what = err.kind === 'link' ? 'is a symbolic link' : 'is not a regular file'
+        this.#once(`refused:${source.key}`, `${source.key} ${what}: not followed`, entries, cursors)
       }
-      const from = this.#offsets.get(source.key) ?? 0
-      let offset = from
-      for (;;) {
-        const chunk = await this.host.readFrom(source.path, offset, CHUNK_BYTES)
-        if (!chunk || chunk.length === 0) break
-        let taken = takeLines(chunk, final)
-        if (taken.bytes === 0 && chunk.length >= MAX_PENDING_BYTES) taken = takeLines(chunk, true)
-        for (const line of taken.lines) entries.push({ stream: source.stream, line: this.scrub(line) })
-        offset += taken.bytes
-        if (taken.bytes === 0 || chunk.length < CHUNK_BYTES) break
-      }
-      if (offset !== from) cursors.push({ source: source.key, from, to: offset })
     }
     if (cursors.length === 0) return []
     const phase = this.phaseAfter(entries)
@@ -127,6 +127,33 @@ export class LogTailer {
     if (newPhase) this.#phase = newPhase
     if (entries.length > 0) this.onLines?.(entries)
     return entries
+  }
+
+  /** What a `lines` source gained. */
+  async #readLines(source: LogSource, final: boolean, entries: LogEntry[], cursors: CursorAdvance[]): Promise<void> {
+    const from = this.#offsets.get(source.key) ?? 0
+    let offset = from
+    try {
+      for (;;) {
+        const chunk = await this.host.readFrom(source.path, offset, CHUNK_BYTES)
+        if (!chunk || chunk.length === 0) break
+        let taken = takeLines(chunk, final)
+        if (taken.bytes === 0 && chunk.length >= MAX_PENDING_BYTES) taken = takeLines(chunk, true)
+        for (const line of taken.lines) entries.push({ stream: source.stream, line: this.scrub(line) })
+        offset += taken.bytes
+        if (taken.bytes === 0 || chunk.length < CHUNK_BYTES) break
+      }
+    } finally {
+      // What was taken before a refusal (the file swapped for a link mid-read) commits with its cursor.
+      if (offset !== from) cursors.push({ source: source.key, from, to: offset })
+    }
+  }
+
+  /** A `runner` line of ours, unless its marker says it was written already. */
+  #once(marker: string, line: string, entries: LogEntry[], cursors: CursorAdvance[]): void {
+    if (this.#offsets.has(marker) || cursors.some((c) => c.source === marker)) return
+    entries.push({ stream: 'runner', line: this.scrub(line) })
+    cursors.push({ source: marker, from: 0, to: 1 })
   }
 
   /** New steps of a trajectory, if the file changed and is whole. */

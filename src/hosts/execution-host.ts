@@ -2,6 +2,13 @@
  * An execution host: where harness processes run and their files live. Paths are relative to the
  * host's work dir. The local machine is one implementation; SSH hosts are another.
  *
+ * What a harness leaves below the work dir is not trusted: a task's container writes into the
+ * trial's `agent/` and `verifier/` directories (they are bind-mounted into it), and may plant a
+ * symbolic link to any file of the host there, or a FIFO, or a device node. So every read below the
+ * work dir goes through the host's safe file operations (`safe-files.ts` locally, `safe_files.py`
+ * over SSH): no symbolic link is followed in any component of the path, and only regular files are
+ * read; anything else is refused with {@link RefusedPathError}, never opened for reading.
+ *
  * Harness processes are started detached under `supervise.sh`, so that they outlive the worker that
  * started them, and a later worker re-attaches through {@link ExecutionHost.probe}.
  */
@@ -30,14 +37,25 @@ export interface ExecutionHost {
   absolute(rel: string): string
   /** Copies a local directory to `rel` on the host, replacing anything there. */
   putDirectory(localDir: string, rel: string): Promise<void>
-  /** Copies `rel` from the host into the local directory `localDir` (created if missing). */
-  getDirectory(rel: string, localDir: string): Promise<void>
-  /** Up to `maxBytes` of `rel` from byte `offset`; `null` if the file does not exist. */
+  /**
+   * Copies `rel` from the host into the local directory `localDir` (created if missing): regular
+   * files and directories only (links, devices, FIFOs and sockets are left out and reported), modes
+   * without setuid, setgid or sticky bits, within `limits` (enforced while copying). Rejects with
+   * code `ENOENT` if `rel` does not exist.
+   */
+  getDirectory(rel: string, localDir: string, limits: CopyLimits): Promise<CopyReport>
+  /**
+   * Up to `maxBytes` of regular file `rel` from byte `offset`; `null` if it does not exist.
+   * Throws {@link RefusedPathError} for a link (in any component) or anything but a regular file.
+   */
   readFrom(rel: string, offset: number, maxBytes: number): Promise<Buffer | null>
-  /** The size of file `rel` in bytes, or `null` if it does not exist. */
+  /** The size of regular file `rel` in bytes, or `null` if it does not exist; refuses as `readFrom` does. */
   fileSize(rel: string): Promise<number | null>
-  /** The entries of directory `rel`, or `[]` if it does not exist. */
-  list(rel: string): Promise<string[]>
+  /**
+   * The entries of directory `rel` (at most `limit`, the first the directory yields), or `[]` if it
+   * does not exist or is a file. Throws {@link RefusedPathError} for a link in its path.
+   */
+  list(rel: string, limit?: number): Promise<string[]>
   /** Writes a small file `rel` (its directory must exist). */
   writeFile(rel: string, content: string): Promise<void>
   /** Removes `rel` and everything below it; no error if missing. */
@@ -95,6 +113,47 @@ export interface DirWatch {
 export class AlreadyStartedError extends Error {
   override name = 'AlreadyStartedError'
 }
+
+/** Why a path was not read: a symbolic link (in any of its components), or not a regular file. */
+export type RefusedKind = 'link' | 'special'
+
+/** A path below the work dir that was not followed or read (see {@link ExecutionHost}). */
+export class RefusedPathError extends Error {
+  override name = 'RefusedPathError'
+  constructor(
+    readonly rel: string,
+    readonly kind: RefusedKind,
+  ) {
+    super(`${rel}: ${kind === 'link' ? 'a symbolic link, not followed' : 'not a regular file, not read'}`)
+  }
+}
+
+/** What {@link ExecutionHost.getDirectory} copies at most. */
+export interface CopyLimits {
+  /** Bytes of file content in all. */
+  maxBytes: number
+  /** Entries (files, directories and whatever else is met) looked at: past it the copy stops. */
+  maxFiles: number
+  /** One file larger than this is left out. */
+  maxFileBytes: number
+}
+
+/** What {@link ExecutionHost.getDirectory} copied, and what it left out. */
+export interface CopyReport {
+  files: number
+  bytes: number
+  /** Paths (relative to the copied directory) left out, and why: the first {@link MAX_REPORTED} of them. */
+  leftOut: { path: string; why: LeftOutWhy }[]
+  /** How many were left out in all. */
+  leftOutCount: number
+  /** Set when the copy stopped at `maxFiles`: nothing after that entry was looked at. */
+  stoppedAt: number | null
+}
+
+export type LeftOutWhy = 'link' | 'special' | 'too large' | 'over the byte limit'
+
+/** Left-out paths named in a {@link CopyReport}. */
+export const MAX_REPORTED = 100
 
 /** Environment variable names a harness may receive as secrets. */
 export const SECRET_ENV_NAME = /^[A-Z_][A-Z0-9_]*$/

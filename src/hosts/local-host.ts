@@ -1,6 +1,6 @@
 /**
  * The local machine as an execution host: the work dir is a local directory, processes are spawned
- * detached (their own session), and files are read directly.
+ * detached (their own session), and files are read directly, never through a link (safe-files.ts).
  */
 import { randomUUID } from 'node:crypto'
 import fsSync, { constants, promises as fs } from 'node:fs'
@@ -12,10 +12,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
 import { HOST_RUNNERS_DIR } from '../shared/ids.js'
 import { launcher } from './launcher.js'
+import { copyBelow, listBelow, readBelow, sanitizeTree, sizeBelow } from './safe-files.js'
 import { probeState } from './shell.js'
 import {
   AlreadyStartedError,
   formatEnvFile,
+  MAX_REPORTED,
+  RefusedPathError,
+  type CopyLimits,
+  type CopyReport,
   type DirWatch,
   type HarnessProcessState,
   type ManagedHost,
@@ -66,6 +71,11 @@ export class LocalHost implements ManagedHost {
     return abs
   }
 
+  /** `rel` relative to the work dir (checked to stay below it), as the safe file operations take it. */
+  relative(rel: string): string {
+    return path.relative(this.workDir, this.resolve(rel))
+  }
+
   async putDirectory(localDir: string, rel: string): Promise<void> {
     const target = this.resolve(rel)
     await fs.rm(target, { recursive: true, force: true })
@@ -73,9 +83,14 @@ export class LocalHost implements ManagedHost {
     await fs.cp(localDir, target, { recursive: true, preserveTimestamps: true })
   }
 
-  async getDirectory(rel: string, localDir: string): Promise<void> {
-    await fs.mkdir(localDir, { recursive: true })
-    await fs.cp(this.resolve(rel), localDir, { recursive: true, preserveTimestamps: true })
+  async getDirectory(rel: string, localDir: string, limits: CopyLimits): Promise<CopyReport> {
+    const report = await copyBelow(this.workDir, this.relative(rel), localDir, limits)
+    // Nothing but files and directories was written: this only checks it again.
+    for (const removed of await sanitizeTree(localDir)) {
+      report.leftOutCount++
+      if (report.leftOut.length < MAX_REPORTED) report.leftOut.push({ path: removed, why: 'special' })
+    }
+    return report
   }
 
   /*
@@ -86,40 +101,21 @@ export class LocalHost implements ManagedHost {
    */
 
   async readFrom(rel: string, offset: number, maxBytes: number): Promise<Buffer | null> {
-    const file = this.resolve(rel)
-    // Most files have not grown since the last read: the stat answers that, and a read allocates
-    // only what is there.
-    const size = fsSync.statSync(file, { throwIfNoEntry: false })?.size
-    if (size === undefined) return null
-    if (size <= offset) return Buffer.alloc(0)
-    let fd: number
-    try {
-      fd = fsSync.openSync(file, constants.O_RDONLY)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-      throw err
-    }
-    try {
-      const want = Math.min(maxBytes, size - offset)
-      const buffer = Buffer.allocUnsafe(want)
-      const bytesRead = fsSync.readSync(fd, buffer, 0, want, offset)
-      return bytesRead === want ? buffer : Buffer.from(buffer.subarray(0, bytesRead))
-    } finally {
-      fsSync.closeSync(fd)
-    }
+    // Most files have not grown since the last read: an lstat answers that (a couple of
+    // microseconds, where the safe read's walk of the path takes about twenty). It tells only a
+    // size, and nothing is read but through the safe walk.
+    const stats = fsSync.lstatSync(this.resolve(rel), { throwIfNoEntry: false })
+    if (stats === undefined) return null
+    if (stats.isFile() && stats.size <= offset) return Buffer.alloc(0)
+    return readBelow(this.workDir, this.relative(rel), offset, maxBytes)
   }
 
   async fileSize(rel: string): Promise<number | null> {
-    return fsSync.statSync(this.resolve(rel), { throwIfNoEntry: false })?.size ?? null
+    return sizeBelow(this.workDir, this.relative(rel))
   }
 
-  async list(rel: string): Promise<string[]> {
-    try {
-      return (await fs.readdir(this.resolve(rel))).sort()
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-      throw err
-    }
+  async list(rel: string, limit?: number): Promise<string[]> {
+    return listBelow(this.workDir, this.relative(rel), limit)
   }
 
   async writeFile(rel: string, content: string): Promise<void> {
@@ -223,15 +219,19 @@ export class LocalHost implements ManagedHost {
    * scored (a runner marks its own attempts). Returns how many processes it stopped.
    */
   async stopAllHarnesses(graceMs: number): Promise<number> {
+    // Supervisors' records (`runs/<job>/run-<n>/attempt-<a>/proc`, `.runners/<id>/proc`), looked
+    // for no deeper, and not below a directory that has one: below lies what a harness wrote.
     const procs: string[] = []
-    for (const dir of ['runs', HOST_RUNNERS_DIR]) {
-      for (const entry of await fs
-        .readdir(this.resolve(dir), { recursive: true, withFileTypes: true })
-        .catch(() => [])) {
-        if (entry.isDirectory() && entry.name === 'proc')
-          procs.push(path.relative(this.workDir, path.join(entry.parentPath, entry.name)))
-      }
+    const look = async (dir: string, depth: number): Promise<void> => {
+      const names = await this.list(dir).catch((err: unknown): string[] => {
+        if (err instanceof RefusedPathError) return []
+        throw err
+      })
+      if (names.includes('proc')) return void procs.push(path.join(dir, 'proc'))
+      if (depth > 0) for (const name of names) await look(path.join(dir, name), depth - 1)
     }
+    await look('runs', 3)
+    await look(HOST_RUNNERS_DIR, 1)
     const running: string[] = []
     for (const proc of procs) {
       // An attempt in a runner has no process of its own: its runner stops it.

@@ -1,9 +1,11 @@
 /**
  * An execution host reached over SSH (key auth): commands through a small pool of reused
- * connections (OpenSSH allows 10 sessions per connection by default), file reads over SFTP on those
- * connections, directory copies with `rsync` over `ssh` (which shares one master connection per
- * host). The supervisor and probe scripts, and our Harbor plugins, are copied into
- * `<work dir>/.harbor-runner/` by {@link SshHost.prepare}.
+ * connections (OpenSSH allows 10 sessions per connection by default); file reads through a small
+ * Python helper on each of those connections (remote-files.ts: it never follows a link, as SFTP
+ * would), and the harness's output copied back through the same helper as a tar stream; the task
+ * copied there with `rsync` over `ssh` (which shares one master connection per host). The
+ * supervisor and probe scripts, and our Harbor plugins, are copied into `<work dir>/.harbor-runner/`
+ * by {@link SshHost.prepare}.
  */
 import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
@@ -13,27 +15,30 @@ import pathPosix from 'node:path/posix'
 import type { Duplex } from 'node:stream'
 import { execa } from 'execa'
 import { NodeSSH } from 'node-ssh'
-import type { SFTPWrapper } from 'ssh2'
+import type { ClientChannel } from 'ssh2'
 import type { HostConfig } from '../config.js'
 import { HARNESS_PLUGINS_DIR } from '../paths.js'
 import {
   AlreadyStartedError,
   formatEnvFile,
+  type CopyLimits,
+  type CopyReport,
   type HarnessProcessState,
   type ManagedHost,
   type StartOptions,
 } from './execution-host.js'
 import { knownHostsName, type KnownHosts } from './known-hosts.js'
 import { PROBE_SCRIPT, SUPERVISOR_SCRIPT } from './local-host.js'
+import { checkAnswer, RemoteFiles, safeFilesCommand, unpackTree, type Answer, type Request } from './remote-files.js'
 import { probeState, shellCommand, shellQuote } from './shell.js'
 
-/** Channels (commands and SFTP) one connection carries at once, below OpenSSH's MaxSessions 10. */
+/** Channels (commands and the file helper) one connection carries at once, below OpenSSH's MaxSessions 10. */
 const CHANNELS_PER_CONNECTION = 8
-const SFTP_NO_SUCH_FILE = 2
 
 interface PooledConnection {
   ssh: NodeSSH
-  sftp: Promise<SFTPWrapper> | null
+  /** The file helper on this connection (remote-files.ts), started on first use. */
+  files: Promise<RemoteFiles> | null
   inUse: number
 }
 
@@ -100,83 +105,36 @@ export class SshHost implements ManagedHost {
     await this.#rsync([`${localDir}/`], `${target}/`, ['--delete', '--mkpath'])
   }
 
-  async getDirectory(rel: string, localDir: string): Promise<void> {
+  async getDirectory(rel: string, localDir: string, limits: CopyLimits): Promise<CopyReport> {
     await fs.mkdir(localDir, { recursive: true })
-    await ensureControlDir()
-    const source = this.absolute(rel)
-    const result = await execa(
-      'rsync',
-      ['-a', '-e', this.#sshCommand(), `${this.#target()}:${source}/`, `${localDir}/`],
-      {
-        reject: false,
-      },
+    const command = safeFilesCommand(
+      'pack',
+      this.workDir,
+      this.#relative(rel),
+      String(limits.maxBytes),
+      String(limits.maxFiles),
+      String(limits.maxFileBytes),
     )
-    if (result.exitCode === 23 && /No such file or directory/.test(result.stderr)) {
-      throw Object.assign(new Error(`${source} does not exist on ${this.id}`), { code: 'ENOENT' })
-    }
-    if (result.exitCode !== 0)
-      throw new Error(`rsync from ${this.id} failed (${result.exitCode}): ${result.stderr.trim()}`)
+    return this.#withConnection(async (c) => unpackTree(await openChannel(c, command), rel, this.id, localDir))
   }
 
   async readFrom(rel: string, offset: number, maxBytes: number): Promise<Buffer | null> {
-    const file = this.absolute(rel)
-    return this.#withSftp(async (sftp) => {
-      let handle: Buffer
-      try {
-        handle = await new Promise<Buffer>((resolve, reject) =>
-          sftp.open(file, 'r', (err, h) => (err ? reject(err) : resolve(h))),
-        )
-      } catch (err) {
-        if (isNoSuchFile(err)) return null
-        throw err
-      }
-      try {
-        // Not zero-filled, and only what was read is kept: most reads of a followed file find nothing new.
-        const buffer = Buffer.allocUnsafe(maxBytes)
-        let total = 0
-        // SFTP servers answer reads in pieces (32 KiB for OpenSSH): read until full or at the end.
-        while (total < maxBytes) {
-          const n = await new Promise<number>((resolve, reject) =>
-            sftp.read(handle, buffer, total, maxBytes - total, offset + total, (err, bytesRead) =>
-              err && !isEof(err) ? reject(err) : resolve(err ? 0 : bytesRead),
-            ),
-          )
-          if (n === 0) break
-          total += n
-        }
-        return total === maxBytes ? buffer : Buffer.from(buffer.subarray(0, total))
-      } finally {
-        await new Promise<void>((resolve) => sftp.close(handle, () => resolve()))
-      }
-    })
+    const { answer, data } = await this.#files({ op: 'read', path: this.#relative(rel), offset, max: maxBytes })
+    return answer.missing ? null : data
   }
 
   async fileSize(rel: string): Promise<number | null> {
-    const file = this.absolute(rel)
-    return this.#withSftp(
-      (sftp) =>
-        new Promise<number | null>((resolve, reject) =>
-          sftp.stat(file, (err, stats) =>
-            err ? (isNoSuchFile(err) ? resolve(null) : reject(err)) : resolve(stats.size),
-          ),
-        ),
-    )
+    const { answer } = await this.#files({ op: 'size', path: this.#relative(rel) })
+    return answer.missing ? null : (answer.size ?? null)
   }
 
-  async list(rel: string): Promise<string[]> {
-    const dir = this.absolute(rel)
-    return this.#withSftp(
-      (sftp) =>
-        new Promise<string[]>((resolve, reject) =>
-          sftp.readdir(dir, (err, entries) =>
-            err ? (isNoSuchFile(err) ? resolve([]) : reject(err)) : resolve(entries.map((e) => e.filename).sort()),
-          ),
-        ),
-    )
+  async list(rel: string, limit?: number): Promise<string[]> {
+    const { answer } = await this.#files({ op: 'list', path: this.#relative(rel), limit: limit ?? null })
+    return answer.names ?? []
   }
 
   async writeFile(rel: string, content: string): Promise<void> {
-    await this.#writeFile(this.absolute(rel), content, 0o644)
+    await this.#files({ op: 'write', path: this.#relative(rel), data: content })
   }
 
   async remove(rel: string): Promise<void> {
@@ -185,9 +143,7 @@ export class SshHost implements ManagedHost {
   }
 
   async removeIfEmpty(rel: string): Promise<void> {
-    const dir = this.absolute(rel)
-    // SFTP answers a generic failure for a directory that is not empty: whatever it says, it stays.
-    await this.#withSftp((sftp) => new Promise<void>((resolve) => sftp.rmdir(dir, () => resolve())))
+    await this.#files({ op: 'rmdir', path: this.#relative(rel) })
   }
 
   /**
@@ -265,26 +221,39 @@ export class SshHost implements ManagedHost {
     await execa('ssh', [...this.#sshOptions(), '-O', 'exit', this.#target()], { reject: false })
   }
 
-  async #writeFile(file: string, content: string, mode: number): Promise<void> {
-    await this.#withSftp(
-      (sftp) =>
-        new Promise<void>((resolve, reject) =>
-          sftp.writeFile(file, content, { mode }, (err) => (err ? reject(err) : resolve())),
-        ),
-    )
+  /** `rel` relative to the work dir (checked to stay below it), as the file helper takes it. */
+  #relative(rel: string): string {
+    return pathPosix.relative(this.workDir, this.absolute(rel)) || '.'
   }
 
-  async #withSftp<T>(fn: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+  /** One request to the file helper of a pooled connection (started again, once, if it had ended). */
+  async #files(request: Request): Promise<{ answer: Answer; data: Buffer }> {
     return this.#withConnection(async (c) => {
-      c.sftp ??= c.ssh.requestSFTP()
-      let sftp: SFTPWrapper
-      try {
-        sftp = await c.sftp
-      } catch (err) {
-        c.sftp = null
-        throw err
+      for (let tries = 0; ; tries++) {
+        const files = await this.#helper(c)
+        try {
+          const result = await files.ask(request)
+          checkAnswer(this.id, request, result.answer)
+          return result
+        } catch (err) {
+          if (!files.ended || tries > 0) throw err
+        }
       }
-      return fn(sftp)
+    })
+  }
+
+  async #helper(c: PooledConnection): Promise<RemoteFiles> {
+    const current = c.files
+    const files = current ? await current.catch(() => null) : null
+    if (files && !files.ended) return files
+    if (c.files === current) {
+      c.files = openChannel(c, safeFilesCommand('serve', this.workDir)).then((ch) => new RemoteFiles(ch, this.id))
+      // A failed start is forgotten: the next request tries again.
+      c.files.catch(() => undefined)
+    }
+    return c.files!.catch((err: unknown) => {
+      c.files = null
+      throw err
     })
   }
 
@@ -314,6 +283,8 @@ export class SshHost implements ManagedHost {
           this.#pool[index] = c
           this.#connecting.delete(index)
           c.ssh.connection?.once('close', () => this.#drop(index, c))
+          // A connection reset (the host went away) is an 'error' before that 'close': not a crash.
+          c.ssh.connection?.on('error', () => {})
           return c
         },
         (err: unknown) => {
@@ -346,7 +317,7 @@ export class SshHost implements ManagedHost {
         this.knownHosts.verify(name, key).then(verify, () => verify(false))
       },
     } as Parameters<NodeSSH['connect']>[0])
-    return { ssh, sftp: null, inUse: 0 }
+    return { ssh, files: null, inUse: 0 }
   }
 
   #target(): string {
@@ -409,10 +380,11 @@ async function ensureControlDir(): Promise<void> {
   await fs.mkdir(controlDir(), { recursive: true, mode: 0o700 })
 }
 
-function isNoSuchFile(err: unknown): boolean {
-  return (err as { code?: unknown }).code === SFTP_NO_SUCH_FILE
-}
-
-function isEof(err: unknown): boolean {
-  return (err as { code?: unknown }).code === 1
+/** A command's channel on a pooled connection. */
+function openChannel(c: PooledConnection, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    const client = c.ssh.connection
+    if (!client) return reject(new Error('not connected'))
+    client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)))
+  })
 }

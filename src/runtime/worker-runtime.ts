@@ -114,6 +114,7 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
           taskStoreDir: path.join(config.dataDir, 'tasks'),
           allowedImportPaths: config.harness.allowedImportPaths,
           artifactsDir: path.join(config.dataDir, 'artifacts'),
+          artifactLimits: { maxBytes: config.limits.artifactBytes, maxFiles: config.limits.artifactFiles },
           masterKey: options.masterKey,
           keepHostFiles: config.keepHostFiles,
           logLimits: { maxBytes: config.limits.logBytesPerRun, maxLineChars: config.limits.logLineChars },
