@@ -25,6 +25,8 @@ const SUITES = [
   'test/integration/import-paths.test.ts',
   'test/integration/worker-import-paths.test.ts',
   'test/integration/upload-task-race.test.ts',
+  'test/integration/planted-links.test.ts',
+  'test/integration/ssh-safe-files.test.ts',
 ]
 
 const ROWS: { row: ReliabilityRow; label: string }[] = [

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { listRunLogAfter } from '../../src/db/run-logs.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { upload, waitForJob } from '../helpers/api-client.js'
+import { recordAttacks } from '../helpers/reliability.js'
 import { filesContaining } from '../helpers/secrets-scan.js'
 import { startTestService, type TestService } from '../helpers/service.js'
 import { buildZip } from '../helpers/task-zips.js'
@@ -67,6 +68,8 @@ afterAll(async () => {
   await service?.stop()
   if (outside) await rm(outside, { recursive: true, force: true })
 })
+
+recordAttacks('link_escape')
 
 it('passes, and its log says what was not followed, never the secret', async () => {
   expect(job.runs.map((r: any) => [r.outcome, r.error_message])).toEqual([['passed', null]])

@@ -15,6 +15,7 @@ import type { HostConfig } from '../../src/config.js'
 import { RefusedPathError } from '../../src/hosts/execution-host.js'
 import { KnownHosts } from '../../src/hosts/known-hosts.js'
 import { SshHost } from '../../src/hosts/ssh-host.js'
+import { recordAttacks } from '../helpers/reliability.js'
 import { startSshServers, type SshServers } from '../helpers/ssh-hosts.js'
 
 const SECRET = 'the-worker-secret-9f20aa'
@@ -78,6 +79,7 @@ async function refused(p: Promise<unknown>, kind: 'link' | 'special') {
 }
 
 describe('reads below the work dir of an SSH host', () => {
+  recordAttacks('link_escape')
   it('reads regular files, whole and from an offset, in one piece past the SSH window', async () => {
     expect((await host.readFrom(`${AGENT}/oracle.txt`, 0, 100))?.toString()).toBe('a line of the agent\n')
     expect((await host.readFrom(`${AGENT}/oracle.txt`, 7, 4))?.toString()).toBe('of t')
@@ -128,6 +130,7 @@ describe('reads below the work dir of an SSH host', () => {
 })
 
 describe('copying an output directory from an SSH host', () => {
+  recordAttacks('collected_too_much')
   it('copies regular files and directories only, without setuid bits, and says what it left out', async () => {
     const into = path.join(local, 'copy')
     const report = await soon(host.getDirectory('runs/j/run-1/attempt-1/jobs', into, LIMITS))
