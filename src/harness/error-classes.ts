@@ -1,5 +1,5 @@
 /**
- * Which class of error an exception recorded by a harness belongs to (PRODUCT.md's taxonomy). One
+ * Which class of error an exception recorded by a harness belongs to (docs/product.md, "Error classes"). One
  * table for every harness, keyed by the exception's type name as the harness records it.
  *
  * The names are those of Harbor 0.26 (its own exceptions and the LiteLLM ones that escape agents; see

@@ -1,5 +1,5 @@
 /**
- * The `tb run` command line for one attempt of one run with the Terminal-Bench 1 harness (PRODUCT.md,
+ * The `tb run` command line for one attempt of one run with the Terminal-Bench 1 harness (docs/product.md,
  * "Harnesses"; checked against `tb run --help` and the source of PyPI `terminal-bench` 0.2.18). One
  * trial per invocation: a one-task dataset (`--dataset-path` + `--task-id`), one attempt, one
  * concurrent trial, a deterministic run id so a re-attached worker finds the same directory, no

@@ -1,5 +1,5 @@
 /**
- * Job metrics, computed in one place from the job's runs (PRODUCT.md, "Job metrics"). Pure.
+ * Job metrics, computed in one place from the job's runs (docs/product.md, "Job metrics"). Pure.
  *
  * - Valid runs are the ones the verifier judged: `passed` + `failed`. Errors say nothing about the
  *   agent's ability and are left out of pass@k and the mean reward, never counted as failures.

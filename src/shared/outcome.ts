@@ -1,5 +1,5 @@
 /**
- * What one attempt of a run came to, whichever harness ran it (PRODUCT.md, "Run lifecycle and
+ * What one attempt of a run came to, whichever harness ran it (docs/product.md, "Run lifecycle and
  * outcome"). Small and JSON-safe: it travels through Temporal as an activity result.
  */
 import type { ErrorClass, RunOutcome } from './status.js'

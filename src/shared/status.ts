@@ -1,5 +1,5 @@
 /**
- * The run and job lifecycle (PRODUCT.md, "Run lifecycle and outcome"). Pure: shared by the database
+ * The run and job lifecycle (docs/product.md, "Run lifecycle and outcome"). Pure: shared by the database
  * layer, the workflows, the activities and the API.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The fields of an upload besides the archive (PRODUCT.md, "API"): validated, defaulted, and checked
+ * The fields of an upload besides the archive (docs/product.md, "API"): validated, defaulted, and checked
  * against each other. Every problem is a 400 whose code names the field, e.g. `invalid_n_runs`; an
  * agent or environment by import path the operator has not allowed is a 422 `import_path_not_allowed`.
  */
