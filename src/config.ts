@@ -241,7 +241,7 @@ export interface Config {
     readonly composeAllow: readonly ComposeRule[]
   }
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
-  /** Prometheus metrics (README, "Observability"). */
+  /** Prometheus metrics (docs/observability.md). */
   readonly observability: {
     /** The API serves `GET /metrics`. */
     readonly metricsEnabled: boolean

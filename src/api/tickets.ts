@@ -5,7 +5,7 @@
  *
  * A ticket names one purpose and one resource (a job's event stream; a run's log stream, whole log or
  * artifacts), the token it was issued to (none in open mode), and when it expires (a minute after
- * issue). It is signed with HMAC-SHA256 under a key derived from the service's master key, so every
+ * issuing). It is signed with HMAC-SHA256 under a key derived from the service's master key, so every
  * API replica reads every other's tickets without shared state. It holds no secret; it is valid
  * for its one URL until it expires (an EventSource reconnects with the same URL), and the token it
  * was issued to is checked again at each use, so a revoked token's tickets stop at once.

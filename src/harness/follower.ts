@@ -9,10 +9,10 @@
  * at each poll, the poll interval growing with their number. Which of the two, the caller's `mode`
  * says at every step (`followMode` in run-harness.ts: a run someone watches is followed live).
  *
- * Measured with `npm run load` on 2 cores: 40 runs writing 5 lines/s, line → SSE client 179 ms
- * median, 495 ms p95 polling; 27 ms and 57 ms watching. 600 such runs: watching took a fifth more
- * of the worker's CPU on a box already saturated, and the p95 got worse (1.5 s → 2.1 s), so past a
- * couple of hundred harnesses the follower polls those nobody watches.
+ * Watching delivers a line several times sooner than polling for a few dozen harnesses, but at
+ * several hundred on a small machine the notices cost the worker more CPU than polls and delay lines
+ * more, so past a couple of hundred harnesses (FOLLOW_LIVE_UP_TO) the follower polls those nobody
+ * watches (docs/benchmarks/load.md, third and fourth rounds).
  */
 import path from 'node:path/posix'
 import type { DirWatch, ExecutionHost } from '../hosts/execution-host.js'

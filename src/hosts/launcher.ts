@@ -2,8 +2,8 @@
  * Starts detached processes through a small helper process rather than from this one.
  *
  * A worker of several hundred MiB that spawns a process blocks its main thread for the fork and
- * until the child has exec'd, tens of milliseconds each on a busy machine: a profile of 600 runs
- * starting at once showed a tenth of the worker's main thread in `ChildProcess.spawn`. The helper
+ * until the child has exec'd, tens of milliseconds each on a busy machine, which adds up when
+ * hundreds of runs start at once (docs/benchmarks/load.md, third round). The helper
  * (`launcher-process.mjs`, forked once, with an empty environment so that none of the worker's
  * secrets reach it) does the fork, and reaps what it started.
  *

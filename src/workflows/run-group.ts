@@ -3,10 +3,9 @@
  * workflow itself for a small job, and by run group workflows for a large one.
  *
  * Why groups: every child a workflow starts, and every child that ends, is a write to that
- * workflow's own history, one after another. One workflow starts children at about ten a second
- * on a small machine (measured: 200 runs in one job took 22 s to start, p95), whatever the
- * machine's size. A large job therefore starts its runs through groups of RUNS_PER_GROUP, which
- * start theirs side by side.
+ * workflow's own history, one after another: one workflow starts its children only so fast,
+ * whatever the machine's size (docs/benchmarks/load.md, third round). A large job therefore starts
+ * its runs through groups of RUNS_PER_GROUP, which start theirs side by side.
  */
 import {
   CancellationScope,
