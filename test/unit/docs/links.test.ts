@@ -137,7 +137,7 @@ describe('the link and anchor readers', () => {
 
   it('refuse links that leave the repository or name nothing', () => {
     const readme = path.join(PROJECT_ROOT, 'README.md')
-    expect(problemWith(readme, '../shared/PRODUCT.md')).toBe('outside the repository')
+    expect(problemWith(readme, '../elsewhere/notes.md')).toBe('outside the repository')
     expect(problemWith(readme, 'docs/no-such-page.md')).toBe('no such file')
     expect(problemWith(readme, '/etc/passwd')).toBe('an absolute path')
     expect(problemWith(readme, 'docs/api.md#no-such-heading')).toBe('no heading #no-such-heading')
