@@ -22,13 +22,13 @@ import {
   type StartOptions,
 } from './execution-host.js'
 import type { KnownHosts } from './known-hosts.js'
-import { PROBE_SCRIPT, SUPERVISOR_SCRIPT } from './local-host.js'
 import { probeState, shellCommand, shellQuote } from './shell.js'
 import { openStreamLocal } from './ssh/channels.js'
 import { SshConnectionPool, type SshTarget } from './ssh/connection-pool.js'
 import { SshFileHelpers } from './ssh/file-helpers.js'
 import { Rsync } from './ssh/rsync.js'
 import { ALREADY_STARTED, probeCommand, signalCommand, startScript } from './ssh/supervisor.js'
+import { PROBE_SCRIPT, SUPERVISOR_SCRIPT } from './supervisor-scripts.js'
 
 export type { SshTarget } from './ssh/connection-pool.js'
 
