@@ -40,6 +40,34 @@ export default tseslint.config(
     },
   },
   {
+    // Execution hosts are leaves: what they need of the configuration is handed to them by the runtime.
+    files: ['src/hosts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/config.js',
+                '**/config/*',
+                '**/paths.js',
+                '**/db/*',
+                '**/api/*',
+                '**/activities/*',
+                '**/harness/*',
+                '**/runtime/*',
+                '**/workflows/*',
+              ],
+              message:
+                'src/hosts imports shared only; the runtime passes in configuration and paths (ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed and must be deterministic; shared modules are imported by it.
     files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts'],
     rules: {

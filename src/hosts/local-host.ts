@@ -1,24 +1,15 @@
 /**
  * The local machine as an execution host: the work dir is a local directory, processes are spawned
- * detached (their own session), and files are read directly, never through a link (safe-files.ts).
+ * detached (their own session; local/processes.ts), and files are read directly, never through a
+ * link (safe-files.ts); directories are watched by inotify (local/dir-watch.ts).
  */
-import { randomUUID } from 'node:crypto'
 import fsSync, { constants, promises as fs } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import type { Duplex } from 'node:stream'
-import { fileURLToPath } from 'node:url'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
-import { HOST_RUNNERS_DIR } from '../shared/ids.js'
-import { launcher } from './launcher.js'
-import { copyBelow, listBelow, readBelow, sanitizeTree, sizeBelow } from './safe-files.js'
-import { probeState } from './shell.js'
 import {
-  AlreadyStartedError,
-  formatEnvFile,
   MAX_REPORTED,
-  RefusedPathError,
   type CopyLimits,
   type CopyReport,
   type DirWatch,
@@ -26,9 +17,14 @@ import {
   type ManagedHost,
   type StartOptions,
 } from './execution-host.js'
+import { LocalDirWatch } from './local/dir-watch.js'
+import { probeRecord, signalRecorded, startSupervised } from './local/processes.js'
+import { stopAllHarnesses } from './local/stop-all.js'
+import { copyBelow, listBelow, readBelow, sanitizeTree, sizeBelow } from './safe-files.js'
+import { probeState } from './shell.js'
+import { PROBE_SCRIPT } from './supervisor-scripts.js'
 
-export const SUPERVISOR_SCRIPT = fileURLToPath(new URL('./supervise.sh', import.meta.url))
-export const PROBE_SCRIPT = fileURLToPath(new URL('./probe.sh', import.meta.url))
+export { PROBE_SCRIPT, SUPERVISOR_SCRIPT } from './supervisor-scripts.js'
 
 export class LocalHost implements ManagedHost {
   readonly kind = 'local'
@@ -133,24 +129,7 @@ export class LocalHost implements ManagedHost {
   }
 
   async startDetached(procDir: string, argv: readonly string[], options: StartOptions): Promise<void> {
-    const proc = this.resolve(procDir)
-    await fs.mkdir(path.dirname(proc), { recursive: true })
-    try {
-      // mkdir is atomic: of two workers racing here, exactly one starts the command.
-      await fs.mkdir(proc)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new AlreadyStartedError(`${procDir} exists`)
-      throw err
-    }
-    const envFile = path.join(proc, `env-${randomUUID()}`)
-    await fs.writeFile(envFile, formatEnvFile(options.secretEnv), { mode: 0o600 })
-    // From a small helper process: spawning from the worker itself blocks its main thread.
-    await launcher.spawnDetached({
-      file: '/bin/sh',
-      args: [SUPERVISOR_SCRIPT, proc, envFile, ...argv],
-      cwd: this.resolve(options.cwd),
-      env: options.env,
-    })
+    await startSupervised(this.resolve(procDir), procDir, this.resolve(options.cwd), argv, options)
   }
 
   /**
@@ -158,26 +137,7 @@ export class LocalHost implements ManagedHost {
    * of harnesses, and spawning from a large process costs tens of milliseconds of its main thread.
    */
   async probe(procDir: string): Promise<HarnessProcessState> {
-    const proc = this.resolve(procDir)
-    for (;;) {
-      const exit = await readText(path.join(proc, 'exit'))
-      if (exit !== null) {
-        // The same answer probe.sh would give, read by the same parser.
-        const started = (await readText(path.join(proc, 'started')))?.trim() || '-'
-        const interrupted = (await exists(path.join(proc, INTERRUPTED))) ? 'interrupted' : ''
-        return probeState(`exited ${exit.trim()} ${started} ${interrupted}`)
-      }
-      const dir = await fs.stat(proc).catch(() => null)
-      if (!dir?.isDirectory()) return { state: 'absent' }
-      if (await lockHeld(proc)) return { state: 'running' }
-      // The exit record landed between our looks.
-      if (await exists(path.join(proc, 'exit'))) continue
-      // Just made: the supervisor has not taken its lock yet.
-      if (!(await exists(path.join(proc, 'started'))) && Date.now() - dir.mtimeMs < 15_000) return { state: 'running' }
-      // /proc/locks is read in pieces, and entries shift as other locks go: one can be missed. Lost
-      // is rare and final, so probe.sh's own flock has the last word.
-      return this.probeByScript(proc)
-    }
+    return probeRecord(this.resolve(procDir), (proc) => this.probeByScript(proc))
   }
 
   async probeByScript(proc: string): Promise<HarnessProcessState> {
@@ -186,7 +146,7 @@ export class LocalHost implements ManagedHost {
 
   /** By inotify (`fs.watch` on each directory): a harness's line reaches its follower at once. */
   watch(root: string, onChange: (rel: string | null) => void): DirWatch {
-    return new LocalDirWatch(this, root, onChange)
+    return new LocalDirWatch((rel) => this.resolve(rel), root, onChange)
   }
 
   openSocket(socketPath: string): Promise<Duplex> {
@@ -201,15 +161,7 @@ export class LocalHost implements ManagedHost {
   }
 
   async signal(procDir: string, signal: 'SIGTERM' | 'SIGKILL', options: { group?: boolean } = {}): Promise<void> {
-    const proc = this.resolve(procDir)
-    const file = options.group ? 'pgid' : 'pid'
-    const pid = Number((await readText(path.join(proc, file)))?.trim())
-    if (!Number.isInteger(pid) || pid <= 1) return
-    try {
-      process.kill(options.group ? -pid : pid, signal)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
-    }
+    await signalRecorded(this.resolve(procDir), signal, options.group ?? false)
   }
 
   /**
@@ -219,121 +171,6 @@ export class LocalHost implements ManagedHost {
    * scored (a runner marks its own attempts). Returns how many processes it stopped.
    */
   async stopAllHarnesses(graceMs: number): Promise<number> {
-    // Supervisors' records (`runs/<job>/run-<n>/attempt-<a>/proc`, `.runners/<id>/proc`), looked
-    // for no deeper, and not below a directory that has one: below lies what a harness wrote.
-    const procs: string[] = []
-    const look = async (dir: string, depth: number): Promise<void> => {
-      const names = await this.list(dir).catch((err: unknown): string[] => {
-        if (err instanceof RefusedPathError) return []
-        throw err
-      })
-      if (names.includes('proc')) return void procs.push(path.join(dir, 'proc'))
-      if (depth > 0) for (const name of names) await look(path.join(dir, name), depth - 1)
-    }
-    await look('runs', 3)
-    await look(HOST_RUNNERS_DIR, 1)
-    const running: string[] = []
-    for (const proc of procs) {
-      // An attempt in a runner has no process of its own: its runner stops it.
-      if ((await exists(path.join(this.resolve(proc), 'runner'))) || (await this.probe(proc)).state !== 'running')
-        continue
-      await fs.writeFile(path.join(this.resolve(proc), INTERRUPTED), '')
-      await this.signal(proc, 'SIGTERM')
-      running.push(proc)
-    }
-    const deadline = Date.now() + graceMs
-    for (const proc of running) {
-      while ((await this.probe(proc)).state === 'running' && Date.now() < deadline) await sleep(200)
-      await this.signal(proc, 'SIGKILL', { group: true })
-    }
-    return running.length
-  }
-}
-
-const INTERRUPTED = 'interrupted'
-
-class LocalDirWatch implements DirWatch {
-  readonly #watchers = new Map<string, fsSync.FSWatcher>()
-
-  constructor(
-    private readonly host: LocalHost,
-    private readonly root: string,
-    private readonly onChange: (rel: string | null) => void,
-  ) {}
-
-  update(dirs: readonly string[]): void {
-    const wanted = new Set<string>()
-    for (const dir of dirs) {
-      // A directory not made yet: its nearest existing parent tells when it is.
-      for (let d = path.posix.normalize(dir); ; d = path.posix.dirname(d)) {
-        if (this.#watchers.has(d) || this.#start(d)) {
-          wanted.add(d)
-          break
-        }
-        if (d === this.root || !d.startsWith(this.root + '/')) break
-      }
-    }
-    for (const [dir, watcher] of this.#watchers) {
-      if (wanted.has(dir)) continue
-      watcher.close()
-      this.#watchers.delete(dir)
-    }
-  }
-
-  close(): void {
-    for (const watcher of this.#watchers.values()) watcher.close()
-    this.#watchers.clear()
-  }
-
-  #start(dir: string): boolean {
-    let watcher: fsSync.FSWatcher
-    try {
-      // Not persistent: a watch never keeps the process alive.
-      watcher = fsSync.watch(this.host.resolve(dir), { persistent: false }, (_event, name) =>
-        this.onChange(name ? path.posix.join(dir, name.toString()) : null),
-      )
-    } catch (err) {
-      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return false
-      throw err
-    }
-    // Removed under us (clean-up) or out of watches: the follower polls that directory again.
-    watcher.on('error', () => {
-      watcher.close()
-      if (this.#watchers.get(dir) === watcher) this.#watchers.delete(dir)
-      this.onChange(null)
-    })
-    this.#watchers.set(dir, watcher)
-    return true
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  )
-}
-
-/**
- * Whether the record's lock is held (by the supervisor or anything it started, or by the trial
- * runner that runs the attempt): the lock file's inode is among the flocks in /proc/locks
- * ("1: FLOCK  ADVISORY  WRITE 4321 fe:00:2146594 0 EOF"). The device is not compared, since on
- * some filesystems (btrfs subvolumes) stat reports another one.
- * (Not the process group: its members can linger as zombies where nothing reaps them.)
- */
-async function lockHeld(proc: string): Promise<boolean> {
-  const lock = await fs.stat(path.join(proc, 'lock'), { bigint: true }).catch(() => null)
-  if (!lock) return false
-  const locks = await fs.readFile('/proc/locks', 'utf8')
-  const inode = `:${lock.ino} `
-  return locks.split('\n').some((line) => line.includes(' FLOCK ') && line.includes(inode))
-}
-
-async function readText(file: string): Promise<string | null> {
-  try {
-    return await fs.readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
-    throw err
+    return stopAllHarnesses(this, graceMs)
   }
 }

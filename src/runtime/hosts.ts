@@ -23,7 +23,9 @@ export function knownHostsOf(config: Config): KnownHosts {
 }
 
 export function buildHost(config: Config, host: HostConfig): ManagedHost {
-  return host.ssh ? new SshHost(host, knownHostsOf(config)) : new LocalHost(host.id, host.workDir)
+  if (!host.ssh) return new LocalHost(host.id, host.workDir)
+  const { id, slots, workDir, ssh } = host
+  return new SshHost({ id, slots, workDir, ssh, knownHosts: knownHostsOf(config), pluginsDir: HARNESS_PLUGINS_DIR })
 }
 
 /**

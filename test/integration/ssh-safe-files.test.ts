@@ -11,10 +11,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { HostConfig } from '../../src/config.js'
 import { RefusedPathError } from '../../src/hosts/execution-host.js'
 import { KnownHosts } from '../../src/hosts/known-hosts.js'
 import { SshHost } from '../../src/hosts/ssh-host.js'
+import { HARNESS_PLUGINS_DIR } from '../../src/paths.js'
 import { recordAttacks } from '../helpers/reliability.js'
 import { startSshServers, type SshServers } from '../helpers/ssh-hosts.js'
 
@@ -44,19 +44,14 @@ beforeAll(async () => {
   execFileSync('mknod', [agent('zero.txt'), 'c', '1', '5'])
   writeFileSync(agent('suid.sh'), '#!/bin/sh\n')
   chmodSync(agent('suid.sh'), 0o6755)
-  const config: HostConfig = {
+  host = new SshHost({
     id: 'alpha',
     slots: 2,
     workDir,
     ssh: { user: h.user, hostname: h.host, port: h.port, keyFile: h.keyFile },
-    docker: null,
-    harborBin: null,
-    tbBin: null,
-    pythonPath: null,
-    path: null,
-    runnerMaxAttempts: null,
-  }
-  host = new SshHost(config, new KnownHosts(h.knownHostsFile, true))
+    knownHosts: new KnownHosts(h.knownHostsFile, true),
+    pluginsDir: HARNESS_PLUGINS_DIR,
+  })
 })
 afterAll(async () => {
   await host?.close()
