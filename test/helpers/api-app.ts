@@ -22,6 +22,10 @@ export interface TestApp {
   started: JobWorkflowInput[]
   /** How a start goes (after it is recorded in `started`); succeeds unless a test replaces it. */
   start: (input: JobWorkflowInput) => Promise<void>
+  /** Every job the app asked to cancel, in order. */
+  cancelled: string[]
+  /** Whether Temporal answers (the health check); it does unless a test replaces this. */
+  ping: () => Promise<boolean>
   /** Errors the app logged as unexpected. */
   logged: unknown[]
   close(): Promise<void>
@@ -37,6 +41,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     db,
     started: [],
     start: async () => {},
+    cancelled: [],
+    ping: async () => true,
     logged: [],
     async close() {
       await db.drop()
@@ -52,8 +58,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
         test.started.push(input)
         return test.start(input)
       },
-      cancel: async () => {},
-      ping: async () => true,
+      cancel: async (jobId) => void test.cancelled.push(jobId),
+      ping: () => test.ping(),
     },
     notifier: {
       wait: (_runId, timeoutMs) => new Promise((resolve) => setTimeout(resolve, timeoutMs)),
