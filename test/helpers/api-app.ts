@@ -1,7 +1,8 @@
 /**
  * The API as a Hono app over a fresh test database and data dir, for route tests through
  * `app.request()`: no HTTP server, no Temporal (the job starter is the test's to script), no token
- * (open mode), no harness checks.
+ * (open mode), and no harness checks unless given a task checker (`taskChecker()`: the real one of the
+ * project's .venv, with the harnesses' own task models).
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -11,6 +12,8 @@ import type { Hono } from 'hono'
 import { createApp } from '../../src/api/app.js'
 import type { AppEnv } from '../../src/api/auth.js'
 import { loadConfig, type Config } from '../../src/config.js'
+import { VENV_BIN } from '../../src/paths.js'
+import { TaskChecker } from '../../src/tasks/harness-checks.js'
 import type { JobWorkflowInput } from '../../src/workflows/job-workflow.js'
 import { createTestDatabase, type TestDatabase } from './test-db.js'
 
@@ -31,8 +34,20 @@ export interface TestApp {
   close(): Promise<void>
 }
 
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-test-app-'))
+export interface TestAppOptions {
+  /** A data dir to use (left in place on close, e.g. a mount point) instead of a fresh temp dir. */
+  dataDir?: string
+  /** Checks uploaded tasks as the API does where the harnesses are installed (the caller closes it). */
+  taskChecker?: TaskChecker
+}
+
+/** The task checker of the project's .venv (a Python process: a few seconds to start; share it). */
+export function taskChecker(): TaskChecker {
+  return new TaskChecker(path.join(VENV_BIN, 'python'))
+}
+
+export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'hr-test-app-')))
   const db = await createTestDatabase()
   const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'warn', ...env })
   const test: TestApp = {
@@ -46,7 +61,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     logged: [],
     async close() {
       await db.drop()
-      await rm(dataDir, { recursive: true, force: true })
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true })
     },
   }
   test.app = createApp({
@@ -73,7 +88,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       close: async () => {},
     },
     runWatch: { open: () => () => {}, close: () => {} },
-    taskChecker: null,
+    taskChecker: options.taskChecker ?? null,
     harnessCatalog: async () => ({}),
     harborBin: null,
     openModeAllowed: true,
