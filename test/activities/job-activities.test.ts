@@ -48,9 +48,10 @@ const openAttempts = (runId: string) =>
 
 describe('finalizeJob', () => {
   it('fails a job whose every run ended in an infra or harness error, naming the first error', async () => {
-    const { jobId } = await insertTestJob(tdb.db, 1)
+    const { jobId } = await insertTestJob(tdb.db, 2)
     await attempt(jobId, 1, 1, errorOutcome('harness', 'the harness crashed'), false)
     await attempt(jobId, 1, 2, errorOutcome('infra', 'simulated host failure: the sandbox could not start'))
+    await attempt(jobId, 2, 1, errorOutcome('harness', 'the harness crashed again'))
 
     expect(await activities.finalizeJob({ jobId })).toMatchObject({ status: 'failed' })
     const job = await jobRow(jobId)
@@ -58,9 +59,10 @@ describe('finalizeJob', () => {
     expect(job.error).toBe(
       'no run could be carried out; first error: simulated host failure: the sandbox could not start',
     )
-    const [run] = await runRows(jobId)
-    expect(run).toMatchObject({ status: 'completed', outcome: 'error', error_class: 'infra', attempts: 2 })
-    const attempts = await tdb.db.selectFrom('run_attempts').selectAll().where('run_id', '=', run!.id).execute()
+    const [first, second] = await runRows(jobId)
+    expect(first).toMatchObject({ status: 'completed', outcome: 'error', error_class: 'infra', attempts: 2 })
+    expect(second).toMatchObject({ status: 'completed', outcome: 'error', error_class: 'harness', attempts: 1 })
+    const attempts = await tdb.db.selectFrom('run_attempts').selectAll().where('run_id', '=', first!.id).execute()
     expect(attempts.map((a) => [a.attempt, a.error_class])).toEqual([
       [1, 'harness'],
       [2, 'infra'],
