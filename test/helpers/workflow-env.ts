@@ -12,8 +12,9 @@
 import { fileURLToPath } from 'node:url'
 import { type Client } from '@temporalio/client'
 import { TestWorkflowEnvironment } from '@temporalio/testing'
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker'
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker'
 import { inject, onTestFinished } from 'vitest'
+import { installTemporalRuntime } from '../../src/runtime/process.js'
 import { hostTaskQueue } from '../../src/shared/ids.js'
 import type { FakeActivities } from './fake-activities.js'
 import { testLogger } from './test-log.js'
@@ -38,7 +39,8 @@ export interface Workers {
 }
 
 export async function createWorkflowTestEnv(): Promise<WorkflowTestEnv> {
-  installQuietRuntime()
+  // The SDK's own log lines (activities failing on purpose, workers stopping) go to the test log.
+  installTemporalRuntime({ logger: testLogger('warn', { component: 'temporal-sdk' }) })
   const bundle = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS,
     workflowInterceptorModules: [FAST_TIME],
@@ -94,17 +96,9 @@ async function startWorkers(
   return workers
 }
 
-let installed = false
-
-/** The SDK's own log lines (workers starting, activities failing on purpose) go to the test log. */
-function installQuietRuntime(): void {
-  if (installed) return
-  Runtime.install({ logger: sdkLogger(), shutdownSignals: [] })
-  installed = true
-}
-
+/** The bundler's log lines, to the test log. */
 function sdkLogger(): DefaultLogger {
-  const log = testLogger('info', { component: 'temporal-sdk' })
+  const log = testLogger('info', { component: 'workflow-bundler' })
   return new DefaultLogger('INFO', (entry) => {
     const level = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'info'
     log[level](entry.message, entry.meta ?? {})
