@@ -10,5 +10,7 @@ export default defineConfig({
     // A file's services stop after its runs; with three files of harness processes sharing 2 cores that can take minutes.
     hookTimeout: 240_000,
     globalSetup: ['test/helpers/global-setup.ts'],
+    // Log lines of the code under test are printed only for a test that fails (test/helpers/test-log.ts).
+    setupFiles: ['test/helpers/log-on-failure.ts'],
   },
 })

@@ -21,13 +21,14 @@ export function boot(component: string): { config: Config; logger: Logger } {
 let runtimeInstalled = false
 
 /**
- * The Temporal SDK's own logging, quiet and as JSON lines like ours; its metrics served at
- * `metricsAddress` (host:port, `/metrics`) when one is given; and we, not the SDK, decide what a
- * signal does. Once per process: a second call changes nothing.
+ * The Temporal SDK's own logging, quiet (warnings and errors) and as JSON lines like ours, through
+ * `logger` when one is given; its metrics served at `metricsAddress` (host:port, `/metrics`) when one
+ * is given; and we, not the SDK, decide what a signal does. Once per process: a second call changes
+ * nothing.
  */
-export function installTemporalRuntime(options: { metricsAddress?: string | null } = {}): void {
+export function installTemporalRuntime(options: { metricsAddress?: string | null; logger?: Logger } = {}): void {
   if (runtimeInstalled) return
-  const log = createLogger('warn', { component: 'temporal-sdk' })
+  const log = options.logger ?? createLogger('warn', { component: 'temporal-sdk' })
   const sdkLogger = new DefaultLogger('WARN', (entry) => {
     // Expected: the host's worker serves activities only.
     if (entry.message.startsWith('No workflows registered')) return

@@ -24,6 +24,8 @@ export interface TemporalDevServerOptions {
   /** `null` runs without the Web UI. */
   uiPort: number | null
   namespace?: string
+  /** Dynamic configuration values of the server (`--dynamic-config-value KEY=<JSON value>`). */
+  dynamicConfig?: Record<string, string | number | boolean>
   onLog?: (line: string) => void
 }
 
@@ -46,6 +48,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     // syncs at checkpoints: a commit survives the server's crash; a power cut may lose the last few.
     args.push('--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal')
   }
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`)
   if (options.uiPort === null) args.push('--headless')
   else args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch')
 

@@ -1,7 +1,8 @@
 /**
  * The API as a Hono app over a fresh test database and data dir, for route tests through
  * `app.request()`: no HTTP server, no Temporal (the job starter is the test's to script), no token
- * (open mode), no harness checks.
+ * (open mode), and no harness checks unless given a task checker (`taskChecker()`: the real one of the
+ * project's .venv, with the harnesses' own task models).
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -11,6 +12,8 @@ import type { Hono } from 'hono'
 import { createApp } from '../../src/api/app.js'
 import type { AppEnv } from '../../src/api/auth.js'
 import { loadConfig, type Config } from '../../src/config.js'
+import { VENV_BIN } from '../../src/paths.js'
+import { TaskChecker } from '../../src/tasks/harness-checks.js'
 import type { JobWorkflowInput } from '../../src/workflows/job-workflow.js'
 import { createTestDatabase, type TestDatabase } from './test-db.js'
 
@@ -22,13 +25,29 @@ export interface TestApp {
   started: JobWorkflowInput[]
   /** How a start goes (after it is recorded in `started`); succeeds unless a test replaces it. */
   start: (input: JobWorkflowInput) => Promise<void>
+  /** Every job the app asked to cancel, in order. */
+  cancelled: string[]
+  /** Whether Temporal answers (the health check); it does unless a test replaces this. */
+  ping: () => Promise<boolean>
   /** Errors the app logged as unexpected. */
   logged: unknown[]
   close(): Promise<void>
 }
 
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-test-app-'))
+export interface TestAppOptions {
+  /** A data dir to use (left in place on close, e.g. a mount point) instead of a fresh temp dir. */
+  dataDir?: string
+  /** Checks uploaded tasks as the API does where the harnesses are installed (the caller closes it). */
+  taskChecker?: TaskChecker
+}
+
+/** The task checker of the project's .venv (a Python process: a few seconds to start; share it). */
+export function taskChecker(): TaskChecker {
+  return new TaskChecker(path.join(VENV_BIN, 'python'))
+}
+
+export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'hr-test-app-')))
   const db = await createTestDatabase()
   const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'warn', ...env })
   const test: TestApp = {
@@ -37,10 +56,12 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     db,
     started: [],
     start: async () => {},
+    cancelled: [],
+    ping: async () => true,
     logged: [],
     async close() {
       await db.drop()
-      await rm(dataDir, { recursive: true, force: true })
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true })
     },
   }
   test.app = createApp({
@@ -52,8 +73,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
         test.started.push(input)
         return test.start(input)
       },
-      cancel: async () => {},
-      ping: async () => true,
+      cancel: async (jobId) => void test.cancelled.push(jobId),
+      ping: () => test.ping(),
     },
     notifier: {
       wait: (_runId, timeoutMs) => new Promise((resolve) => setTimeout(resolve, timeoutMs)),
@@ -67,7 +88,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       close: async () => {},
     },
     runWatch: { open: () => () => {}, close: () => {} },
-    taskChecker: null,
+    taskChecker: options.taskChecker ?? null,
     harnessCatalog: async () => ({}),
     harborBin: null,
     openModeAllowed: true,

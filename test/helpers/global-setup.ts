@@ -22,7 +22,15 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const temporalBin = findExecutable('temporal', process.env.TEMPORAL_BIN ?? null)
   if (!temporalBin) throw new Error('temporal CLI missing: run `npm run setup`')
-  const temporal = await startTemporalDevServer({ bin: temporalBin, dir: null, port: await freePort(), uiPort: null })
+  const temporal = await startTemporalDevServer({
+    bin: temporalBin,
+    dir: null,
+    port: await freePort(),
+    uiPort: null,
+    // Timers fire on time, not up to a second late: the workflow tests' backoffs last milliseconds
+    // (test/helpers/fast-time.ts).
+    dynamicConfig: { 'history.timerProcessorMaxTimeShift': '10ms' },
+  })
 
   let postgresAdminUrl = process.env.TEST_DATABASE_URL
   let stopPostgres = async () => {}

@@ -13,13 +13,13 @@ import path from 'node:path'
 import { execa, type ResultPromise } from 'execa'
 import { inject } from 'vitest'
 import { loadConfig, type Config } from '../../src/config.js'
-import { createLogger } from '../../src/logger.js'
 import { installTemporalRuntime } from '../../src/runtime/process.js'
 import { PROJECT_ROOT } from '../../src/paths.js'
 import { startApiRuntime, type ApiRuntime } from '../../src/runtime/api-runtime.js'
 import { createDb, migrateToLatest } from '../../src/db/database.js'
 import { createWorkerRuntime, type WorkerRuntime } from '../../src/runtime/worker-runtime.js'
 import { createTestDatabase, type TestDatabase } from './test-db.js'
+import { testLogger } from './test-log.js'
 
 export const TEST_ENVIRONMENT = 'harbor_runner_testenv:LocalSandboxEnvironment'
 /**
@@ -87,9 +87,10 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     RUNNER_PRELOAD: 'none',
     ...options.env,
   }
-  installTemporalRuntime()
+  installTemporalRuntime({ logger: testLogger('warn', { component: 'temporal-sdk' }) })
   const config = loadConfig(env)
-  const logger = createLogger(config.logLevel, { component: 'test' })
+  // Printed only for a test that fails (test-log.ts): at info, the whole story of its runs.
+  const logger = testLogger('info', { component: 'test' })
   const infra = {
     databaseUrl: db.url,
     temporalAddress: env.TEMPORAL_ADDRESS!,

@@ -15,7 +15,6 @@ import { mkdtemp, readdir, rm, statfs } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Client, Connection } from '@temporalio/client'
 import { execa } from 'execa'
 import { sql } from 'kysely'
 import pg from 'pg'
@@ -26,6 +25,7 @@ import { isTerminalJobStatus } from '../../src/shared/status.js'
 import { followSse, readSse, upload, waitForJob, type SseEvent } from '../helpers/api-client.js'
 import { startOwnPostgres, startOwnTemporal, type OwnServer } from '../helpers/own-servers.js'
 import { freePort } from '../helpers/ports.js'
+import { createTestApp, uploadTo, type TestApp } from '../helpers/api-app.js'
 import { record } from '../helpers/reliability.js'
 import { startTestService, type TestService } from '../helpers/service.js'
 import { buildZip, harborTask, slowTask } from '../helpers/task-zips.js'
@@ -158,10 +158,10 @@ it('answers 507 to an upload that fills the data dir, and leaves nothing behind'
     // Not a skip: a fault that cannot be injected is a fault not tested.
     throw new Error(`cannot mount a tmpfs for the full-disk test (needs root with CAP_SYS_ADMIN): ${mounted.stderr}`)
   }
-  let disk = null as TestService | null // started in the callback, stopped below in any case
+  let disk = null as TestApp | null // made in the callback, closed below in any case
   try {
     await asFault(fault, async () => {
-      disk = await startTestService({ worker: false, dataDir })
+      disk = await createTestApp({}, { dataDir })
       const cases = [
         // The archive itself is larger than the free space: its write fails.
         {
@@ -176,7 +176,13 @@ it('answers 507 to an upload that fills the data dir, and leaves nothing behind'
       ]
       const answers = []
       for (const c of cases) {
-        const res = await upload(disk.api.url, { file: c.file, fields: { ...FIELDS, n_runs: '1' } })
+        // An upload the disk stopped must still be answered.
+        const unanswered = sleep(
+          20_000,
+          { status: 0, body: { error: { code: 'no answer within 20 s' } } },
+          { ref: false },
+        )
+        const res = await Promise.race([uploadTo(disk.app, c.file, { ...FIELDS, n_runs: '1' }), unanswered])
         answers.push({ name: c.name, status: res.status, code: res.body?.error?.code })
       }
 
@@ -189,7 +195,7 @@ it('answers 507 to an upload that fills the data dir, and leaves nothing behind'
       expect(leftovers).toEqual({ uploadFiles: 0, storedTasks: 0, bytesInUse: 0, jobs: 0, runs: 0, workflows: 0 })
     })
   } finally {
-    await disk?.stop()
+    await disk?.close()
     await execa('umount', [dataDir], { reject: false })
     await rm(dataDir, { recursive: true, force: true })
   }
@@ -356,8 +362,8 @@ async function notifiedWithin(notifier: ReturnType<typeof createLogNotifier>, ke
   }
 }
 
-/** Everything a rejected upload might have left: temp files, stored tasks, disk space, rows, workflows. */
-async function leftoversOf(disk: TestService, dataDir: string) {
+/** Everything a rejected upload might have left: temp files, stored tasks, disk space, rows, workflows started. */
+async function leftoversOf(disk: TestApp, dataDir: string) {
   const entries = async (dir: string) => (await readdir(dir).catch(() => [])).length
   const fsStats = await statfs(dataDir)
   const count = async (table: 'jobs' | 'runs') =>
@@ -367,15 +373,6 @@ async function leftoversOf(disk: TestService, dataDir: string) {
         .select(sql<number>`count(*)::int`.as('n'))
         .executeTakeFirstOrThrow()
     ).n
-  const connection = await Connection.connect({ address: disk.env.TEMPORAL_ADDRESS! })
-  let workflows = 0
-  try {
-    const client = new Client({ connection })
-    for await (const _ of client.workflow.list({ query: `TaskQueue = '${disk.config.temporal.taskQueue}'` }))
-      workflows++
-  } finally {
-    await connection.close()
-  }
   return {
     uploadFiles: await entries(path.join(dataDir, 'uploads')),
     storedTasks: await entries(path.join(dataDir, 'tasks')),
@@ -383,6 +380,6 @@ async function leftoversOf(disk: TestService, dataDir: string) {
     bytesInUse: (fsStats.blocks - fsStats.bfree) * fsStats.bsize,
     jobs: await count('jobs'),
     runs: await count('runs'),
-    workflows,
+    workflows: disk.started.length,
   }
 }

@@ -1,16 +1,19 @@
 /**
  * Hostile path, query and header parameters on every route but the upload (upload-rejections.test.ts
- * has that one): each gets a 4xx with its own code, never a 5xx. One table of cases, one test that
- * walks it: adding a case is one line. Each case walked is recorded for the reliability report.
+ * has that one): each gets a 4xx with its own code and a message, never a 5xx, through the one error
+ * funnel. One table of cases, one test that walks it: adding a case is one line. Each case walked is
+ * recorded for the reliability report. Then the health check, and cancel on a job that has ended.
  *
- * Requests go through node:http with the path exactly as written: fetch would resolve "..", "%2e%2e"
- * and friends before the server ever saw them.
+ * Through the routes (`app.request()`) on a real database. The request's URL is parsed as the Node
+ * server parses it (WHATWG URL: "..", "%2e%2e" and friends resolved the same way), so the paths are
+ * those a client sends byte for byte.
  */
-import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { finishJob } from '../../src/db/jobs.js'
+import { computeJobMetrics } from '../../src/metrics/job-metrics.js'
+import { createTestApp, type TestApp } from '../helpers/api-app.js'
 import { insertTestJob } from '../helpers/fixtures.js'
 import { record } from '../helpers/reliability.js'
-import { startTestService, type TestService } from '../helpers/service.js'
 
 interface Case {
   name: string
@@ -29,6 +32,7 @@ const CASES: Case[] = [
   { name: 'list: unknown query parameter', path: '/api/jobs?colour=blue', status: 400, code: 'invalid_query' },
   { name: 'list: limit -1', path: '/api/jobs?limit=-1', status: 400, code: 'invalid_limit' },
   { name: 'list: limit 0', path: '/api/jobs?limit=0', status: 400, code: 'invalid_limit' },
+  { name: 'list: limit 500', path: '/api/jobs?limit=500', status: 400, code: 'invalid_limit' },
   { name: 'list: limit 10000', path: '/api/jobs?limit=10000', status: 400, code: 'invalid_limit' },
   { name: 'list: limit "abc"', path: '/api/jobs?limit=abc', status: 400, code: 'invalid_limit' },
   { name: 'list: limit 1e2', path: '/api/jobs?limit=1e2', status: 400, code: 'invalid_limit' },
@@ -90,6 +94,12 @@ const CASES: Case[] = [
   { name: 'run: unknown query parameter', path: '/api/jobs/JOB/runs/1?x=1', status: 400, code: 'invalid_query' },
   // GET /api/jobs/{id}/runs/{n}/logs/stream
   ...lastEventIds(['abc', '-1', '1.5', '1e3', '0x10', '99999999999', '2147483648']),
+  {
+    name: 'stream: last_event_id query -1',
+    path: '/api/jobs/JOB/runs/1/logs/stream?last_event_id=-1',
+    status: 400,
+    code: 'invalid_last_event_id',
+  },
   {
     name: 'stream: last_event_id query not a number',
     path: '/api/jobs/JOB/runs/1/logs/stream?last_event_id=x',
@@ -169,51 +179,30 @@ function lastEventIds(values: string[]): Case[] {
   }))
 }
 
-let service: TestService
+let t: TestApp
 let jobId: string
 const MISSING = '00000000-0000-4000-8000-000000000000'
 
 beforeAll(async () => {
-  service = await startTestService({ worker: false })
-  jobId = (await insertTestJob(service.db.db, 2)).jobId
+  t = await createTestApp()
+  jobId = (await insertTestJob(t.db.db, 2)).jobId
 })
-afterAll(() => service?.stop())
+afterAll(() => t?.close())
 
-/** Sends the request with its path byte for byte as given; the body is parsed as JSON when it is JSON. */
-function send(c: Case): Promise<{ status: number; body: any }> {
-  const { hostname, port } = new URL(service.api.url)
+/** Sends the request with its path as given; the body is parsed as JSON when it is JSON. */
+async function send(c: Case): Promise<{ status: number; body: any }> {
   const requestPath = c.path.replaceAll('JOB', jobId).replaceAll('MISSING', MISSING)
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { hostname, port, method: c.method ?? 'GET', path: requestPath, headers: c.headers },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          let body: unknown = text
-          try {
-            body = JSON.parse(text)
-          } catch {
-            // not JSON: kept as text for the failure message
-          }
-          resolve({ status: res.statusCode ?? 0, body })
-        })
-        res.on('error', reject)
-      },
-    )
-    req.on('error', reject)
+  const res = await t.app.request(requestPath, { method: c.method ?? 'GET', headers: c.headers })
+  if (!res.headers.get('content-type')?.includes('application/json')) {
     // An accepted stream would never end: give up on it, as a failure.
-    req.setTimeout(5_000, () => {
-      req.destroy()
-      resolve({ status: 0, body: 'no answer within 5 s (a stream was opened?)' })
-    })
-    req.end()
-  })
+    await res.body?.cancel()
+    return { status: res.status, body: `not JSON: ${res.headers.get('content-type')} (a stream was opened?)` }
+  }
+  return { status: res.status, body: await res.json() }
 }
 
 describe('route inputs', () => {
-  it('each get their own 4xx code, never a 5xx', async () => {
+  it('each get their own 4xx code and a message, never a 5xx', async () => {
     const failures: string[] = []
     for (const c of CASES) {
       const before = failures.length
@@ -226,5 +215,41 @@ describe('route inputs', () => {
       await record({ row: 'bad_input', what: `route: ${c.name}`, ok: failures.length === before })
     }
     expect(failures).toEqual([])
+    // None of them was an unexpected error.
+    expect(t.logged).toEqual([])
+  })
+})
+
+describe('health', () => {
+  it('answers ok while the database and Temporal answer, 503 naming Temporal when it does not', async () => {
+    const ok = await t.app.request('/api/health')
+    expect(ok.status).toBe(200)
+    expect(await ok.json()).toEqual({ status: 'ok', database: 'ok', temporal: 'ok' })
+
+    t.ping = async () => false
+    try {
+      const degraded = await t.app.request('/api/health')
+      expect(degraded.status).toBe(503)
+      expect(await degraded.json()).toEqual({ status: 'degraded', database: 'ok', temporal: 'unavailable' })
+    } finally {
+      t.ping = async () => true
+    }
+  })
+})
+
+describe('cancel', () => {
+  it('asks to cancel a job that has not ended (202), and refuses one that has (409 job_finished)', async () => {
+    const { jobId: running } = await insertTestJob(t.db.db, 1)
+    const accepted = await t.app.request(`/api/jobs/${running}/cancel`, { method: 'POST' })
+    expect(accepted.status).toBe(202)
+    expect(await accepted.json()).toMatchObject({ job_id: running, cancel_requested: true })
+    expect(t.cancelled).toEqual([running])
+
+    const { jobId: ended } = await insertTestJob(t.db.db, 1)
+    await finishJob(t.db.db, ended, 'cancelled', computeJobMetrics([]), null)
+    const refused = await t.app.request(`/api/jobs/${ended}/cancel`, { method: 'POST' })
+    expect(refused.status).toBe(409)
+    expect(((await refused.json()) as any).error.code).toBe('job_finished')
+    expect(t.cancelled).toEqual([running])
   })
 })

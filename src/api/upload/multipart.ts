@@ -103,6 +103,10 @@ export async function receiveMultipart(request: Request, options: MultipartOptio
               ? new ApiError(507, 'insufficient_storage', 'the server has no disk space left for this upload')
               : err,
           )
+          // The parser waits for this part to take the rest of it, and never would. Stopping the body
+          // stops it only while the body has more to read: one already read to its end (the disk
+          // filled up behind it) would leave the request unanswered.
+          parser.destroy()
         },
       ),
     )
