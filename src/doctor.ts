@@ -10,7 +10,7 @@ import type { ManagedHost } from './hosts/execution-host.js'
 import { RunnerPool, type RunnerSpec } from './runners/runner-pool.js'
 import { boot } from './runtime/process.js'
 import { buildHost, buildRunnerSpec, harnessBase, harnessBins } from './runtime/hosts.js'
-import { harnessEnvironment } from './harness/harbor-command.js'
+import { harnessEnvironment } from './harness/harbor/command.js'
 
 interface RunnersReport {
   /** The interpreter and Harbor a runner would start with; null when none can start (see problems). */

@@ -1,15 +1,15 @@
 /**
  * What the activities need to know about a harness, in one interface: where an attempt's pieces
  * live on the host, the command line, the files to follow while it runs, and how to read its
- * outcome from what it left. One implementation per harness (harbor-driver.ts, terminus-driver.ts).
+ * outcome from what it left. One implementation per harness (harbor/driver.ts, terminus/driver.ts).
  */
 import type { JobRow } from '../db/schema.js'
 import type { LogEntry } from '../db/run-logs.js'
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import type { AttemptOutcome } from '../shared/outcome.js'
 import type { Harness } from '../shared/status.js'
-import type { TrialAttemptRequest } from './harbor-command.js'
-import type { LogSource } from './log-tailer.js'
+import type { TrialAttemptRequest } from './harbor/command.js'
+import type { LogSource } from '../logs/log-tailer.js'
 
 export interface AttemptIds {
   jobId: string

@@ -11,7 +11,7 @@
  * `commands.txt`, `panes/`, `sessions/<name>.log|.cast` and `agent-logs/`.
  */
 import path from 'node:path/posix'
-import { dockerEnvironment } from './harbor-command.js'
+import { dockerEnvironment } from '../harbor/command.js'
 
 /**
  * Task and run ids `tb` can use safely: `--task-id` is a glob pattern, and both ids end up in Docker

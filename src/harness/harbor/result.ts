@@ -8,8 +8,8 @@
  * exit status and stderr say why.
  */
 import { z } from 'zod'
-import type { ErrorClass } from '../shared/status.js'
-import { errorClassOf, invalidatesReward } from './error-classes.js'
+import type { ErrorClass } from '../../shared/status.js'
+import { errorClassOf, invalidatesReward } from '../../outcomes/error-classes.js'
 import {
   errorOutcome,
   PASS_MARK,
@@ -17,7 +17,7 @@ import {
   type PhaseSpan,
   type PhaseTimings,
   type TestCounts,
-} from '../shared/outcome.js'
+} from '../../shared/outcome.js'
 
 const Span = z.object({ started_at: z.string().nullish(), finished_at: z.string().nullish() }).nullish()
 
@@ -85,7 +85,7 @@ export function parseTrialResultJson(text: string): TrialResult {
  * The attempt's outcome from its trial result:
  * - rewards that are valid → `passed` or `failed` by the pass mark, any exception recorded beside;
  * - rewards made meaningless by an exception (a rate limit mid-run, a verifier that broke), or no
- *   rewards at all → `error`, classed by the exception (see error-classes.ts), else by the phase
+ *   rewards at all → `error`, classed by the exception (see outcomes/error-classes.ts), else by the phase
  *   that was under way;
  * - neither rewards nor an exception → a `verifier` error.
  * `tests` are the verifier's test counts when it wrote a CTRF report.

@@ -2,20 +2,20 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import pathPosix from 'node:path/posix'
-import type { LogEntry } from '../db/run-logs.js'
-import type { ExecutionHost } from '../hosts/execution-host.js'
-import { harnessJobName, harnessModel } from '../shared/ids.js'
-import { testCountsFromCtrf } from './ctrf.js'
-import type { HarnessDriver } from './driver.js'
-import { attemptLayout, harborTrialRequest, PHASE_EVENTS_FILE, PHASE_OF_EVENT } from './harbor-command.js'
+import type { LogEntry } from '../../db/run-logs.js'
+import type { ExecutionHost } from '../../hosts/execution-host.js'
+import { harnessJobName, harnessModel } from '../../shared/ids.js'
+import { testCountsFromCtrf } from '../../logs/ctrf.js'
+import type { HarnessDriver } from '../driver.js'
+import { attemptLayout, harborTrialRequest, PHASE_EVENTS_FILE, PHASE_OF_EVENT } from './command.js'
 import {
   outcomeFromTrialResult,
   outcomeWithoutTrialResult,
   parseTrialResultJson,
   UnreadableResultError,
-} from './harbor-result.js'
-import { errorOutcome } from '../shared/outcome.js'
-import type { LogSource } from './log-tailer.js'
+} from './result.js'
+import { errorOutcome } from '../../shared/outcome.js'
+import type { LogSource } from '../../logs/log-tailer.js'
 
 /**
  * What the follower lists of a trial's `agent/` directory (which the task's container writes into),

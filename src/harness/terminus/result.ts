@@ -22,7 +22,7 @@
  *   agent's last error line (e.g. `Error in LLM interaction: litellm.AuthenticationError: …` or
  *   `… RetryError[<Future … raised BadRequestError>]`), so the log is read for it.
  *
- * The failure's class comes from the project's one exception table (error-classes.ts), through the
+ * The failure's class comes from the project's one exception table (outcomes/error-classes.ts), through the
  * exception each failure mode stands for; a trial with a test verdict keeps it (`passed` or `failed`,
  * the failure recorded beside) unless that class makes the verdict meaningless
  * (`invalidatesReward`: every class but `agent`):
@@ -55,10 +55,10 @@ import {
   type PhaseSpan,
   type PhaseTimings,
   type TestCounts,
-} from '../shared/outcome.js'
-import type { ErrorClass } from '../shared/status.js'
-import { errorClassOf, invalidatesReward } from './error-classes.js'
-import { usefulTail } from './harbor-result.js'
+} from '../../shared/outcome.js'
+import type { ErrorClass } from '../../shared/status.js'
+import { errorClassOf, invalidatesReward } from '../../outcomes/error-classes.js'
+import { usefulTail } from '../harbor/result.js'
 
 /** TB 0.2.18's `FailureMode` values (`terminal_bench/agents/failure_mode.py`). */
 export const TB_FAILURE_MODES = [

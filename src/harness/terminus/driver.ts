@@ -2,18 +2,18 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import pathPosix from 'node:path/posix'
-import type { LogEntry } from '../db/run-logs.js'
-import { harnessJobName, harnessModel } from '../shared/ids.js'
-import type { HarnessDriver } from './driver.js'
-import type { LogSource } from './log-tailer.js'
-import { tbAttemptLayout, tbRunArgv, tbTaskId, tbTrialName } from './terminus-command.js'
+import type { LogEntry } from '../../db/run-logs.js'
+import { harnessJobName, harnessModel } from '../../shared/ids.js'
+import type { HarnessDriver } from '../driver.js'
+import type { LogSource } from '../../logs/log-tailer.js'
+import { tbAttemptLayout, tbRunArgv, tbTaskId, tbTrialName } from './command.js'
 import {
   outcomeFromTbResults,
   outcomeWithoutTbResults,
   parseTbResultsJson,
   UnreadableTbResultsError,
-} from './terminus-result.js'
-import { errorOutcome } from '../shared/outcome.js'
+} from './result.js'
+import { errorOutcome } from '../../shared/outcome.js'
 
 /** Agents of Terminal-Bench that call no model. */
 const MODELLESS_AGENTS = new Set(['oracle', 'nop'])

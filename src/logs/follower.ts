@@ -17,7 +17,7 @@
 import path from 'node:path/posix'
 import type { DirWatch, ExecutionHost } from '../hosts/execution-host.js'
 import type { LogEntry } from '../db/run-logs.js'
-import type { AttemptPaths, HarnessDriver } from './driver.js'
+import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
 import type { LogSource } from './log-tailer.js'
 
 /** How often the files to follow are listed again, and the longest wait between reads when watching. */
