@@ -8,10 +8,21 @@ import path from 'node:path'
 import { z } from 'zod'
 import { ALLOWED_IMPORT_PATHS_VARIABLE, IMPORT_PATH } from './shared/import-paths.js'
 import { COMPOSE_RULES, type ComposeRule } from './shared/compose-rules.js'
+import type { HarnessCli } from './harness/harness.js'
+import { harnessEntries, type HarnessName } from './harness/registry.js'
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v))
+
+/** Each harness's CLI, named for every host by its variable (HARBOR_BIN, TB_BIN: see src/harness/registry.ts). */
+const HARNESS_CLI_VARIABLES = Object.fromEntries(
+  harnessEntries().map(([, h]) => [h.cli.variable, z.string().min(1).optional()]),
+)
+/** The same, named for one host by its HOSTS entry's field (harbor_bin, tb_bin). */
+const HARNESS_CLI_HOST_FIELDS = Object.fromEntries(
+  harnessEntries().map(([, h]) => [h.cli.hostField, z.string().min(1).optional()]),
+)
 
 const port = z.coerce.number().int().min(1).max(65535)
 const positiveInt = z.coerce.number().int().positive()
@@ -83,8 +94,7 @@ const EnvSchema = z.object({
   SSH_KNOWN_HOSTS: z.string().min(1).optional(),
   SSH_STRICT_HOST_KEYS: bool.default(false),
 
-  HARBOR_BIN: z.string().min(1).optional(),
-  TB_BIN: z.string().min(1).optional(),
+  ...HARNESS_CLI_VARIABLES,
   HARNESS_PYTHONPATH: z.string().optional(),
   DEFAULT_ENVIRONMENT: z.string().min(1).default('docker'),
   ALLOWED_IMPORT_PATHS: z
@@ -184,10 +194,8 @@ export interface Config {
     readonly strictHostKeys: boolean
   }
   readonly harness: {
-    /** `null` means `.venv/bin/harbor` of the project, then `harbor` from PATH. */
-    readonly harborBin: string | null
-    /** `null` means `.venv/bin/tb` of the project, then `tb` from PATH. */
-    readonly tbBin: string | null
+    /** Each harness's CLI as named (HARBOR_BIN, …); one not named is the project's `.venv/bin/<command>`, then PATH's. */
+    readonly bins: Readonly<Partial<Record<HarnessName, string>>>
     readonly pythonPath: string | null
     /** PATH and HOME handed to the harness (it inherits nothing else from the worker). */
     readonly path: string
@@ -277,9 +285,8 @@ export interface HostConfig {
   } | null
   /** A remote Docker daemon for the harness's containers (DOCKER_HOST and its TLS settings). */
   readonly docker: { readonly host: string; readonly tlsVerify: boolean; readonly certPath: string | null } | null
-  /** The harness CLIs on that host; `null` for the defaults (`.venv`/PATH locally, PATH over SSH). */
-  readonly harborBin: string | null
-  readonly tbBin: string | null
+  /** The harness CLIs on that host as named (`harbor_bin`, …); the others are looked for (`.venv`/PATH locally, PATH over SSH). */
+  readonly bins: Readonly<Partial<Record<HarnessName, string>>>
   /** Extra PYTHONPATH and PATH for the harness on that host. */
   readonly pythonPath: string | null
   readonly path: string | null
@@ -303,8 +310,7 @@ const HostEntry = z
     docker_host: z.string().min(1).optional(),
     docker_tls_verify: z.boolean().optional(),
     docker_cert_path: z.string().min(1).optional(),
-    harbor_bin: z.string().min(1).optional(),
-    tb_bin: z.string().min(1).optional(),
+    ...HARNESS_CLI_HOST_FIELDS,
     python_path: z.string().min(1).optional(),
     path: z.string().min(1).optional(),
     runner_max_attempts: z.number().int().positive().max(10_000).optional(),
@@ -386,8 +392,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       strictHostKeys: e.SSH_STRICT_HOST_KEYS,
     },
     harness: {
-      harborBin: e.HARBOR_BIN ? path.resolve(cwd, e.HARBOR_BIN) : null,
-      tbBin: e.TB_BIN ? path.resolve(cwd, e.TB_BIN) : null,
+      bins: cliPaths(
+        e,
+        (cli) => cli.variable,
+        (p) => path.resolve(cwd, p),
+      ),
       // The harness runs in another directory: relative entries are taken from here.
       pythonPath: e.HARNESS_PYTHONPATH
         ? e.HARNESS_PYTHONPATH.split(':')
@@ -487,8 +496,7 @@ function localHost(id: string, slots: number, workDir: string): HostConfig {
     workDir,
     ssh: null,
     docker: null,
-    harborBin: null,
-    tbBin: null,
+    bins: {},
     pythonPath: null,
     path: null,
     runnerMaxAttempts: null,
@@ -523,13 +531,31 @@ function parseHosts(text: string, cwd: string): HostConfig[] {
       docker: h.docker_host
         ? { host: h.docker_host, tlsVerify: h.docker_tls_verify ?? false, certPath: h.docker_cert_path ?? null }
         : null,
-      harborBin: h.harbor_bin ? (ssh ? h.harbor_bin : path.resolve(cwd, h.harbor_bin)) : null,
-      tbBin: h.tb_bin ? (ssh ? h.tb_bin : path.resolve(cwd, h.tb_bin)) : null,
+      bins: cliPaths(
+        h,
+        (cli) => cli.hostField,
+        (p) => (ssh ? p : path.resolve(cwd, p)),
+      ),
       pythonPath: h.python_path ?? null,
       path: h.path ?? null,
       runnerMaxAttempts: h.runner_max_attempts ?? null,
     }
   })
+}
+
+/** The harness CLIs `values` name, each under its `key`; `resolve` makes a path of each. */
+function cliPaths(
+  values: object,
+  key: (cli: HarnessCli) => string,
+  resolve: (named: string) => string,
+): Partial<Record<HarnessName, string>> {
+  const named = values as Record<string, unknown>
+  return Object.fromEntries(
+    harnessEntries().flatMap(([name, h]) => {
+      const value = named[key(h.cli)]
+      return typeof value === 'string' ? [[name, resolve(value)]] : []
+    }),
+  )
 }
 
 function deepFreeze<T>(value: T): T {

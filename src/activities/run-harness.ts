@@ -22,6 +22,7 @@ import { appendRunnerLineOnce } from '../db/run-logs.js'
 import { findRunById, findRunWithJob, setRunStatus } from '../db/runs.js'
 import type { JobRow, RunRow } from '../db/schema.js'
 import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
+import { isHarnessName } from '../harness/registry.js'
 import { Follower } from '../logs/follower.js'
 import { LogTailer } from '../logs/log-tailer.js'
 import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
@@ -66,7 +67,8 @@ export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRe
   const found = await findRunWithJob(deps.db, ref.jobId, ref.runNumber)
   if (!found)
     throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
-  const driver = deps.drivers[found.job.harness]
+  const { harness } = found.job
+  const driver = isHarnessName(harness) ? deps.drivers[harness] : undefined
   if (!driver) {
     throw ApplicationFailure.nonRetryable(
       `host ${deps.host.id} cannot run the ${found.job.harness} harness: it is not installed there`,

@@ -10,6 +10,7 @@ import type { Config } from '../config.js'
 import type { Db } from '../db/database.js'
 import type { RunWatchAnnouncer } from '../db/run-watch.js'
 import type { HarnessCatalog } from '../harness/catalog.js'
+import type { HarnessName } from '../harness/registry.js'
 import type { TaskChecker } from '../tasks/harness-checks.js'
 import { methodLabel, uploadResult, type ApiMetrics, type Exposition } from '../observability/metrics.js'
 import { metricsAuthorized } from '../observability/metrics-server.js'
@@ -55,8 +56,8 @@ export interface AppDeps {
   taskChecker: TaskChecker | null
   /** What the installed harnesses offer (agents, environments), for forms. */
   harnessCatalog: () => Promise<HarnessCatalog>
-  /** The harbor CLI, to convert Terminal-Bench tasks for the harbor harness; null when not installed. */
-  harborBin: string | null
+  /** The harnesses' CLIs installed here, for their tasks' preparation (Harbor converts Terminal-Bench tasks). */
+  harnessBins: Partial<Record<HarnessName, string>>
   /** Whether the API may run open while no token exists: only when it listens on loopback. */
   openModeAllowed: boolean
   /** An unexpected failure: `request` says which route it happened on. */

@@ -7,7 +7,6 @@ import type { JobRow } from '../db/schema.js'
 import type { LogEntry } from '../db/run-logs.js'
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import type { AttemptOutcome } from '../shared/outcome.js'
-import type { Harness } from '../shared/status.js'
 import type { TrialAttemptRequest } from './harbor/command.js'
 import type { LogSource } from '../logs/log-tailer.js'
 
@@ -51,7 +50,6 @@ export type HarnessLaunch =
   | { kind: 'trial'; attempt: TrialAttemptRequest }
 
 export interface HarnessDriver {
-  readonly harness: Harness
   paths(ids: AttemptIds, job: JobRow, attemptDir: string): AttemptPaths
   launch(job: JobRow, paths: AttemptPaths, host: ExecutionHost): HarnessLaunch
   /** The files to follow while the harness runs (some appear only as it goes). */

@@ -18,9 +18,6 @@ export type ErrorClass = (typeof ERROR_CLASSES)[number]
 
 export const RETRYABLE_ERROR_CLASSES: readonly ErrorClass[] = ['infra', 'harness']
 
-export const HARNESSES = ['harbor', 'terminus'] as const
-export type Harness = (typeof HARNESSES)[number]
-
 export function isTerminalRunStatus(status: RunStatus): boolean {
   return status === 'completed' || status === 'cancelled'
 }

@@ -69,7 +69,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     runWatch: { open: () => () => {}, close: () => {} },
     taskChecker: null,
     harnessCatalog: async () => ({}),
-    harborBin: null,
+    harnessBins: {},
     openModeAllowed: true,
     logError: (err) => test.logged.push(err),
   })

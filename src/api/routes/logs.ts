@@ -19,7 +19,7 @@ import { listRunLogAfter, readRunLogPage, type RunLogState } from '../../db/run-
 import type { RunLogLineRow } from '../../db/schema.js'
 import { whileOpen } from '../../observability/metrics.js'
 import { isTerminalRunStatus } from '../../shared/status.js'
-import { PHASE_OF_EVENT } from '../../harness/harbor/command.js'
+import { PHASE_OF_EVENT } from '../../harness/harbor/phases.js'
 
 const PAGE = 500
 /** Longest wait between looks at the database when no notification arrives. */

@@ -7,7 +7,8 @@ import type { ExecutionHost } from '../../hosts/execution-host.js'
 import { harnessJobName, harnessModel } from '../../shared/ids.js'
 import { testCountsFromCtrf } from '../../logs/ctrf.js'
 import type { HarnessDriver } from '../driver.js'
-import { attemptLayout, harborTrialRequest, PHASE_EVENTS_FILE, PHASE_OF_EVENT } from './command.js'
+import { attemptLayout, harborTrialRequest, PHASE_EVENTS_FILE } from './command.js'
+import { phaseOfEventLine } from './phases.js'
 import {
   outcomeFromTrialResult,
   outcomeWithoutTrialResult,
@@ -30,8 +31,6 @@ const JOB_DIR_LISTED = 100
 /** Each attempt is a trial in the host's warm runner (harness-plugins/harbor_trial_runner). */
 export function harborDriver(): HarnessDriver {
   return {
-    harness: 'harbor',
-
     paths(ids, _job, attemptDir) {
       const layout = attemptLayout(attemptDir, harnessJobName(ids.jobId, ids.runNumber, ids.attempt))
       return { root: layout.root, task: layout.task, proc: layout.proc, output: layout.jobs, runDir: layout.jobDir }
@@ -99,13 +98,8 @@ export function harborDriver(): HarnessDriver {
 
     phaseAfter(entries: readonly LogEntry[]) {
       for (const entry of [...entries].reverse()) {
-        if (entry.stream !== 'phase') continue
-        try {
-          const phase = PHASE_OF_EVENT[(JSON.parse(entry.line) as { event?: string }).event ?? '']
-          if (phase) return phase
-        } catch {
-          // not an event line
-        }
+        const phase = entry.stream === 'phase' ? phaseOfEventLine(entry.line) : null
+        if (phase) return phase
       }
       return null
     },

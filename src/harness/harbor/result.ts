@@ -10,6 +10,7 @@
 import { z } from 'zod'
 import type { ErrorClass } from '../../shared/status.js'
 import { errorClassOf, invalidatesReward } from '../../outcomes/error-classes.js'
+import { usefulTail } from '../stderr-tail.js'
 import {
   errorOutcome,
   PASS_MARK,
@@ -227,23 +228,3 @@ export function outcomeWithoutTrialResult(exitCode: number | null, stderr: strin
 }
 
 const INFRA_STDERR = [/Docker is not installed/i, /Docker daemon is not running/i, /No space left on device/i]
-
-/**
- * The useful end of a stderr dump. For a Python traceback (plain, or an exception group's with its
- * `|` margins), the last frame and the exception it raised; otherwise the last few lines.
- */
-export function usefulTail(stderr: string, maxLines = 6, maxChars = 1500): string {
-  const lines = stderr
-    .split(/\r?\n/)
-    .map((l) =>
-      l
-        .replace(/\u001b\[[0-9;]*[A-Za-z]/g, '')
-        .replace(/^\s*\|\s?/, '')
-        .trimEnd(),
-    )
-    .filter((l) => l.trim() !== '' && !/^[\s│╭╰─╮╯+|-]+$/.test(l) && !/^\s*\^+\s*$/.test(l) && !/^\s*\+-/.test(l))
-  const lastFrame = lines.findLastIndex((l) => /^\s*File "/.test(l))
-  const relevant = lastFrame >= 0 ? lines.slice(lastFrame) : lines
-  const text = relevant.slice(-maxLines).join('\n')
-  return text.length > maxChars ? text.slice(text.length - maxChars) : text
-}

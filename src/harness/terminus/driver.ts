@@ -16,12 +16,10 @@ import {
 import { errorOutcome } from '../../shared/outcome.js'
 
 /** Agents of Terminal-Bench that call no model. */
-const MODELLESS_AGENTS = new Set(['oracle', 'nop'])
+export const MODELLESS_AGENTS: ReadonlySet<string> = new Set(['oracle', 'nop'])
 
 export function terminusDriver(options: { bin: string; env: Record<string, string> }): HarnessDriver {
   return {
-    harness: 'terminus',
-
     paths(ids, job, attemptDir) {
       // tb's ids end up in Docker names: lowercase, and distinct for tasks of different content.
       const layout = tbAttemptLayout(

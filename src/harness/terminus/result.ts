@@ -58,7 +58,7 @@ import {
 } from '../../shared/outcome.js'
 import type { ErrorClass } from '../../shared/status.js'
 import { errorClassOf, invalidatesReward } from '../../outcomes/error-classes.js'
-import { usefulTail } from '../harbor/result.js'
+import { usefulTail } from '../stderr-tail.js'
 
 /** TB 0.2.18's `FailureMode` values (`terminal_bench/agents/failure_mode.py`). */
 export const TB_FAILURE_MODES = [
