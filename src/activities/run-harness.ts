@@ -161,7 +161,7 @@ export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptCon
       ref.runId,
       ref.attempt,
       makeScrubber([key]),
-      driver.phaseAfter,
+      driver.phaseOf,
       deps.logLimits,
       metrics ? (entries) => countLogLines(metrics.logLinesIngested, entries) : undefined,
       deps.logWriter,

@@ -99,6 +99,8 @@ export interface RunLogLineTable {
   attempt: number
   stream: string
   line: string
+  /** On a `phase` line: the harness phase it moves the run into, resolved by the driver as it was written. */
+  phase: string | null
   created_at: DefaultTimestamp
 }
 

@@ -54,8 +54,11 @@ export interface HarnessDriver {
   launch(job: JobRow, paths: AttemptPaths, host: ExecutionHost): HarnessLaunch
   /** The files to follow while the harness runs (some appear only as it goes). */
   logSources(host: ExecutionHost, paths: AttemptPaths): Promise<LogSource[]>
-  /** The run's phase after these log entries, if they move it. */
-  phaseAfter(entries: readonly LogEntry[]): string | null
+  /**
+   * The harness phase this log entry moves the run into, if it moves it: resolved as the entry is
+   * read, and stored with the line (a `phase` line) and as the run's phase.
+   */
+  phaseOf(entry: LogEntry): string | null
   /** The attempt's outcome from a local copy of its output directory. */
   readOutcome(localOutput: string, paths: AttemptPaths, exit: HarnessExit): Promise<ReadOutcome>
 }

@@ -96,12 +96,9 @@ export function harborDriver(): HarnessDriver {
       return sources
     },
 
-    phaseAfter(entries: readonly LogEntry[]) {
-      for (const entry of [...entries].reverse()) {
-        const phase = entry.stream === 'phase' ? phaseOfEventLine(entry.line) : null
-        if (phase) return phase
-      }
-      return null
+    /** Our phase recorder's events say it. */
+    phaseOf(entry: LogEntry) {
+      return entry.stream === 'phase' ? phaseOfEventLine(entry.line) : null
     },
 
     async readOutcome(localOutput, paths, exit) {

@@ -59,9 +59,8 @@ export function terminusDriver(options: { bin: string; env: Record<string, strin
     },
 
     /** tb reports no phases; the session that is writing tells which one is under way. */
-    phaseAfter(entries: readonly LogEntry[]) {
-      const last = [...entries].reverse().find((e) => e.stream === 'agent' || e.stream === 'verifier')
-      return last ? (last.stream === 'agent' ? 'agent' : 'verifier') : null
+    phaseOf(entry: LogEntry) {
+      return entry.stream === 'agent' || entry.stream === 'verifier' ? entry.stream : null
     },
 
     async readOutcome(localOutput, paths, exit) {
