@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { sql } from 'kysely'
@@ -55,4 +56,22 @@ it("gives the phase lines written before phases were stored theirs: Harbor's by 
     .orderBy('seq')
     .execute()
   expect(rows.map((r) => r.phase)).toEqual(['agent_setup', 'verifier', null, null, null])
+})
+
+it('leaves which harnesses there are to the harness registry: a job of any harness the upload let through is kept', async () => {
+  const jobId = randomUUID()
+  const job = {
+    id: jobId,
+    task_name: 't',
+    task_format: 'harbor' as const,
+    task_sha256: 'b'.repeat(64),
+    harness: 'third',
+  }
+  const rest = { agent: 'oracle', model: 'm', environment: 'docker', n_runs: 1, max_parallel: 1, timeout_multiplier: 1 }
+  await tdb.db
+    .insertInto('jobs')
+    .values({ ...job, ...rest, status: 'queued' })
+    .execute()
+  const stored = await tdb.db.selectFrom('jobs').select('harness').where('id', '=', jobId).executeTakeFirstOrThrow()
+  expect(stored.harness).toBe('third')
 })
