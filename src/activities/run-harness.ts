@@ -30,6 +30,7 @@ import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir } from '../shared/ids.js'
 import { importPathRefusal, refusedImportPaths } from '../shared/import-paths.js'
 import { countLogLines, whileOpen } from '../observability/metrics.js'
+import { ACTIVITY_FAILURES } from '../outcomes/activity-failures.js'
 import { activityLogger } from './activity-log.js'
 import { describeLaunch, startHarness, stopHarness } from './harness-start.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
@@ -66,13 +67,16 @@ export interface AttemptContext {
 export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRef, 'runId'>): Promise<AttemptContext> {
   const found = await findRunWithJob(deps.db, ref.jobId, ref.runNumber)
   if (!found)
-    throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
+    throw ApplicationFailure.nonRetryable(
+      `run ${ref.runNumber} of job ${ref.jobId} does not exist`,
+      ACTIVITY_FAILURES.runNotFound,
+    )
   const { harness } = found.job
   const driver = isHarnessName(harness) ? deps.drivers[harness] : undefined
   if (!driver) {
     throw ApplicationFailure.nonRetryable(
       `host ${deps.host.id} cannot run the ${found.job.harness} harness: it is not installed there`,
-      'HarnessMissing',
+      ACTIVITY_FAILURES.harnessMissing,
     )
   }
   const paths = driver.paths(ref, found.job, hostAttemptDir(ref.jobId, ref.runNumber, ref.attempt))
@@ -341,7 +345,7 @@ function refuseUnlistedImportPaths(job: JobRow, allowed: readonly string[]): voi
   if (refused)
     throw ApplicationFailure.nonRetryable(
       importPathRefusal(refused, job[refused], 'this worker'),
-      'ImportPathNotAllowed',
+      ACTIVITY_FAILURES.importPathNotAllowed,
     )
 }
 
