@@ -6,7 +6,7 @@
  * applies, and model suggestions: the models of the caller's recent jobs first, then a few common ones.
  */
 import { Hono } from 'hono'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import { recentModels } from '../../db/jobs.js'
 import { DEFAULT_HARNESS, harnessEntries } from '../../harness/registry.js'

@@ -2,7 +2,7 @@
 import { Hono } from 'hono'
 import { endTime, startTime } from 'hono/timing'
 import { z } from 'zod'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import { requireJob, requireJobAs, requireRun } from '../lookups.js'
 import { intQuery, NO_QUERY, parseQuery, textQuery } from '../params.js'

@@ -6,7 +6,7 @@
 import { api } from '../api.js'
 import { fill, h } from '../dom.js'
 import { ago, percent, usd } from '../format.js'
-import { navigate } from '../main.js'
+import { navigate } from '../navigate.js'
 import { progressBar } from '../widgets.js'
 import type { Catalog } from './upload.js'
 

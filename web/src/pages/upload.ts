@@ -5,7 +5,7 @@
  */
 import { api, ApiError, uploadForm } from '../api.js'
 import { h } from '../dom.js'
-import { navigate } from '../main.js'
+import { navigate } from '../navigate.js'
 
 /** A harness an upload may name, as the API's registry describes it. */
 export interface HarnessOption {
