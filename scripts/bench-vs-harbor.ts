@@ -52,7 +52,7 @@ async function main() {
     const args = ['run', '-p', TASK, '-a', 'oracle', '-k', String(n), '-n', String(c)]
     args.push('-o', scratch, '--job-name', name, '-e', TEST_ENVIRONMENT, '-y', '-q')
     const t0 = performance.now()
-    await execa(findExecutable('harbor', null)!, args, { env, extendEnv: false, input: '' })
+    await execa(findExecutable('harbor', null, process.env.PATH ?? '')!, args, { env, extendEnv: false, input: '' })
     return (performance.now() - t0) / 1000
   }
 
