@@ -38,7 +38,8 @@ const SRC = [
  * of, `types` only types of, and for a module of which it may import only some files, `files`
  * (module → its files, e.g. `{ harness: ['registry'] }`); anything else of src/ is refused, types
  * included. Relative imports are matched by their depth, so that a sibling folder's name inside
- * the folder is never taken for a module of src/. `extra` adds to the rule (Node built-ins, …).
+ * the folder is never taken for a module of src/. `extra` adds to the rule (Node built-ins, …), or
+ * a function of the depth gives what to add.
  */
 function layer(folder, { imports = [], types = [], files = {}, message, extra = {}, ignores = [] }) {
   const others = SRC.filter((m) => m !== folder)
@@ -46,6 +47,7 @@ function layer(folder, { imports = [], types = [], files = {}, message, extra = 
   const typesOnly = others.filter((m) => types.includes(m) && !imports.includes(m) && !(m in files))
   const text = `${message} (ARCHITECTURE.md, "Who may import whom")`
   return [0, 1, 2, 3].map((depth) => {
+    const more = typeof extra === 'function' ? extra(depth) : extra
     const up = `^(\\.\\./){${depth + 1}}`
     const modules = (list) => `${up}(${list.join('|')})(/|\\.js$)`
     const patterns = []
@@ -61,7 +63,7 @@ function layer(folder, { imports = [], types = [], files = {}, message, extra = 
       rules: {
         'no-restricted-imports': [
           'error',
-          { paths: extra.paths ?? [], patterns: [...patterns, ...(extra.patterns ?? [])] },
+          { paths: more.paths ?? [], patterns: [...patterns, ...(more.patterns ?? [])] },
         ],
       },
     }
@@ -163,6 +165,11 @@ export default tseslint.config(
     imports: ['shared', 'outcomes', 'logs', 'tasks'],
     types: ['db', 'hosts', 'runners'],
     message: `src/harness imports shared, outcomes, logs and tasks, and types from db, hosts and runners, ${SEPARATE}`,
+    // A harness's folder knows the shared modules of src/harness/, never another harness's folder.
+    extra: (depth) =>
+      depth === 1
+        ? { patterns: [{ regex: '^\\.\\./[^./][^/]*/', message: "A harness's folder never imports another's." }] }
+        : {},
   }),
   ...layer('logs', {
     imports: ['db', 'hosts', 'shared'],

@@ -36,6 +36,11 @@ describe('the import rules', () => {
     ['a harness, a host', 'src/harness/harbor/driver.ts', "import { LocalHost } from '../../hosts/local-host.js'"],
     ['a harness, the database', 'src/harness/terminus/driver.ts', "import { findRunById } from '../../db/runs.js'"],
     [
+      'a harness, another harness',
+      'src/harness/terminus/result.ts',
+      "import { usefulTail } from '../harbor/result.js'",
+    ],
+    [
       'the log machinery, a harness',
       'src/logs/follower.ts',
       "import type { HarnessDriver } from '../harness/driver.js'",
@@ -84,6 +89,11 @@ describe('the import rules', () => {
       'a harness, the outcomes',
       'src/harness/terminus/result.ts',
       "import { isRetryable } from '../../outcomes/retry.js'",
+    ],
+    [
+      'a harness, the shared harness modules',
+      'src/harness/terminus/result.ts',
+      "import { usefulTail } from '../stderr-tail.js'",
     ],
     ['a workflow, the outcomes', 'src/workflows/run-workflow.ts', "import { isRetryable } from '../outcomes/retry.js'"],
     [
