@@ -217,8 +217,9 @@ export function uploadPage(root: HTMLElement): void {
       if (!input.disabled && input.value.trim() !== '') data.append(input.name, input.value.trim())
     }
     if (!file.files?.[0]) return showError(new ApiError(400, 'missing_file', 'Choose the task zip first.', 'file'))
-    const keyless = chosenHarness()?.agents_without_model ?? []
-    if (!key.value && agent.value && !keyless.includes(agent.value) && !agent.value.includes(':')) {
+    // Whether the agent needs a key is the harness's to say: until its catalog arrives, the API says so.
+    const option = chosenHarness()
+    if (option && !key.value && !option.agents_without_model.includes(agent.value) && !agent.value.includes(':')) {
       return showError(
         new ApiError(
           400,
