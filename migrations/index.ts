@@ -13,6 +13,8 @@ import * as createApiTokens from './2026_11_29_000700_create_api_tokens.js'
 import * as notifyApiTokenChanges from './2026_11_29_000800_notify_api_token_changes.js'
 import * as placeAttemptFunction from './2026_12_06_000100_place_attempt_function.js'
 import * as indexJobsTaskSha256 from './2026_12_06_000200_index_jobs_task_sha256.js'
+import * as addRunLogLinePhase from './2026_12_06_001000_add_run_log_line_phase.js'
+import * as dropJobsHarnessCheck from './2026_12_06_001100_drop_jobs_harness_check.js'
 
 export const migrations: Record<string, Migration> = {
   '2026_11_29_000100_create_jobs': createJobs,
@@ -25,4 +27,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_29_000800_notify_api_token_changes': notifyApiTokenChanges,
   '2026_12_06_000100_place_attempt_function': placeAttemptFunction,
   '2026_12_06_000200_index_jobs_task_sha256': indexJobsTaskSha256,
+  '2026_12_06_001000_add_run_log_line_phase': addRunLogLinePhase,
+  '2026_12_06_001100_drop_jobs_harness_check': dropJobsHarnessCheck,
 }

@@ -20,8 +20,8 @@ import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { harborTrialRequest, harnessEnvironment, PHASE_EVENTS_FILE } from '../src/harness/harbor-command.js'
-import { harborRunnerSpec } from '../src/harness/harbor-runner.js'
+import { harborTrialRequest, harnessEnvironment, PHASE_EVENTS_FILE } from '../src/harness/harbor/command.js'
+import { harborRunnerSpec } from '../src/harness/harbor/runner.js'
 import { AlreadyStartedError } from '../src/hosts/execution-host.js'
 import { LocalHost } from '../src/hosts/local-host.js'
 import { findExecutable, HARNESS_PLUGINS_DIR, PROJECT_ROOT, VENV_BIN } from '../src/paths.js'
@@ -59,7 +59,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 
 /** `harbor run` of one oracle trial, as the service ran each attempt before it had runners. */
 async function coldRun(dir: string, name: string) {
-  const harbor = findExecutable('harbor', null)!
+  const harbor = findExecutable('harbor', null, process.env.PATH ?? '')!
   const argv = [harbor, 'run', '--path', TASK, '--agent', 'oracle', '--n-attempts', '1', '--n-concurrent', '1']
   argv.push('--jobs-dir', path.join(dir, 'cold'), '--job-name', name, '--env', TEST_ENV)
   argv.push('--plugin', 'harbor_runner_hooks:PhaseEvents', '--yes', '--quiet')
@@ -159,7 +159,7 @@ async function main() {
   const host = new LocalHost('bench', workDir)
   const most = Math.max(...SIZES)
   const spec = harborRunnerSpec({
-    harborBin: findExecutable('harbor', null)!,
+    harborBin: findExecutable('harbor', null, process.env.PATH ?? '')!,
     env: ENV,
     pluginsDir: HARNESS_PLUGINS_DIR,
     slots: most,

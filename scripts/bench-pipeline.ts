@@ -59,7 +59,8 @@ function summary(values: number[]) {
 const ms = (v: number) => `${v.toFixed(0)} ms`
 
 async function main() {
-  if (!findExecutable('harbor', null)) throw new Error('harbor is not installed: run `npm run setup` first')
+  if (!findExecutable('harbor', null, process.env.PATH ?? ''))
+    throw new Error('harbor is not installed: run `npm run setup` first')
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hr-bench-'))
   const ssh = values.host === 'ssh' ? await startSshServers([{ id: 'remote' }]) : null
   const sshHost = ssh?.hosts[0]

@@ -39,7 +39,7 @@ async function devServerPid(port: number): Promise<number> {
 }
 
 async function main() {
-  const bin = findExecutable('temporal', null)
+  const bin = findExecutable('temporal', null, process.env.PATH ?? '')
   if (!bin) throw new Error('the temporal CLI was not found: run `npm run setup`')
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hr-temporal-floor-'))
   const port = await freePort()

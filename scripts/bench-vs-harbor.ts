@@ -17,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { harnessEnvironment } from '../src/harness/harbor-command.js'
+import { harnessEnvironment } from '../src/harness/harbor/command.js'
 import { findExecutable, HARNESS_PLUGINS_DIR, PROJECT_ROOT, VENV_BIN } from '../src/paths.js'
 import { readSse } from '../test/helpers/api-client.js'
 import { zipDirectory } from '../test/helpers/task-zips.js'
@@ -52,7 +52,7 @@ async function main() {
     const args = ['run', '-p', TASK, '-a', 'oracle', '-k', String(n), '-n', String(c)]
     args.push('-o', scratch, '--job-name', name, '-e', TEST_ENVIRONMENT, '-y', '-q')
     const t0 = performance.now()
-    await execa(findExecutable('harbor', null)!, args, { env, extendEnv: false, input: '' })
+    await execa(findExecutable('harbor', null, process.env.PATH ?? '')!, args, { env, extendEnv: false, input: '' })
     return (performance.now() - t0) / 1000
   }
 

@@ -9,8 +9,8 @@ import { inspectHost, type HostReport } from './hosts/inspect.js'
 import type { ManagedHost } from './hosts/execution-host.js'
 import { RunnerPool, type RunnerSpec } from './runners/runner-pool.js'
 import { boot } from './runtime/process.js'
-import { buildHost, buildRunnerSpec, harnessBase, harnessBins } from './runtime/hosts.js'
-import { harnessEnvironment } from './harness/harbor-command.js'
+import { buildHost, buildRunnerSpec, harnessBase, harnessBins, runnerHarness } from './runtime/hosts.js'
+import { DEFAULT_HARNESS, harnessEntries, HARNESSES } from './harness/registry.js'
 
 interface RunnersReport {
   /** The interpreter and Harbor a runner would start with; null when none can start (see problems). */
@@ -68,14 +68,17 @@ async function main() {
   for (const hostConfig of config.hosts) {
     const host = buildHost(config, hostConfig)
     try {
+      const bins = harnessBins(config, hostConfig)
       const report = await inspectHost(host, {
         slots: hostConfig.slots,
-        bins: harnessBins(config, hostConfig),
-        env: harnessEnvironment(harnessBase(config, hostConfig)),
+        harnesses: harnessEntries().map(([name, h]) => ({ name, ...h.cli, bin: bins[name] ?? null })),
+        env: HARNESSES[DEFAULT_HARNESS].environment(harnessBase(config, hostConfig)),
         dockerRequired: config.harness.defaultEnvironment === 'docker',
       })
       const spec = buildRunnerSpec(config, hostConfig)
-      const runners = spec && report.reachable && report.harbor ? await inspectRunners(host, spec, report) : null
+      const warm = runnerHarness()
+      const runners =
+        spec && warm && report.reachable && report.harnesses[warm] ? await inspectRunners(host, spec, report) : null
       reports.push({ ...report, runners })
     } finally {
       await host.close()
@@ -90,7 +93,9 @@ async function main() {
         [
           `${r.problems.length === 0 ? 'ok  ' : 'FAIL'} ${r.id} (${r.kind} ${r.address}), ${r.slots} slots`,
           `     reachable: ${r.reachable ? 'yes' : 'no'}; work dir: ${r.workDirWritable ? 'writable' : 'not writable'}, ${disk}`,
-          `     harbor ${r.harbor ?? '-'}; tb ${r.tb ?? '-'}; docker ${r.docker ?? '-'}`,
+          `     ${Object.entries(r.harnesses)
+            .map(([name, version]) => `${name} ${version ?? '-'}`)
+            .join('; ')}; docker ${r.docker ?? '-'}`,
           ...runnerLines(r.runners),
           ...r.problems.map((p) => `     problem: ${p}`),
           ...r.notes.map((n) => `     note: ${n}`),

@@ -12,16 +12,12 @@ export const HARNESS_PLUGINS_DIR = path.join(PROJECT_ROOT, 'harness-plugins')
 export const VENV_BIN = path.join(PROJECT_ROOT, '.venv', 'bin')
 
 /**
- * An executable: the configured path, else the project's `.venv/bin/<name>`, else `<name>` on PATH.
- * Returns null when none exists.
+ * An executable: the configured path, else the project's `.venv/bin/<name>`, else `<name>` on
+ * `searchPath` (PATH, as configured). Returns null when none exists.
  */
-export function findExecutable(
-  name: string,
-  configured: string | null,
-  envPath = process.env.PATH ?? '',
-): string | null {
+export function findExecutable(name: string, configured: string | null, searchPath: string): string | null {
   if (configured) return existsSync(configured) ? configured : null
-  const candidates = [VENV_BIN, ...envPath.split(path.delimiter).filter(Boolean)]
+  const candidates = [VENV_BIN, ...searchPath.split(path.delimiter).filter(Boolean)]
   for (const dir of candidates) {
     const file = path.join(dir, name)
     if (existsSync(file)) return file

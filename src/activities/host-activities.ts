@@ -17,6 +17,8 @@ import { downComposeProjects } from '../hosts/compose.js'
 import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir, hostRunDir } from '../shared/ids.js'
 import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
+import { ACTIVITY_FAILURES } from '../outcomes/activity-failures.js'
+import { overrunErrorClass, SERVICE_ERROR_CLASSES } from '../outcomes/retry.js'
 import { outcomeLabels } from '../observability/metrics.js'
 import { activityLogger } from './activity-log.js'
 import { collectOutput, MAX_SCRUBBED_FILE_BYTES, scrubTree } from './collect-output.js'
@@ -39,7 +41,7 @@ export function createHostActivities(deps: HostActivityDeps) {
   async function stageTask({ job, paths }: AttemptContext): Promise<void> {
     const source = path.join(deps.taskStoreDir, job.task_sha256)
     await fs.access(source).catch(() => {
-      throw ApplicationFailure.nonRetryable(`stored task ${job.task_sha256} is missing`, 'TaskMissing')
+      throw ApplicationFailure.nonRetryable(`stored task ${job.task_sha256} is missing`, ACTIVITY_FAILURES.taskMissing)
     })
     await host.putDirectory(source, paths.task)
   }
@@ -91,17 +93,16 @@ export function createHostActivities(deps: HostActivityDeps) {
     if (input.harness.state === 'lost') {
       return judged(
         errorOutcome(
-          'infra',
+          SERVICE_ERROR_CLASSES.lost,
           `the harness on ${host.id} ended without an exit status (its process or its runner was killed, or the host restarted)`,
         ),
       )
     }
     if (input.harness.overdue) {
-      // The agent not stopping at its timeout is the agent's failure; anything else hung the host.
       const { phase } = input.harness.overdue
       return judged(
         errorOutcome(
-          phase === 'agent' || phase === 'agent_setup' ? 'agent' : 'infra',
+          overrunErrorClass(phase),
           `the run went past its time limit of ${job.run_time_limit_sec} s (the task's timeouts × ${job.timeout_multiplier}, ` +
             `plus a margin, at most RUN_TIME_LIMIT_MAX_SEC) during ${phase ?? 'an unknown phase'}, and was stopped`,
         ),

@@ -3,12 +3,12 @@ import { findJobSecret } from '../db/jobs.js'
 import type { LogWriter } from '../db/log-writer.js'
 import type { LogLimits } from '../db/run-logs.js'
 import type { HarnessDriver } from '../harness/driver.js'
+import type { HarnessName } from '../harness/registry.js'
 import type { ManagedHost } from '../hosts/execution-host.js'
 import type { Logger } from '../logger.js'
 import type { WorkerMetrics } from '../observability/metrics.js'
 import type { RunnerPool } from '../runners/runner-pool.js'
 import { unseal } from '../secrets/sealed-box.js'
-import type { Harness } from '../shared/status.js'
 import type { ArtifactLimits } from './collect-output.js'
 
 /** What the activities acting on one execution host are built over. */
@@ -16,7 +16,7 @@ export interface HostActivityDeps {
   db: Db
   host: ManagedHost
   /** Each harness this host runs; a job whose harness is missing here fails as an infra error. */
-  drivers: Partial<Record<Harness, HarnessDriver>>
+  drivers: Partial<Record<HarnessName, HarnessDriver>>
   /** The host's warm trial runners (Harbor's attempts run there); null where it has no Harbor. */
   runners: RunnerPool | null
   /** Local directory of stored tasks, by sha256. */

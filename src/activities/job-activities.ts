@@ -22,6 +22,8 @@ import { computeJobMetrics, type JobMetrics } from '../metrics/job-metrics.js'
 import { hostTaskQueue } from '../shared/ids.js'
 import type { JobStatus } from '../shared/status.js'
 import type { Logger } from '../logger.js'
+import { ACTIVITY_FAILURES } from '../outcomes/activity-failures.js'
+import { isRetryable } from '../outcomes/retry.js'
 import { activityLogger } from './activity-log.js'
 
 export interface JobActivityDeps {
@@ -54,7 +56,10 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000, log
   async function runIdOf(ref: RunRef): Promise<string> {
     const run = await findRun(db, ref.jobId, ref.runNumber)
     if (!run)
-      throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
+      throw ApplicationFailure.nonRetryable(
+        `run ${ref.runNumber} of job ${ref.jobId} does not exist`,
+        ACTIVITY_FAILURES.runNotFound,
+      )
     return run.id
   }
 
@@ -150,9 +155,7 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000, log
       if (input.cancelled) await cancelUnfinishedRuns(db, input.jobId)
       const runs = await listRuns(db, input.jobId)
       const metrics = computeJobMetrics(runs)
-      const nothingRan =
-        runs.length > 0 &&
-        runs.every((r) => r.outcome === 'error' && (r.error_class === 'infra' || r.error_class === 'harness'))
+      const nothingRan = runs.length > 0 && runs.every((r) => r.outcome === 'error' && isRetryable(r.error_class))
       const status = input.cancelled ? 'cancelled' : nothingRan ? 'failed' : 'completed'
       const error =
         status === 'failed' ? `no run could be carried out; first error: ${runs[0]?.error_message ?? 'unknown'}` : null

@@ -22,13 +22,15 @@ import { appendRunnerLineOnce } from '../db/run-logs.js'
 import { findRunById, findRunWithJob, setRunStatus } from '../db/runs.js'
 import type { JobRow, RunRow } from '../db/schema.js'
 import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
-import { Follower } from '../harness/follower.js'
-import { LogTailer } from '../harness/log-tailer.js'
+import { isHarnessName } from '../harness/registry.js'
+import { Follower } from '../logs/follower.js'
+import { LogTailer } from '../logs/log-tailer.js'
 import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
 import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir } from '../shared/ids.js'
 import { importPathRefusal, refusedImportPaths } from '../shared/import-paths.js'
 import { countLogLines, whileOpen } from '../observability/metrics.js'
+import { ACTIVITY_FAILURES } from '../outcomes/activity-failures.js'
 import { activityLogger } from './activity-log.js'
 import { describeLaunch, startHarness, stopHarness } from './harness-start.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
@@ -65,12 +67,16 @@ export interface AttemptContext {
 export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRef, 'runId'>): Promise<AttemptContext> {
   const found = await findRunWithJob(deps.db, ref.jobId, ref.runNumber)
   if (!found)
-    throw ApplicationFailure.nonRetryable(`run ${ref.runNumber} of job ${ref.jobId} does not exist`, 'RunNotFound')
-  const driver = deps.drivers[found.job.harness]
+    throw ApplicationFailure.nonRetryable(
+      `run ${ref.runNumber} of job ${ref.jobId} does not exist`,
+      ACTIVITY_FAILURES.runNotFound,
+    )
+  const { harness } = found.job
+  const driver = isHarnessName(harness) ? deps.drivers[harness] : undefined
   if (!driver) {
     throw ApplicationFailure.nonRetryable(
       `host ${deps.host.id} cannot run the ${found.job.harness} harness: it is not installed there`,
-      'HarnessMissing',
+      ACTIVITY_FAILURES.harnessMissing,
     )
   }
   const paths = driver.paths(ref, found.job, hostAttemptDir(ref.jobId, ref.runNumber, ref.attempt))
@@ -159,7 +165,7 @@ export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptCon
       ref.runId,
       ref.attempt,
       makeScrubber([key]),
-      driver.phaseAfter,
+      driver.phaseOf,
       deps.logLimits,
       metrics ? (entries) => countLogLines(metrics.logLinesIngested, entries) : undefined,
       deps.logWriter,
@@ -339,7 +345,7 @@ function refuseUnlistedImportPaths(job: JobRow, allowed: readonly string[]): voi
   if (refused)
     throw ApplicationFailure.nonRetryable(
       importPathRefusal(refused, job[refused], 'this worker'),
-      'ImportPathNotAllowed',
+      ACTIVITY_FAILURES.importPathNotAllowed,
     )
 }
 

@@ -6,20 +6,13 @@ import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { matchedRoutes } from 'hono/route'
 import { timing } from 'hono/timing'
-import type { Config } from '../config.js'
-import type { Db } from '../db/database.js'
-import type { RunWatchAnnouncer } from '../db/run-watch.js'
-import type { HarnessCatalog } from '../harness/catalog.js'
-import type { TaskChecker } from '../tasks/harness-checks.js'
-import { methodLabel, uploadResult, type ApiMetrics, type Exposition } from '../observability/metrics.js'
+import { methodLabel, uploadResult } from '../observability/metrics.js'
 import { metricsAuthorized } from '../observability/metrics-server.js'
-import type { JobWorkflowInput } from '../workflows/job-workflow.js'
 import { requireToken, type AppEnv } from './auth.js'
+import type { AppDeps, RequestLabel } from './deps.js'
 import { ApiError, notFound, onError } from './errors.js'
-import type { LogNotifier } from './log-notifier.js'
 import { requireAllowedHost, requireSameOrigin } from './request-guards.js'
 import { ticketKey } from './tickets.js'
-import type { TokenCheck } from './token-cache.js'
 import { tokenSlots } from './token-slots.js'
 import { artifactRoutes } from './routes/artifacts.js'
 import { catalogRoutes } from './routes/catalog.js'
@@ -32,44 +25,7 @@ import { ticketRoutes } from './routes/tickets.js'
 import { uploadRoutes } from './routes/upload.js'
 import { webRoutes } from './routes/web.js'
 
-/** How the API hands jobs to the orchestrator. */
-export interface JobStarter {
-  start(input: JobWorkflowInput): Promise<void>
-  /** Asks the job's workflow to cancel; a workflow already gone is not an error. */
-  cancel(jobId: string): Promise<void>
-  /** Whether the orchestrator answers. */
-  ping(): Promise<boolean>
-}
-
-export interface AppDeps {
-  config: Config
-  db: Db
-  masterKey: Buffer
-  jobs: JobStarter
-  notifier: LogNotifier
-  /** Who a request's token is (kept in memory, forgotten on every change to the tokens). */
-  tokens: TokenCheck
-  /** Tells the workers which runs have an open log stream, so that they follow those live. */
-  runWatch: RunWatchAnnouncer
-  /** Checks tasks by their harness's own rules; null skips those checks (no harness installed here). */
-  taskChecker: TaskChecker | null
-  /** What the installed harnesses offer (agents, environments), for forms. */
-  harnessCatalog: () => Promise<HarnessCatalog>
-  /** The harbor CLI, to convert Terminal-Bench tasks for the harbor harness; null when not installed. */
-  harborBin: string | null
-  /** Whether the API may run open while no token exists: only when it listens on loopback. */
-  openModeAllowed: boolean
-  /** An unexpected failure: `request` says which route it happened on. */
-  logError: (err: unknown, request?: RequestLabel) => void
-  /** Prometheus metrics: what the API records, and what `GET /metrics` serves; none when absent. */
-  metrics?: { api: ApiMetrics; scrape: () => Promise<Exposition> } | null
-}
-
-/** A request as logs and metrics name it: by route pattern, never by its path (ids stay out). */
-export interface RequestLabel {
-  method: string
-  route: string
-}
+export type { AppDeps, JobStarter, RequestLabel } from './deps.js'
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>()

@@ -5,11 +5,12 @@
 import path from 'node:path'
 import { z } from 'zod'
 import { ALLOWED_IMPORT_PATHS_VARIABLE, IMPORT_PATH } from '../shared/import-paths.js'
+import type { HarnessName } from '../harness/registry.js'
 import { bool, invalid, positiveInt, splitList, type EnvOf } from './common.js'
+import { cliPaths, HARNESS_CLI_VARIABLES } from './harness-clis.js'
 
 export const harnessEnv = {
-  HARBOR_BIN: z.string().min(1).optional(),
-  TB_BIN: z.string().min(1).optional(),
+  ...HARNESS_CLI_VARIABLES,
   HARNESS_PYTHONPATH: z.string().optional(),
   DEFAULT_ENVIRONMENT: z.string().min(1).default('docker'),
   ALLOWED_IMPORT_PATHS: z
@@ -33,10 +34,8 @@ export const harnessEnv = {
 }
 
 export interface HarnessConfig {
-  /** `null` means `.venv/bin/harbor` of the project, then `harbor` from PATH. */
-  readonly harborBin: string | null
-  /** `null` means `.venv/bin/tb` of the project, then `tb` from PATH. */
-  readonly tbBin: string | null
+  /** Each harness's CLI as named (HARBOR_BIN, …); one not named is the project's `.venv/bin/<command>`, then PATH's. */
+  readonly bins: Readonly<Partial<Record<HarnessName, string>>>
   readonly pythonPath: string | null
   /** PATH and HOME handed to the harness (it inherits nothing else from the worker). */
   readonly path: string
@@ -75,8 +74,11 @@ export function harnessConfig(e: EnvOf<typeof harnessEnv>, cwd: string): Harness
   if (unlisted.length > 0)
     throw invalid(`RUNNER_PRELOAD: ${unlisted.join(', ')} not in ${ALLOWED_IMPORT_PATHS_VARIABLE}`)
   return {
-    harborBin: e.HARBOR_BIN ? path.resolve(cwd, e.HARBOR_BIN) : null,
-    tbBin: e.TB_BIN ? path.resolve(cwd, e.TB_BIN) : null,
+    bins: cliPaths(
+      e,
+      (cli) => cli.variable,
+      (p) => path.resolve(cwd, p),
+    ),
     // The harness runs in another directory: relative entries are taken from here.
     pythonPath: e.HARNESS_PYTHONPATH
       ? e.HARNESS_PYTHONPATH.split(':')

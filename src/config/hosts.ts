@@ -4,7 +4,9 @@
  */
 import path from 'node:path'
 import { z } from 'zod'
+import type { HarnessName } from '../harness/registry.js'
 import { bool, invalid, positiveInt, type EnvOf } from './common.js'
+import { cliPaths, HARNESS_CLI_HOST_FIELDS } from './harness-clis.js'
 
 export const hostsEnv = {
   HOST_ID: z
@@ -50,9 +52,8 @@ export interface HostConfig {
   } | null
   /** A remote Docker daemon for the harness's containers (DOCKER_HOST and its TLS settings). */
   readonly docker: { readonly host: string; readonly tlsVerify: boolean; readonly certPath: string | null } | null
-  /** The harness CLIs on that host; `null` for the defaults (`.venv`/PATH locally, PATH over SSH). */
-  readonly harborBin: string | null
-  readonly tbBin: string | null
+  /** The harness CLIs on that host as named (`harbor_bin`, …); the others are looked for (`.venv`/PATH locally, PATH over SSH). */
+  readonly bins: Readonly<Partial<Record<HarnessName, string>>>
   /** Extra PYTHONPATH and PATH for the harness on that host. */
   readonly pythonPath: string | null
   readonly path: string | null
@@ -98,8 +99,7 @@ const HostEntry = z
     docker_host: z.string().min(1).optional(),
     docker_tls_verify: z.boolean().optional(),
     docker_cert_path: z.string().min(1).optional(),
-    harbor_bin: z.string().min(1).optional(),
-    tb_bin: z.string().min(1).optional(),
+    ...HARNESS_CLI_HOST_FIELDS,
     python_path: z.string().min(1).optional(),
     path: z.string().min(1).optional(),
     runner_max_attempts: z.number().int().positive().max(10_000).optional(),
@@ -116,8 +116,7 @@ function localHost(id: string, slots: number, workDir: string): HostConfig {
     workDir,
     ssh: null,
     docker: null,
-    harborBin: null,
-    tbBin: null,
+    bins: {},
     pythonPath: null,
     path: null,
     runnerMaxAttempts: null,
@@ -153,8 +152,11 @@ function hostOf(h: z.output<typeof HostEntry>, cwd: string): HostConfig {
     docker: h.docker_host
       ? { host: h.docker_host, tlsVerify: h.docker_tls_verify ?? false, certPath: h.docker_cert_path ?? null }
       : null,
-    harborBin: h.harbor_bin ? (ssh ? h.harbor_bin : path.resolve(cwd, h.harbor_bin)) : null,
-    tbBin: h.tb_bin ? (ssh ? h.tb_bin : path.resolve(cwd, h.tb_bin)) : null,
+    bins: cliPaths(
+      h,
+      (cli) => cli.hostField,
+      (p) => (ssh ? p : path.resolve(cwd, p)),
+    ),
     pythonPath: h.python_path ?? null,
     path: h.path ?? null,
     runnerMaxAttempts: h.runner_max_attempts ?? null,

@@ -163,7 +163,8 @@ async function writeBatch(trx: Transaction<Database>, batch: Pending[]): Promise
 
   const refused = new Map<Pending, LogCursorConflict>()
   const advanced = new Map<string, { runId: string; attempt: number; source: string; to: number }>()
-  const lines: { run_id: string; seq: number; attempt: number; stream: string; line: string }[] = []
+  const lines: { run_id: string; seq: number; attempt: number; stream: string; line: string; phase: string | null }[] =
+    []
   const touched = new Set<string>()
   for (const p of batch) {
     const a = p.append
@@ -190,7 +191,14 @@ async function writeBatch(trx: Transaction<Database>, batch: Pending[]): Promise
     }
     const kept = keptLines(a.entries, run, a.limits)
     for (const e of kept)
-      lines.push({ run_id: a.runId, seq: ++run.seq, attempt: a.attempt, stream: e.stream, line: e.line })
+      lines.push({
+        run_id: a.runId,
+        seq: ++run.seq,
+        attempt: a.attempt,
+        stream: e.stream,
+        line: e.line,
+        phase: e.phase ?? null,
+      })
     if (a.phase) run.phase = a.phase
     touched.add(a.runId)
   }

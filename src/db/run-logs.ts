@@ -28,6 +28,8 @@ const DEFAULT_LIMITS: LogLimits = { maxLineChars: MAX_LOG_LINE_CHARS, maxBytes: 
 export interface LogEntry {
   stream: string
   line: string
+  /** On a `phase` line: the harness phase it moves the run into (stored with the line). */
+  phase?: string | null
 }
 
 /** Bytes [from, to) of `source` have been turned into the entries of the same append. */
@@ -115,7 +117,7 @@ export function keptLines(
     const line = clampLine(entry.line, ours ? Math.max(maxLineChars, MAX_LOG_LINE_CHARS) : maxLineChars)
     const size = Buffer.byteLength(line)
     if (ours || maxBytes === null || (!run.cut && run.bytes + size <= maxBytes)) {
-      kept.push({ stream: entry.stream, line })
+      kept.push({ stream: entry.stream, line, phase: entry.phase ?? null })
       if (!ours) run.bytes += size
     } else if (!run.cut) {
       run.cut = true
@@ -153,7 +155,14 @@ async function insertLines(
     .where('id', '=', runId)
     .execute()
   if (kept.length === 0) return
-  const rows = kept.map((e, i) => ({ run_id: runId, seq: first + i, attempt, stream: e.stream, line: e.line }))
+  const rows = kept.map((e, i) => ({
+    run_id: runId,
+    seq: first + i,
+    attempt,
+    stream: e.stream,
+    line: e.line,
+    phase: e.phase ?? null,
+  }))
   for (let i = 0; i < rows.length; i += 2000) {
     await trx
       .insertInto('run_log_lines')
@@ -227,7 +236,7 @@ export async function readRunLogPage(
       (join) => join.onTrue(),
     )
     .select(['r.status', 'r.outcome', 'r.error_class', 'r.error_message', 'r.reward', 'r.log_seq'])
-    .select(['l.run_id', 'l.seq', 'l.attempt', 'l.stream', 'l.line', 'l.created_at'])
+    .select(['l.run_id', 'l.seq', 'l.attempt', 'l.stream', 'l.line', 'l.phase', 'l.created_at'])
     .where('r.id', '=', runId)
     .orderBy('l.seq')
     .execute()
@@ -243,6 +252,7 @@ export async function readRunLogPage(
       attempt: r.attempt!,
       stream: r.stream!,
       line: r.line!,
+      phase: r.phase,
       created_at: r.created_at!,
     })
   }

@@ -3,7 +3,7 @@
  * Use the `Selectable`/`Insertable` aliases below as row types, never the table interfaces themselves.
  */
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely'
-import type { ErrorClass, Harness, JobStatus, RunOutcome, RunStatus } from '../shared/status.js'
+import type { ErrorClass, JobStatus, RunOutcome, RunStatus } from '../shared/status.js'
 import type { JobMetrics } from '../metrics/job-metrics.js'
 import type { PhaseTimings, TestCounts } from '../shared/outcome.js'
 
@@ -22,7 +22,8 @@ export interface JobTable {
   task_name: string
   task_format: TaskFormat
   task_sha256: string
-  harness: Harness
+  /** A name of the harness registry (src/harness/registry.ts), checked by the upload. */
+  harness: string
   agent: string
   model: string
   environment: string
@@ -98,6 +99,8 @@ export interface RunLogLineTable {
   attempt: number
   stream: string
   line: string
+  /** On a `phase` line: the harness phase it moves the run into, resolved by the driver as it was written. */
+  phase: string | null
   created_at: DefaultTimestamp
 }
 

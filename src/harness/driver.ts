@@ -1,15 +1,14 @@
 /**
  * What the activities need to know about a harness, in one interface: where an attempt's pieces
  * live on the host, the command line, the files to follow while it runs, and how to read its
- * outcome from what it left. One implementation per harness (harbor-driver.ts, terminus-driver.ts).
+ * outcome from what it left. One implementation per harness (harbor/driver.ts, terminus/driver.ts).
  */
 import type { JobRow } from '../db/schema.js'
 import type { LogEntry } from '../db/run-logs.js'
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import type { AttemptOutcome } from '../shared/outcome.js'
-import type { Harness } from '../shared/status.js'
-import type { TrialAttemptRequest } from './harbor-command.js'
-import type { LogSource } from './log-tailer.js'
+import type { TrialAttemptRequest } from './harbor/command.js'
+import type { LogSource } from '../logs/log-tailer.js'
 
 export interface AttemptIds {
   jobId: string
@@ -51,13 +50,15 @@ export type HarnessLaunch =
   | { kind: 'trial'; attempt: TrialAttemptRequest }
 
 export interface HarnessDriver {
-  readonly harness: Harness
   paths(ids: AttemptIds, job: JobRow, attemptDir: string): AttemptPaths
   launch(job: JobRow, paths: AttemptPaths, host: ExecutionHost): HarnessLaunch
   /** The files to follow while the harness runs (some appear only as it goes). */
   logSources(host: ExecutionHost, paths: AttemptPaths): Promise<LogSource[]>
-  /** The run's phase after these log entries, if they move it. */
-  phaseAfter(entries: readonly LogEntry[]): string | null
+  /**
+   * The harness phase this log entry moves the run into, if it moves it: resolved as the entry is
+   * read, and stored with the line (a `phase` line) and as the run's phase.
+   */
+  phaseOf(entry: LogEntry): string | null
   /** The attempt's outcome from a local copy of its output directory. */
   readOutcome(localOutput: string, paths: AttemptPaths, exit: HarnessExit): Promise<ReadOutcome>
 }

@@ -3,7 +3,6 @@
  * remote host), its work dir writable with free space, the harness CLIs it has and their versions,
  * and whether its Docker daemon answers.
  */
-import pathPosix from 'node:path/posix'
 import type { ManagedHost } from './execution-host.js'
 import { shellQuote } from './shell.js'
 
@@ -15,8 +14,8 @@ export interface HostReport {
   reachable: boolean
   workDirWritable: boolean
   freeDiskBytes: number | null
-  harbor: string | null
-  tb: string | null
+  /** Each harness's version there, by name; null where its CLI is not found. */
+  harnesses: Record<string, string | null>
   docker: string | null
   /** Reasons the host cannot take runs; empty when it can. */
   problems: string[]
@@ -28,8 +27,9 @@ export async function inspectHost(
   host: ManagedHost,
   options: {
     slots: number
-    bins: Record<'harbor' | 'tb', string | null>
-    /** The harness's environment on that host (PATH, DOCKER_HOST, …). */
+    /** Each harness: its CLI there (null if the host has none) and the command that prints its version. */
+    harnesses: { name: string; command: string; bin: string | null; versionArgv: (bin: string) => string[] }[]
+    /** The harnesses' environment on that host (PATH, DOCKER_HOST, …). */
     env: Record<string, string>
     dockerRequired: boolean
   },
@@ -42,8 +42,7 @@ export async function inspectHost(
     reachable: false,
     workDirWritable: false,
     freeDiskBytes: null,
-    harbor: null,
-    tb: null,
+    harnesses: {},
     docker: null,
     problems: [],
     notes: [],
@@ -69,22 +68,14 @@ export async function inspectHost(
     report.notes.push(`only ${(report.freeDiskBytes / 1024 ** 3).toFixed(1)} GiB free in the work dir`)
   }
 
-  if (options.bins.harbor) {
-    const v = await inLineVersion(inEnv(`${shellQuote(options.bins.harbor)} --version`))
-    report.harbor = v
+  for (const h of options.harnesses) {
+    report.harnesses[h.name] = h.bin ? await inLineVersion(inEnv(h.versionArgv(h.bin).map(shellQuote).join(' '))) : null
   }
-  if (options.bins.tb) {
-    // tb has no --version: ask its package.
-    const dir = pathPosix.dirname(options.bins.tb)
-    const python = dir === '.' ? 'python3' : pathPosix.join(dir, 'python')
-    report.tb = await inLineVersion(
-      inEnv(`${shellQuote(python)} -c "from importlib.metadata import version; print(version('terminal-bench'))"`),
-    )
-  }
-  if (!report.harbor && !report.tb) report.problems.push('no harness CLI found (harbor or tb)')
-  else {
-    if (!report.harbor) report.notes.push('harbor not found: harness=harbor runs cannot go here')
-    if (!report.tb) report.notes.push('tb not found: harness=terminus runs cannot go here')
+  const missing = options.harnesses.filter((h) => !report.harnesses[h.name])
+  if (missing.length === options.harnesses.length) {
+    report.problems.push(`no harness CLI found (${missing.map((h) => h.command).join(' or ')})`)
+  } else {
+    for (const h of missing) report.notes.push(`${h.command} not found: harness=${h.name} runs cannot go here`)
   }
 
   const docker = await inEnv(`docker info --format '{{.ServerVersion}}'`)

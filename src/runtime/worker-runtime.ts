@@ -20,6 +20,7 @@ import { startMetricsServer, type MetricsServer } from '../observability/metrics
 import { hostTaskQueue } from '../shared/ids.js'
 import { HostService } from './host-service.js'
 import { buildDrivers, buildHost, buildRunnerSpec } from './hosts.js'
+import { harnessEntries } from '../harness/registry.js'
 import { RunnerPool } from '../runners/runner-pool.js'
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url))
@@ -84,8 +85,10 @@ export async function createWorkerRuntime(options: WorkerRuntimeOptions): Promis
     const hostConfig = config.hosts.find((h) => h.id === id)!
     const drivers = buildDrivers(config, hostConfig)
     if (Object.keys(drivers).length === 0) {
+      const clis = harnessEntries().map(([, h]) => h.cli)
       throw new HarnessMissingError(
-        `host ${id}: no harness CLI is installed: run \`npm run setup\` (installs harbor and tb into .venv) or set HARBOR_BIN / TB_BIN`,
+        `host ${id}: no harness CLI is installed: run \`npm run setup\` (installs ${clis.map((c) => c.command).join(' and ')} ` +
+          `into .venv) or set ${clis.map((c) => c.variable).join(' / ')}`,
       )
     }
     const host = buildHost(config, hostConfig)

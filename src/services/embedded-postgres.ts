@@ -54,7 +54,8 @@ export async function startEmbeddedPostgres(options: {
       '-c',
       'max_connections=200',
     ],
-    { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
+    // Nothing of the service's environment (its master key, its database URL): the server needs none of it.
+    { ...ids, detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { LC_MESSAGES: 'C' } },
   )
   // If this process exits without stopping the server (a forced exit), take it along.
   const killOnExit = () => child.kill('SIGINT')

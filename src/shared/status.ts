@@ -12,14 +12,9 @@ export type JobStatus = (typeof JOB_STATUSES)[number]
 export const RUN_OUTCOMES = ['passed', 'failed', 'error'] as const
 export type RunOutcome = (typeof RUN_OUTCOMES)[number]
 
-/** Why a run ended in `error`. `infra` and `harness` are retried as a new attempt; the rest are final. */
+/** Why a run ended in `error`. Which are retried, and what each means: src/outcomes/retry.ts. */
 export const ERROR_CLASSES = ['infra', 'harness', 'provider', 'verifier', 'agent'] as const
 export type ErrorClass = (typeof ERROR_CLASSES)[number]
-
-export const RETRYABLE_ERROR_CLASSES: readonly ErrorClass[] = ['infra', 'harness']
-
-export const HARNESSES = ['harbor', 'terminus'] as const
-export type Harness = (typeof HARNESSES)[number]
 
 export function isTerminalRunStatus(status: RunStatus): boolean {
   return status === 'completed' || status === 'cancelled'

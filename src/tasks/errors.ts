@@ -21,6 +21,7 @@ export const TASK_ARCHIVE_ERROR_CODES = [
   'invalid_task_file',
   'invalid_task',
   'task_compose_forbidden',
+  'unsupported_task_format',
 ] as const
 
 export type TaskArchiveErrorCode = (typeof TASK_ARCHIVE_ERROR_CODES)[number]

@@ -2,20 +2,18 @@
  * Upload-time checks by the harnesses' own rules, which run nothing: a task is loaded with Harbor's
  * task model or Terminal-Bench's, and the uploader sees the precise reason one is invalid ("does not
  * contain tests/test.sh", "agent.timeout_sec: Input should be a valid number", "difficulty: Field
- * required") rather than a failed run later. Also Terminal-Bench 1 → Harbor conversion with
- * `harbor task migrate`.
+ * required") rather than a failed run later. What each harness does to a task before it is checked
+ * (Harbor converts Terminal-Bench tasks) is in the harness's folder (`prepareTask`).
  *
  * Importing the harnesses takes seconds, so checks go to one long-lived Python process
  * (`check_task.py --serve`), started on first use and again if it dies.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { promises as fs } from 'node:fs'
-import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { execa } from 'execa'
 import { z } from 'zod'
 import { TaskArchiveError } from './errors.js'
+import type { TaskFormat } from './task-format.js'
 
 const CHECK_SCRIPT = fileURLToPath(new URL('./check_task.py', import.meta.url))
 const CHECK_TIMEOUT_MS = 120_000
@@ -25,18 +23,19 @@ const Verdict = z.union([
   z.object({ ok: z.literal(false), type: z.string(), message: z.string() }),
 ])
 
-export type TaskKind = 'harbor' | 'terminal-bench'
-
 export interface CheckedTask {
   /** How long one trial may take by the task's own timeouts (before the multiplier), if bounded. */
   timeLimitSec: number | null
 }
 
-/** The environment of the harness tools run here: nothing of the service's own secrets. */
-function toolEnvironment(): Record<string, string> {
+/**
+ * The environment of the harness tools run here (the checker, a task's conversion): PATH and HOME
+ * as configured, nothing of the service's own secrets.
+ */
+export function toolEnvironment(base: { path: string; home: string }): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? '/tmp',
+    PATH: base.path,
+    HOME: base.home,
     PYTHONDONTWRITEBYTECODE: '1',
     HARBOR_TELEMETRY: '0',
     NO_COLOR: '1',
@@ -51,7 +50,11 @@ export class TaskChecker {
   #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   #nextId = 1
 
-  constructor(private readonly python: string) {}
+  constructor(
+    private readonly python: string,
+    /** See {@link toolEnvironment}. */
+    private readonly env: Record<string, string>,
+  ) {}
 
   /** Starts the checker ahead of the first upload, which would otherwise wait for its imports. */
   warm(onError: (err: unknown) => void): void {
@@ -59,7 +62,7 @@ export class TaskChecker {
   }
 
   /** Resolves for a valid task; throws {@link TaskArchiveError} `invalid_task` with the harness's reason. */
-  async check(kind: TaskKind, root: string): Promise<CheckedTask> {
+  async check(kind: TaskFormat, root: string): Promise<CheckedTask> {
     await this.#start()
     const id = this.#nextId++
     const answer = new Promise<unknown>((resolve, reject) => {
@@ -95,7 +98,7 @@ export class TaskChecker {
   #start(): Promise<void> {
     if (this.#ready) return this.#ready
     const child = spawn(this.python, [CHECK_SCRIPT, '--serve'], {
-      env: toolEnvironment(),
+      env: this.env,
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     this.#child = child
@@ -131,41 +134,4 @@ export class TaskChecker {
     })
     return this.#ready
   }
-}
-
-/**
- * Converts a Terminal-Bench 1 task to Harbor's format with `harbor task migrate`, into `outParent`;
- * returns the converted task's directory. Harbor exits 0 on some failures, so the result is checked.
- */
-export async function migrateToHarbor(harborBin: string, taskRoot: string, outParent: string): Promise<string> {
-  const result = await execa(harborBin, ['task', 'migrate', '-i', taskRoot, '-o', outParent], {
-    reject: false,
-    timeout: 120_000,
-    extendEnv: false,
-    env: toolEnvironment(),
-  })
-  const migrated = path.join(outParent, path.basename(taskRoot))
-  const produced = await Promise.all(
-    ['task.toml', 'environment/Dockerfile', 'tests/test.sh'].map((f) =>
-      fs.access(path.join(migrated, f)).then(
-        () => true,
-        () => false,
-      ),
-    ),
-  )
-  if (result.exitCode !== 0 || produced.includes(false)) {
-    await fs.rm(migrated, { recursive: true, force: true })
-    const said = `${result.stdout}\n${result.stderr}`
-      .replaceAll(taskRoot, 'the task')
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l && !/not foolproof|review migrated/i.test(l))
-      .slice(-4)
-      .join(' ')
-    throw new TaskArchiveError(
-      'invalid_task',
-      `harbor task migrate could not convert this Terminal-Bench task: ${said || 'it produced no Harbor task'}`,
-    )
-  }
-  return migrated
 }

@@ -30,9 +30,11 @@ import {
 } from '@temporalio/workflow'
 import { TimeoutType } from '@temporalio/common'
 import { errorOutcome, type AttemptOutcome } from '../shared/outcome.js'
+import { HOST_ACTIVITY_NON_RETRYABLE, JOB_ACTIVITY_NON_RETRYABLE } from '../outcomes/activity-failures.js'
+import { isRetryable, SERVICE_ERROR_CLASSES } from '../outcomes/retry.js'
 import type { HostActivities, HarnessRun } from '../activities/host-activities.js'
 import type { JobActivities, PlacedAttempt } from '../activities/job-activities.js'
-import { RETRYABLE_ERROR_CLASSES, type RunOutcome } from '../shared/status.js'
+import type { RunOutcome } from '../shared/status.js'
 
 export interface RunWorkflowInput {
   jobId: string
@@ -48,7 +50,11 @@ export interface RunSummary {
 
 const db = proxyActivities<JobActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['RunNotFound'] },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: JOB_ACTIVITY_NON_RETRYABLE,
+  },
 })
 
 /** Quick database steps, run by this workflow's worker inside its workflow task. */
@@ -56,17 +62,23 @@ const local = proxyLocalActivities<JobActivities>({
   startToCloseTimeout: '30 seconds',
   // Past this the SDK schedules the retry as a timer rather than keeping the workflow task open.
   localRetryThreshold: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['RunNotFound'] },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: JOB_ACTIVITY_NON_RETRYABLE,
+  },
 })
 
 /** Waiting for a free slot can take as long as the runs ahead take. */
 const placement = proxyActivities<JobActivities>({
   startToCloseTimeout: '7 days',
   heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['RunNotFound'] },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: JOB_ACTIVITY_NON_RETRYABLE,
+  },
 })
-
-const NON_RETRYABLE = ['RunNotFound', 'TaskMissing', 'HarnessMissing']
 
 /** How many times an attempt that began on a host is scheduled again there while no worker takes it. */
 const WAITS_FOR_A_BEGUN_ATTEMPT = 5
@@ -87,7 +99,7 @@ function hostActivities(taskQueue: string) {
       initialInterval: '1 second',
       maximumInterval: '10 seconds',
       maximumAttempts: 25,
-      nonRetryableErrorTypes: NON_RETRYABLE,
+      nonRetryableErrorTypes: HOST_ACTIVITY_NON_RETRYABLE,
     },
   })
   const cleanup = proxyActivities<HostActivities>({
@@ -95,7 +107,7 @@ function hostActivities(taskQueue: string) {
     scheduleToStartTimeout: '1 minute',
     startToCloseTimeout: '15 minutes',
     heartbeatTimeout: '2 minutes',
-    retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5, nonRetryableErrorTypes: HOST_ACTIVITY_NON_RETRYABLE },
   })
   // (Activity proxies are Proxy objects: pick the functions, don't spread them.)
   return { runAttempt: attempt.runAttempt, cleanupAttempt: cleanup.cleanupAttempt }
@@ -108,7 +120,7 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<RunSummary> 
   try {
     for (; ; attempt++) {
       const { outcome, harness } = await runAttempt(input, attempt, (p) => (placed = p))
-      const retry = outcome.error_class !== null && RETRYABLE_ERROR_CLASSES.includes(outcome.error_class)
+      const retry = isRetryable(outcome.error_class)
       const last = !retry || attempt >= input.maxAttempts
       await CancellationScope.nonCancellable(async () => {
         await local.recordAttempt({ runId: placed!.runId, attempt, outcome, harness, completeRun: last })
@@ -186,5 +198,5 @@ function isScheduleToStartTimeout(err: unknown): boolean {
 /** A step that failed after its own retries: the host, the network or the disk let us down. */
 function infraError(err: unknown): AttemptOutcome {
   const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err
-  return errorOutcome('infra', cause instanceof Error ? cause.message : String(cause))
+  return errorOutcome(SERVICE_ERROR_CLASSES.stepFailed, cause instanceof Error ? cause.message : String(cause))
 }

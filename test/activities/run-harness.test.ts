@@ -17,7 +17,7 @@ import { createHostActivities } from '../../src/activities/host-activities.js'
 import type { HostActivityDeps } from '../../src/activities/host-deps.js'
 import { createRunHarness, type AttemptRef } from '../../src/activities/run-harness.js'
 import type { HarnessDriver, HarnessLaunch } from '../../src/harness/driver.js'
-import type { TrialAttemptRequest } from '../../src/harness/harbor-command.js'
+import type { TrialAttemptRequest } from '../../src/harness/harbor/command.js'
 import { eventually } from '../helpers/eventually.js'
 import { FakeHost } from '../helpers/fake-host.js'
 import { insertTestJob } from '../helpers/fixtures.js'
@@ -42,7 +42,6 @@ afterAll(async () => {
 type Kind = 'process' | 'trial'
 
 const driver = (kind: Kind): HarnessDriver => ({
-  harness: 'harbor',
   paths: (_ids, _job, attemptDir) => ({
     root: attemptDir,
     task: `${attemptDir}/task`,
@@ -55,7 +54,7 @@ const driver = (kind: Kind): HarnessDriver => ({
       ? { kind: 'process', argv: ['supervise', 'tb', 'run'], env: {} }
       : { kind: 'trial', attempt: { proc: paths.proc } as TrialAttemptRequest },
   logSources: async () => [],
-  phaseAfter: () => null,
+  phaseOf: () => null,
   readOutcome: async () => {
     throw new Error('not reached: these attempts are cancelled or overdue')
   },

@@ -10,7 +10,7 @@ import {
   readRunLogPage,
 } from '../../src/db/run-logs.js'
 import { setRunStatus } from '../../src/db/runs.js'
-import { LogTailer, takeLines } from '../../src/harness/log-tailer.js'
+import { LogTailer, takeLines } from '../../src/logs/log-tailer.js'
 import { LocalHost } from '../../src/hosts/local-host.js'
 import { makeScrubber } from '../../src/secrets/scrub.js'
 import { createTestDatabase, type TestDatabase } from '../helpers/test-db.js'

@@ -106,7 +106,7 @@ cat >"$work/no-grade-agent-errors.json" <<'EOF'
 EOF
 
 # Harbor's environment: the same variables Harbor Runner gives the harness
-# (src/harness/harbor-command.ts, harnessEnvironment), nothing else inherited.
+# (src/harness/harbor/command.ts, harnessEnvironment), nothing else inherited.
 harbor_env=(
     env -i "PATH=$PATH" "HOME=${HOME:-$work}" LANG=C.UTF-8
     HARBOR_TELEMETRY=0 NO_COLOR=1 TERM=dumb COLUMNS=200 _TYPER_STANDARD_TRACEBACK=1

@@ -13,7 +13,7 @@ import { createApp } from '../../src/api/app.js'
 import type { AppEnv } from '../../src/api/auth.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { VENV_BIN } from '../../src/paths.js'
-import { TaskChecker } from '../../src/tasks/harness-checks.js'
+import { TaskChecker, toolEnvironment } from '../../src/tasks/harness-checks.js'
 import type { JobWorkflowInput } from '../../src/workflows/job-workflow.js'
 import { createTestDatabase, type TestDatabase } from './test-db.js'
 
@@ -43,7 +43,8 @@ export interface TestAppOptions {
 
 /** The task checker of the project's .venv (a Python process: a few seconds to start; share it). */
 export function taskChecker(): TaskChecker {
-  return new TaskChecker(path.join(VENV_BIN, 'python'))
+  const { path: toolPath, home } = loadConfig({}).harness
+  return new TaskChecker(path.join(VENV_BIN, 'python'), toolEnvironment({ path: toolPath, home }))
 }
 
 export async function createTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
@@ -90,7 +91,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     runWatch: { open: () => () => {}, close: () => {} },
     taskChecker: options.taskChecker ?? null,
     harnessCatalog: async () => ({}),
-    harborBin: null,
+    harnessBins: {},
     openModeAllowed: true,
     logError: (err) => test.logged.push(err),
   })

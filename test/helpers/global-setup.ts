@@ -20,7 +20,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  const temporalBin = findExecutable('temporal', process.env.TEMPORAL_BIN ?? null)
+  const temporalBin = findExecutable('temporal', process.env.TEMPORAL_BIN ?? null, process.env.PATH ?? '')
   if (!temporalBin) throw new Error('temporal CLI missing: run `npm run setup`')
   const temporal = await startTemporalDevServer({
     bin: temporalBin,

@@ -49,7 +49,7 @@ export async function startOwnPostgres(): Promise<OwnServer> {
 }
 
 export async function startOwnTemporal(): Promise<OwnServer> {
-  const bin = findExecutable('temporal', process.env.TEMPORAL_BIN ?? null)
+  const bin = findExecutable('temporal', process.env.TEMPORAL_BIN ?? null, process.env.PATH ?? '')
   if (!bin) throw new Error('temporal CLI missing: run `npm run setup`')
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'hr-own-temporal-'))
   const options = { bin, dir: tmp, port: await freePort(), uiPort: null }

@@ -9,8 +9,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { execa } from 'execa'
 import { afterAll, describe, expect, it } from 'vitest'
-import { tbAttemptLayout, tbHarnessEnvironment, tbRunArgv } from '../../src/harness/terminus-command.js'
-import { outcomeFromTbResults, parseTbResultsJson } from '../../src/harness/terminus-result.js'
+import { tbAttemptLayout, tbHarnessEnvironment, tbRunArgv } from '../../src/harness/terminus/command.js'
+import { outcomeFromTbResults, parseTbResultsJson } from '../../src/harness/terminus/result.js'
 import { PROJECT_ROOT, VENV_BIN } from '../../src/paths.js'
 
 const FAKE_TB = path.join(PROJECT_ROOT, 'test', 'fake-tb', 'tb')

@@ -12,7 +12,7 @@ import {
   outcomeFromTrialResult,
   outcomeWithoutTrialResult,
   parseTrialResultJson,
-} from '../../src/harness/harbor-result.js'
+} from '../../src/harness/harbor/result.js'
 import { PROJECT_ROOT, VENV_BIN } from '../../src/paths.js'
 
 const COMMITTED = path.join(PROJECT_ROOT, 'test', 'fixtures', 'harbor-output')

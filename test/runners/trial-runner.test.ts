@@ -7,8 +7,8 @@ import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promi
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { harborTrialRequest, harnessEnvironment, type TrialAttemptRequest } from '../../src/harness/harbor-command.js'
-import { harborRunnerSpec } from '../../src/harness/harbor-runner.js'
+import { harborTrialRequest, harnessEnvironment, type TrialAttemptRequest } from '../../src/harness/harbor/command.js'
+import { harborRunnerSpec } from '../../src/harness/harbor/runner.js'
 import { AlreadyStartedError } from '../../src/hosts/execution-host.js'
 import { LocalHost } from '../../src/hosts/local-host.js'
 import { findExecutable, HARNESS_PLUGINS_DIR, PROJECT_ROOT, VENV_BIN } from '../../src/paths.js'
@@ -25,7 +25,7 @@ let host: LocalHost
 /** The runner as the worker builds it, with `extraPath` first on its PYTHONPATH and `extraArgs` added. */
 function spec(options: { slots?: number; maxAttempts?: number; extraPath?: string; extraArgs?: string[] } = {}) {
   const base = harborRunnerSpec({
-    harborBin: findExecutable('harbor', null)!,
+    harborBin: findExecutable('harbor', null, process.env.PATH ?? '')!,
     env: harnessEnvironment({
       path: `${VENV_BIN}:/usr/local/bin:/usr/bin:/bin`,
       home: os.tmpdir(),

@@ -3,6 +3,7 @@
  * `#app` and return a cleanup (closing their streams and timers) for when the user leaves.
  */
 import { getToken, setToken } from './api.js'
+import { navigate } from './navigate.js'
 import { jobPage } from './pages/job.js'
 import { jobsPage } from './pages/jobs.js'
 import { runPage } from './pages/run.js'
@@ -19,11 +20,6 @@ const ROUTES: [RegExp, Page, string][] = [
 ]
 
 let cleanup: Cleanup | void
-
-export function navigate(path: string): void {
-  history.pushState(null, '', path)
-  render()
-}
 
 function render(): void {
   cleanup?.()

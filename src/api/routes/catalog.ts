@@ -1,13 +1,15 @@
 /**
- * GET /api/harnesses: what an upload may choose, for forms. The harnesses' own agent names and
- * Harbor's environment types (read from the installed harnesses), the agents and environments the
- * operator allows by import path, the defaults the upload applies, and model suggestions: the models
- * of the caller's recent jobs first, then a few common ones.
+ * GET /api/harnesses: what an upload may choose, for forms. The harnesses of the registry (how forms
+ * name them, whether a job's environment and import paths mean anything to them, their agents that
+ * need no key), their own agent names and Harbor's environment types (read from the installed
+ * harnesses), the agents and environments the operator allows by import path, the defaults the upload
+ * applies, and model suggestions: the models of the caller's recent jobs first, then a few common ones.
  */
 import { Hono } from 'hono'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import { recentModels } from '../../db/jobs.js'
+import { DEFAULT_HARNESS, harnessEntries } from '../../harness/registry.js'
 
 /** Common OpenRouter model ids, offered when the caller has no history yet. Free text is always allowed. */
 const COMMON_MODELS = [
@@ -32,11 +34,18 @@ export function catalogRoutes(deps: AppDeps) {
     ])
     return c.json({
       harnesses,
+      harness_options: harnessEntries().map(([name, h]) => ({
+        name,
+        label: h.label,
+        environment: h.choosesEnvironment,
+        import_paths: h.importPaths,
+        agents_without_model: h.agentsWithoutModel,
+      })),
       // Any of them as an agent or an environment (ALLOWED_IMPORT_PATHS, and DEFAULT_ENVIRONMENT when it is one).
       import_paths: deps.config.harness.allowedImportPaths,
       defaults: {
-        harness: 'harbor',
-        agent: { harbor: 'terminus-2', terminus: 'terminus' },
+        harness: DEFAULT_HARNESS,
+        agent: Object.fromEntries(harnessEntries().map(([name, h]) => [name, h.defaultAgent])),
         environment: deps.config.harness.defaultEnvironment,
         n_runs: 10,
         timeout_multiplier: 1,

@@ -5,7 +5,7 @@
  * its runs can go: each host's id, slots, busy slots and whether it takes runs.
  */
 import { Hono } from 'hono'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import { listHosts } from '../../db/hosts.js'
 

@@ -10,7 +10,7 @@
  */
 import { Hono, type Context } from 'hono'
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import type { TokenSlots } from '../token-slots.js'
 import { requireJob } from '../lookups.js'

@@ -2,7 +2,7 @@
 import { Hono } from 'hono'
 import { endTime, startTime } from 'hono/timing'
 import { z } from 'zod'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import { requireJob, requireJobAs, requireRun } from '../lookups.js'
 import { intQuery, NO_QUERY, parseQuery, textQuery } from '../params.js'
@@ -10,7 +10,8 @@ import { detailEtag, ifNoneMatchHits, JobDetailCache } from '../detail-cache.js'
 import { attemptView, jobDetail, jobView, phaseDurations, runView } from '../views.js'
 import { findJobWithDetailVersion, listJobs } from '../../db/jobs.js'
 import { jobProgress, lastAttemptPhases, listAttempts, listRuns } from '../../db/runs.js'
-import { HARNESSES, isTerminalJobStatus, JOB_STATUSES } from '../../shared/status.js'
+import { HARNESS_NAMES } from '../../harness/registry.js'
+import { isTerminalJobStatus, JOB_STATUSES } from '../../shared/status.js'
 import { ApiError } from '../errors.js'
 
 const ListQuery = z
@@ -18,7 +19,7 @@ const ListQuery = z
     limit: intQuery(1, 200).default(50),
     offset: intQuery(0, 1_000_000).default(0),
     status: z.enum(JOB_STATUSES).optional(),
-    harness: z.enum(HARNESSES).optional(),
+    harness: z.enum(HARNESS_NAMES).optional(),
     model: textQuery(200).optional(),
     agent: textQuery(200).optional(),
     task_name: textQuery(200).optional(),

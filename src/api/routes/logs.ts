@@ -10,7 +10,7 @@
 import { Hono, type Context } from 'hono'
 import { stream, streamSSE, type SSEStreamingApi } from 'hono/streaming'
 import { z } from 'zod'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import type { TokenSlots } from '../token-slots.js'
 import { requireRun } from '../lookups.js'
@@ -19,7 +19,6 @@ import { listRunLogAfter, readRunLogPage, type RunLogState } from '../../db/run-
 import type { RunLogLineRow } from '../../db/schema.js'
 import { whileOpen } from '../../observability/metrics.js'
 import { isTerminalRunStatus } from '../../shared/status.js'
-import { PHASE_OF_EVENT } from '../../harness/harbor-command.js'
 
 const PAGE = 500
 /** Longest wait between looks at the database when no notification arrives. */
@@ -117,12 +116,9 @@ function eventOf(line: RunLogLineRow) {
     case 'status':
       return event('status', { status: line.line.split(':')[0], message: line.line })
     case 'phase': {
-      const parsed = parseJson(line.line) as { event?: string; phase?: string; time?: string } | null
-      return event('phase', {
-        event: parsed?.event ?? null,
-        phase: parsed?.phase ?? PHASE_OF_EVENT[parsed?.event ?? ''] ?? null,
-        harness_time: parsed?.time ?? null,
-      })
+      // The phase was resolved by the harness's driver when the line was written.
+      const parsed = parseJson(line.line) as { event?: string; time?: string } | null
+      return event('phase', { event: parsed?.event ?? null, phase: line.phase, harness_time: parsed?.time ?? null })
     }
     case 'trajectory':
       return event('trajectory', { step: parseJson(line.line) })

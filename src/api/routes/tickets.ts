@@ -7,7 +7,7 @@
  */
 import { Hono } from 'hono'
 import { z } from 'zod'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import { ApiError } from '../errors.js'
 import { requireJob, requireRun } from '../lookups.js'

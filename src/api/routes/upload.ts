@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { Hono } from 'hono'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import { ApiError } from '../errors.js'
 import { receiveMultipart } from '../upload/multipart.js'
@@ -22,8 +22,9 @@ import { extractArchive } from '../../tasks/archive.js'
 import { checkTaskComposeFiles } from '../../tasks/compose/files.js'
 import { TaskArchiveError, httpStatusFor } from '../../tasks/errors.js'
 import { detectTask } from '../../tasks/task-format.js'
-import { migrateToHarbor, type TaskKind } from '../../tasks/harness-checks.js'
-import type { Harness } from '../../shared/status.js'
+import { toolEnvironment } from '../../tasks/harness-checks.js'
+import { HarnessUnavailableError, type UploadedTask } from '../../harness/harness.js'
+import { HARNESSES, type HarnessName } from '../../harness/registry.js'
 import { computeTreeHash, removeStoredTask, storeTask } from '../../tasks/task-store.js'
 import { jobView } from '../views.js'
 
@@ -49,40 +50,18 @@ export function uploadRoutes(deps: AppDeps) {
     await removeTaskUnlessReferenced(db, sha256, () => removeStoredTask(taskStore, sha256))
   }
 
-  /**
-   * The task as the chosen harness runs it: Terminal-Bench 1 tasks for `terminus` as they are;
-   * Harbor tasks for `harbor` as they are, Terminal-Bench ones converted by `harbor task migrate`.
-   */
-  async function prepareForHarness(task: { format: TaskKind; root: string }, harness: Harness, workDir: string) {
-    if (harness === 'terminus') {
-      if (task.format !== 'terminal-bench') {
-        throw new ApiError(
-          422,
-          'unsupported_task_format',
-          'the terminus harness runs Terminal-Bench 1 tasks (task.yaml, run-tests.sh, docker-compose.yaml); ' +
-            'this is a Harbor task (task.toml): upload it with harness=harbor',
-          'file',
-        )
-      }
-      return { kind: task.format, root: task.root }
+  const toolEnv = toolEnvironment({ path: config.harness.path, home: config.harness.home })
+
+  /** The task as the chosen harness runs it (as it is, or converted), or its refusal. */
+  async function prepareForHarness(task: UploadedTask, harness: HarnessName, workDir: string) {
+    const bin = deps.harnessBins[harness] ?? null
+    const tools = { bin, env: toolEnv, workDir, composeAllow: config.tasks.composeAllow }
+    try {
+      return await checkTask(() => HARNESSES[harness].prepareTask(task, tools))
+    } catch (err) {
+      if (err instanceof HarnessUnavailableError) throw new ApiError(503, 'harness_unavailable', err.message)
+      throw err
     }
-    if (task.format === 'harbor') return { kind: task.format, root: task.root }
-    if (!deps.harborBin) {
-      throw new ApiError(
-        503,
-        'harness_unavailable',
-        'this service cannot convert Terminal-Bench tasks: harbor is not installed',
-      )
-    }
-    const migrated = await checkTask(() => migrateToHarbor(deps.harborBin!, task.root, path.join(workDir, 'migrated')))
-    // The conversion writes a compose file of its own from the task's: checked as Harbor will run it.
-    await checkTask(() =>
-      checkTaskComposeFiles(migrated, 'harbor', {
-        allow: config.tasks.composeAllow,
-        note: 'as harbor task migrate converted it',
-      }),
-    )
-    return { kind: 'harbor' as const, root: migrated }
   }
 
   app.post('/upload', async (c) => {

@@ -8,11 +8,12 @@
  */
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { Hono } from 'hono'
-import { PROJECT_ROOT } from '../../paths.js'
 
-const WEB_DIR = path.join(PROJECT_ROOT, 'web')
+/** The dashboard's sources, in the repository beside src/. */
+const WEB_DIR = fileURLToPath(new URL('../../../web', import.meta.url))
 /** Page routes of the single-page app; each answers with index.html and the script takes over. */
 const PAGES = ['/', '/upload', '/jobs/:job_id', '/jobs/:job_id/runs/:run_number']
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { ApiError } from '../errors.js'
+import { DEFAULT_HARNESS, HARNESS_NAMES, HARNESSES } from '../../harness/registry.js'
 import { importPathRefusal, refusedImportPaths } from '../../shared/import-paths.js'
 
 export const UPLOAD_FIELDS = [
@@ -17,9 +18,6 @@ export const UPLOAD_FIELDS = [
   'max_parallel',
   'timeout_multiplier',
 ] as const
-
-/** Agents that never call a model, so need no key. */
-const KEYLESS_AGENTS = new Set(['oracle', 'nop'])
 
 /** Any control character (C0, DEL, C1): never part of a name, and trimming must not hide one. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
@@ -35,6 +33,12 @@ function text(name: string, required?: string) {
 /** A built-in name, a `module.path:ClassName` import path, or an ACP shorthand. */
 const PLUGIN_NAME = /^(?:[a-z0-9][a-z0-9._-]{0,63}|[A-Za-z_][\w.]{0,199}:[A-Za-z_]\w{0,99}|acp:[a-z0-9][\w.@-]{0,99})$/
 
+/** `"a" or "b"`, `"a", "b" or "c"`. */
+function oneOf(names: readonly string[]): string {
+  const quoted = names.map((n) => JSON.stringify(n))
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : quoted.join('')
+}
+
 function intField(name: string, min: number, max: number) {
   return z
     .string()
@@ -46,7 +50,7 @@ function intField(name: string, min: number, max: number) {
 function uploadSchema(maxRuns: number, defaultEnvironment: string) {
   return z
     .object({
-      harness: z.enum(['harbor', 'terminus'], { message: 'harness must be "harbor" or "terminus"' }).default('harbor'),
+      harness: z.enum(HARNESS_NAMES, { message: `harness must be ${oneOf(HARNESS_NAMES)}` }).default(DEFAULT_HARNESS),
       model: text('model', 'model is required, e.g. openai/gpt-4o').regex(
         /^[A-Za-z0-9][\w.:/@+-]{0,199}$/,
         'model must look like vendor/model (at most 200 characters), e.g. openai/gpt-4o',
@@ -71,7 +75,7 @@ function uploadSchema(maxRuns: number, defaultEnvironment: string) {
     })
     .transform((f) => ({
       ...f,
-      agent: f.agent ?? (f.harness === 'harbor' ? 'terminus-2' : 'terminus'),
+      agent: f.agent ?? HARNESSES[f.harness].defaultAgent,
       max_parallel: Math.min(f.max_parallel ?? f.n_runs, f.n_runs),
     }))
 }
@@ -94,7 +98,8 @@ export function uploadFormParser(maxRuns: number, defaultEnvironment: string, al
     const form = parsed.data
     const [refused] = refusedImportPaths(form, allowedImportPaths)
     if (refused) throw new ApiError(422, 'import_path_not_allowed', importPathRefusal(refused, form[refused]), refused)
-    if (!form.openrouter_key && !KEYLESS_AGENTS.has(form.agent)) {
+    // Agents that never call a model need no key.
+    if (!form.openrouter_key && !HARNESSES[form.harness].agentsWithoutModel.includes(form.agent)) {
       throw new ApiError(
         400,
         'invalid_openrouter_key',

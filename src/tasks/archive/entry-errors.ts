@@ -1,7 +1,6 @@
 /** The archive's errors: about one entry (its name quoted), the whole archive, or not the archive's fault. */
 import { TaskArchiveError } from '../errors.js'
 import type { TaskArchiveErrorCode } from '../errors.js'
-import type { ArchiveLimits } from './limits.js'
 
 export function corrupt(name: string, why: string): TaskArchiveError {
   return entryError('corrupt_archive', name, why)
@@ -12,7 +11,7 @@ export function entryError(code: TaskArchiveErrorCode, name: string, why: string
   return new TaskArchiveError(code, `Entry ${quote(name)} ${why}`)
 }
 
-export function tooLarge(limits: Pick<ArchiveLimits, 'maxUncompressedBytes'>): TaskArchiveError {
+export function tooLarge(limits: { maxUncompressedBytes: number }): TaskArchiveError {
   return new TaskArchiveError(
     'too_large_uncompressed',
     `The archive expands to more than ${limits.maxUncompressedBytes} bytes`,

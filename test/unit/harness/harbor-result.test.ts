@@ -9,8 +9,8 @@ import {
   passes,
   primaryReward,
   UnreadableResultError,
-} from '../../../src/harness/harbor-result.js'
-import { testCountsFromCtrf } from '../../../src/harness/ctrf.js'
+} from '../../../src/harness/harbor/result.js'
+import { testCountsFromCtrf } from '../../../src/logs/ctrf.js'
 import { PROJECT_ROOT } from '../../../src/paths.js'
 
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'harbor-output')

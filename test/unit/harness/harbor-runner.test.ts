@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { harborRunnerSpec, parseShebang } from '../../../src/harness/harbor-runner.js'
+import { harborRunnerSpec, parseShebang } from '../../../src/harness/harbor/runner.js'
 import { HARNESS_PLUGINS_DIR } from '../../../src/paths.js'
 
 describe('the Python of a console script', () => {

@@ -1,7 +1,7 @@
 /** The harness's environment: nothing of the worker's own, the remote Docker daemon when there is one. */
 import { describe, expect, it } from 'vitest'
-import { harnessEnvironment } from '../../../src/harness/harbor-command.js'
-import { tbHarnessEnvironment } from '../../../src/harness/terminus-command.js'
+import { harnessEnvironment } from '../../../src/harness/harbor/command.js'
+import { tbHarnessEnvironment } from '../../../src/harness/terminus/command.js'
 
 const base = {
   path: '/usr/bin:/bin',

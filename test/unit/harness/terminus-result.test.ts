@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { TB_SAFE_ID, tbAttemptLayout, tbRunArgv, tbTaskId } from '../../../src/harness/terminus-command.js'
+import { TB_SAFE_ID, tbAttemptLayout, tbRunArgv, tbTaskId } from '../../../src/harness/terminus/command.js'
 import {
   outcomeFromTbResults,
   outcomeFromTbTrial,
@@ -10,7 +10,7 @@ import {
   parseTbResultsJson,
   UnreadableTbResultsError,
   type TbTrialResults,
-} from '../../../src/harness/terminus-result.js'
+} from '../../../src/harness/terminus/result.js'
 import { PROJECT_ROOT } from '../../../src/paths.js'
 
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'tb-output')

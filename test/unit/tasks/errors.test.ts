@@ -36,6 +36,7 @@ describe('TaskArchiveError', () => {
       invalid_task_file: 422,
       invalid_task: 422,
       task_compose_forbidden: 422,
+      unsupported_task_format: 422,
     })
   })
 })

@@ -6,8 +6,9 @@
 import { api } from '../api.js'
 import { fill, h } from '../dom.js'
 import { ago, percent, usd } from '../format.js'
-import { navigate } from '../main.js'
+import { navigate } from '../navigate.js'
 import { progressBar } from '../widgets.js'
+import type { Catalog } from './upload.js'
 
 const PAGE = 25
 const REFRESH_MS = 3000
@@ -21,14 +22,27 @@ export function jobsPage(root: HTMLElement): () => void {
     ...STATUSES.map((s) => h('option', { value: s }, s || 'any status')),
   )
   status.value = params.get('status') ?? ''
+  // The harnesses come from the API's registry; the one in the URL is kept until they arrive.
+  const chosenHarness = params.get('harness') ?? ''
   const harness = h(
     'select',
     { name: 'harness', id: 'filter-harness' },
     h('option', { value: '' }, 'any harness'),
-    h('option', { value: 'harbor' }, 'harbor'),
-    h('option', { value: 'terminus' }, 'terminus'),
+    chosenHarness ? h('option', { value: chosenHarness }, chosenHarness) : null,
   )
-  harness.value = params.get('harness') ?? ''
+  harness.value = chosenHarness
+  api<Catalog>('/api/harnesses').then(
+    (c) => {
+      const names = c.harness_options.map((o) => o.name)
+      if (chosenHarness && !names.includes(chosenHarness)) names.push(chosenHarness)
+      harness.replaceChildren(
+        h('option', { value: '' }, 'any harness'),
+        ...names.map((name) => h('option', { value: name }, name)),
+      )
+      harness.value = chosenHarness
+    },
+    () => undefined,
+  )
   const model = h('input', {
     name: 'model',
     id: 'filter-model',

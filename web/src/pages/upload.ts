@@ -5,19 +5,29 @@
  */
 import { api, ApiError, uploadForm } from '../api.js'
 import { h } from '../dom.js'
-import { navigate } from '../main.js'
+import { navigate } from '../navigate.js'
 
-interface Catalog {
+/** A harness an upload may name, as the API's registry describes it. */
+export interface HarnessOption {
+  name: string
+  label: string
+  /** Whether a job's environment means anything to it. */
+  environment: boolean
+  /** Whether it takes agents and environments by import path. */
+  import_paths: boolean
+  /** Its agents that run without a model, so without a key. */
+  agents_without_model: string[]
+}
+
+export interface Catalog {
   harnesses: Partial<Record<string, { agents: string[]; environments: string[] }>>
+  harness_options: HarnessOption[]
   /** Agents and environments by `module:Class` that the service allows. */
   import_paths?: string[]
   defaults: { harness: string; agent: Record<string, string>; environment: string; n_runs: number }
   limits: { runs_per_job: number; upload_bytes: number }
   models: string[]
 }
-
-/** Agents that run without a model, so without a key. */
-const KEYLESS = new Set(['oracle', 'nop'])
 
 function field(name: string, label: string, control: HTMLElement, hint?: string): HTMLElement {
   control.id = `f-${name}`
@@ -41,19 +51,14 @@ export function uploadPage(root: HTMLElement): void {
     h('span', { class: 'muted' }, ' or press to choose a file'),
   )
   const chosen = h('p', { class: 'muted', id: 'chosen-file' }, 'No file chosen.')
-  const harness = h(
-    'select',
-    { name: 'harness' },
-    h('option', { value: 'harbor' }, 'harbor'),
-    h('option', { value: 'terminus' }, 'terminus (Terminal-Bench)'),
-  )
+  // The harnesses come with the catalog; until then (or without it) the upload takes the default.
+  const harness = h('select', { name: 'harness' })
   const agents = h('datalist', { id: 'agent-list' })
   const agent = h('input', {
     name: 'agent',
     list: 'agent-list',
     autocomplete: 'off',
     spellcheck: 'false',
-    value: 'terminus-2',
   })
   const models = h('datalist', { id: 'model-list' })
   const model = h('input', {
@@ -131,18 +136,22 @@ export function uploadPage(root: HTMLElement): void {
   root.replaceChildren(form)
 
   let catalog: Catalog | null = null
+  const chosenHarness = (): HarnessOption | undefined => catalog?.harness_options.find((o) => o.name === harness.value)
   const fillAgents = () => {
+    const option = chosenHarness()
     const offer = catalog?.harnesses[harness.value]
-    const imports = harness.value === 'harbor' ? (catalog?.import_paths ?? []) : []
+    const imports = option?.import_paths ? (catalog?.import_paths ?? []) : []
     agents.replaceChildren(...[...(offer?.agents ?? []), ...imports].map((a) => h('option', { value: a })))
-    const defaults = catalog?.defaults.agent ?? { harbor: 'terminus-2', terminus: 'terminus' }
+    const defaults = catalog?.defaults.agent ?? {}
     if (!agent.value || Object.values(defaults).includes(agent.value)) agent.value = defaults[harness.value] ?? ''
-    environment.disabled = harness.value === 'terminus'
+    environment.disabled = option ? !option.environment : false
   }
   harness.addEventListener('change', fillAgents)
   api<Catalog>('/api/harnesses').then(
     (c) => {
       catalog = c
+      harness.replaceChildren(...c.harness_options.map((o) => h('option', { value: o.name }, o.label)))
+      harness.value = c.defaults.harness
       models.replaceChildren(...c.models.map((m) => h('option', { value: m })))
       const offered = [...(c.harnesses.harbor?.environments ?? []), ...(c.import_paths ?? [])]
       environments.replaceChildren(...offered.map((e) => h('option', { value: e })))
@@ -203,12 +212,14 @@ export function uploadPage(root: HTMLElement): void {
     clearErrors()
     const data = new FormData()
     if (file.files?.[0]) data.append('file', file.files[0])
-    data.append('harness', harness.value)
+    if (harness.value) data.append('harness', harness.value)
     for (const input of [agent, model, key, nRuns, environment, maxParallel, timeout]) {
       if (!input.disabled && input.value.trim() !== '') data.append(input.name, input.value.trim())
     }
     if (!file.files?.[0]) return showError(new ApiError(400, 'missing_file', 'Choose the task zip first.', 'file'))
-    if (!key.value && !KEYLESS.has(agent.value) && !agent.value.includes(':')) {
+    // Whether the agent needs a key is the harness's to say: until its catalog arrives, the API says so.
+    const option = chosenHarness()
+    if (option && !key.value && !option.agents_without_model.includes(agent.value) && !agent.value.includes(':')) {
       return showError(
         new ApiError(
           400,

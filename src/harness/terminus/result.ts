@@ -22,26 +22,11 @@
  *   agent's last error line (e.g. `Error in LLM interaction: litellm.AuthenticationError: …` or
  *   `… RetryError[<Future … raised BadRequestError>]`), so the log is read for it.
  *
- * The failure's class comes from the project's one exception table (error-classes.ts), through the
- * exception each failure mode stands for; a trial with a test verdict keeps it (`passed` or `failed`,
- * the failure recorded beside) unless that class makes the verdict meaningless
- * (`invalidatesReward`: every class but `agent`):
- *
- * | `failure_mode`               | stands for                                 | class      | with a verdict  |
- * | ---------------------------- | ------------------------------------------ | ---------- | --------------- |
- * | `unset`, `none`, `unknown`   | nothing                                    | -          | passed / failed |
- * | `agent_timeout`              | `AgentTimeoutError`                        | `agent`    | kept, beside    |
- * | `fatal_llm_parse_error`      | the model's answers unreadable, 3 times    | `agent`    | kept, beside    |
- * | `context_length_exceeded`    | `ContextLengthExceededError`               | `agent`    | kept, beside    |
- * | `output_length_exceeded`     | `OutputLengthExceededError`                | `agent`    | kept, beside    |
- * | `unknown_agent_error`        | the log's last LiteLLM error, if any       | its class  | provider: error |
- * |                              | (`AuthenticationError`, `RateLimitError`,  | (provider, | infra: error    |
- * |                              | `BadRequestError`, `NotFoundError`, ...)   | infra...)  |                 |
- * |                              | else, with timestamps: an agent crash      | `agent`    | kept, beside    |
- * |                              | else (no timestamps): Docker, image build  | `infra`    | (none)          |
- * | `agent_installation_failed`  | the agent never ran                        | `infra`    | error           |
- * | `test_timeout`               | `VerifierTimeoutError`                     | `verifier` | (none)          |
- * | `parse_error`                | `VerifierOutputParseError`                 | `verifier` | (none)          |
+ * The failure's class comes from TB's table (src/outcomes/terminus.ts: each failure mode, and the
+ * LiteLLM error behind an `unknown_agent_error`); `unset`, `none` and `unknown` are no failure. A
+ * trial with a test verdict keeps it (`passed` or `failed`, the failure recorded beside) unless the
+ * failure's class makes the verdict meaningless (`invalidatesReward`: every class but `agent`, so a
+ * provider's or the host's failure is an error even beside a verdict).
  *
  * Without a verdict and without a failure mode the harness is at fault (`harness`).
  * `reward` is 1 (resolved) or 0; `tests` counts `parser_results` (TB folds skipped and xfail into
@@ -55,10 +40,17 @@ import {
   type PhaseSpan,
   type PhaseTimings,
   type TestCounts,
-} from '../shared/outcome.js'
-import type { ErrorClass } from '../shared/status.js'
-import { errorClassOf, invalidatesReward } from './error-classes.js'
-import { usefulTail } from './harbor-result.js'
+} from '../../shared/outcome.js'
+import type { ErrorClass } from '../../shared/status.js'
+import { LITELLM_EXCEPTIONS } from '../../outcomes/litellm.js'
+import { invalidatesReward } from '../../outcomes/retry.js'
+import {
+  TB_FAILURE_MODE_CLASSES,
+  tbExitErrorClass,
+  tbModelErrorClass,
+  unknownAgentErrorClass,
+} from '../../outcomes/terminus.js'
+import { usefulTail } from '../stderr-tail.js'
 
 /** TB 0.2.18's `FailureMode` values (`terminal_bench/agents/failure_mode.py`). */
 export const TB_FAILURE_MODES = [
@@ -132,15 +124,6 @@ export function outcomeFromTbResults(results: TbBenchmarkResults, log = ''): Att
 
 const UNSET_MODES: ReadonlySet<TbFailureMode> = new Set(['unset', 'none', 'unknown'])
 
-/** The exception each failure mode stands for in the project's table, where there is one. */
-const MODE_EXCEPTIONS: Partial<Record<TbFailureMode, string>> = {
-  agent_timeout: 'AgentTimeoutError',
-  context_length_exceeded: 'ContextLengthExceededError',
-  output_length_exceeded: 'OutputLengthExceededError',
-  test_timeout: 'VerifierTimeoutError',
-  parse_error: 'VerifierOutputParseError',
-}
-
 /** The outcome of one trial (see the table above); `log` as for {@link outcomeFromTbResults}. */
 export function outcomeFromTbTrial(trial: TbTrialResults, log = ''): AttemptOutcome {
   const mode = trial.failure_mode
@@ -185,23 +168,17 @@ interface Failure {
 }
 
 function classifyFailure(trial: TbTrialResults, log: string): Failure {
-  const mode = trial.failure_mode as Exclude<TbFailureMode, 'unset' | 'none'>
+  const mode = trial.failure_mode as Exclude<TbFailureMode, 'unset' | 'none' | 'unknown'>
   if (mode === 'unknown_agent_error') {
     const model = lastModelError(log)
     if (model) {
-      const errorClass = errorClassOf(model.exceptionType) ?? 'provider'
       const message = `${mode}: the agent's model calls failed (${model.line})`
-      return { errorClass, message, exceptionType: model.exceptionType }
+      return { errorClass: tbModelErrorClass(model.exceptionType), message, exceptionType: model.exceptionType }
     }
-    // No timestamps at all: TB replaced the trial's record after an exception around the agent
-    // (Docker, the image build, the container), not in it.
-    const errorClass = trial.trial_started_at ? 'agent' : 'infra'
+    const errorClass = unknownAgentErrorClass(Boolean(trial.trial_started_at))
     return { errorClass, message: describeFailure(mode, log), exceptionType: mode }
   }
-  const message = describeFailure(mode, log)
-  if (mode === 'agent_installation_failed') return { errorClass: 'infra', message, exceptionType: mode }
-  const standsFor = MODE_EXCEPTIONS[mode]
-  return { errorClass: (standsFor && errorClassOf(standsFor)) || 'agent', message, exceptionType: mode }
+  return { errorClass: TB_FAILURE_MODE_CLASSES[mode], message: describeFailure(mode, log), exceptionType: mode }
 }
 
 function testCounts(trial: TbTrialResults): TestCounts | null {
@@ -240,25 +217,6 @@ function describeFailure(mode: Exclude<TbFailureMode, 'unset' | 'none'>, log: st
   return line ? `${mode}: ${text} (${truncate(line, 600)})` : `${mode}: ${text}`
 }
 
-/** LiteLLM's exception classes, as they appear in TB's log lines, and what they mean here. */
-const LITELLM_EXCEPTIONS = [
-  'AuthenticationError',
-  'PermissionDeniedError',
-  'NotFoundError',
-  'BadRequestError',
-  'UnprocessableEntityError',
-  'UnsupportedParamsError',
-  'RateLimitError',
-  'BudgetExceededError',
-  'ContextWindowExceededError',
-  'ContentPolicyViolationError',
-  'ServiceUnavailableError',
-  'InternalServerError',
-  'APIResponseValidationError',
-  'APIConnectionError',
-  'APIError',
-  'Timeout',
-]
 /**
  * A LiteLLM exception in one of TB's log lines: `litellm.AuthenticationError: …` when the agent logged
  * the exception itself, `RetryError[<Future at 0x… state=finished raised RateLimitError>]` when it
@@ -311,13 +269,5 @@ export function tbPhaseTimings(trial: TbTrialResults): PhaseTimings {
 export function outcomeWithoutTbResults(exitCode: number | null, stderr: string, stdout = ''): AttemptOutcome {
   const tail = usefulTail(stderr) || usefulTail(stdout)
   const status = exitCode === null ? 'the harness process was lost' : `tb exited with status ${exitCode}`
-  const errorClass = TB_INFRA_STDERR.some((pattern) => pattern.test(tail)) ? 'infra' : 'harness'
-  return errorOutcome(errorClass, tail ? `${status}: ${tail}` : `${status} and wrote no results.json`)
+  return errorOutcome(tbExitErrorClass(tail), tail ? `${status}: ${tail}` : `${status} and wrote no results.json`)
 }
-
-const TB_INFRA_STDERR = [
-  /Error creating docker client/i,
-  /Please ensure that Docker is installed and running/i,
-  /Cannot connect to the Docker daemon/i,
-  /No space left on device/i,
-]

@@ -11,7 +11,7 @@
  * `commands.txt`, `panes/`, `sessions/<name>.log|.cast` and `agent-logs/`.
  */
 import path from 'node:path/posix'
-import { dockerEnvironment } from './harbor-command.js'
+import { dockerEnvironment, type HarnessEnvironmentBase } from '../environment.js'
 
 /**
  * Task and run ids `tb` can use safely: `--task-id` is a glob pattern, and both ids end up in Docker
@@ -88,16 +88,7 @@ export function tbRunArgv(spec: TbRunSpec): string[] {
  * environment is passed on. Takes the same base as Harbor's `harnessEnvironment`; `pythonPath` is
  * where `--agent-import-path` agents would be imported from. TB has no telemetry to turn off.
  */
-export function tbHarnessEnvironment(base: {
-  path: string
-  /** `null` leaves HOME to the host (a remote user's own). */
-  home: string | null
-  pythonPath: string | null
-  localCostMap: boolean
-  openRouterBaseUrl: string | null
-  /** A remote Docker daemon for the harness's containers. */
-  docker?: { host: string; tlsVerify: boolean; certPath: string | null } | null
-}): Record<string, string> {
+export function tbHarnessEnvironment(base: HarnessEnvironmentBase): Record<string, string> {
   return {
     PATH: base.path,
     ...(base.home ? { HOME: base.home } : {}),

@@ -2,26 +2,24 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import pathPosix from 'node:path/posix'
-import type { LogEntry } from '../db/run-logs.js'
-import { harnessJobName, harnessModel } from '../shared/ids.js'
-import type { HarnessDriver } from './driver.js'
-import type { LogSource } from './log-tailer.js'
-import { tbAttemptLayout, tbRunArgv, tbTaskId, tbTrialName } from './terminus-command.js'
+import type { LogEntry } from '../../db/run-logs.js'
+import { harnessJobName, harnessModel } from '../../shared/ids.js'
+import type { HarnessDriver } from '../driver.js'
+import type { LogSource } from '../../logs/log-tailer.js'
+import { tbAttemptLayout, tbRunArgv, tbTaskId, tbTrialName } from './command.js'
 import {
   outcomeFromTbResults,
   outcomeWithoutTbResults,
   parseTbResultsJson,
   UnreadableTbResultsError,
-} from './terminus-result.js'
-import { errorOutcome } from '../shared/outcome.js'
+} from './result.js'
+import { errorOutcome } from '../../shared/outcome.js'
 
 /** Agents of Terminal-Bench that call no model. */
-const MODELLESS_AGENTS = new Set(['oracle', 'nop'])
+export const MODELLESS_AGENTS: ReadonlySet<string> = new Set(['oracle', 'nop'])
 
 export function terminusDriver(options: { bin: string; env: Record<string, string> }): HarnessDriver {
   return {
-    harness: 'terminus',
-
     paths(ids, job, attemptDir) {
       // tb's ids end up in Docker names: lowercase, and distinct for tasks of different content.
       const layout = tbAttemptLayout(
@@ -61,9 +59,8 @@ export function terminusDriver(options: { bin: string; env: Record<string, strin
     },
 
     /** tb reports no phases; the session that is writing tells which one is under way. */
-    phaseAfter(entries: readonly LogEntry[]) {
-      const last = [...entries].reverse().find((e) => e.stream === 'agent' || e.stream === 'verifier')
-      return last ? (last.stream === 'agent' ? 'agent' : 'verifier') : null
+    phaseOf(entry: LogEntry) {
+      return entry.stream === 'agent' || entry.stream === 'verifier' ? entry.stream : null
     },
 
     async readOutcome(localOutput, paths, exit) {

@@ -5,6 +5,7 @@
  * directory, and our phase events recorded as they happen.
  */
 import path from 'node:path/posix'
+import { dockerEnvironment, type HarnessEnvironmentBase } from '../environment.js'
 
 export interface HarborTrialSpec {
   /** Absolute paths on the host. */
@@ -36,18 +37,6 @@ export interface TrialAttemptRequest {
 /** Where the phase recorder writes, in Harbor's job directory: one JSON object per line. */
 export const PHASE_EVENTS_FILE = 'harbor-runner-events.jsonl'
 
-/** The run's phase once a phase event has been seen (see harness-plugins/harbor_runner_hooks). */
-export const PHASE_OF_EVENT: Record<string, string> = {
-  trial_started: 'environment_setup',
-  environment_started: 'environment_setup',
-  agent_setup_started: 'agent_setup',
-  agent_started: 'agent',
-  agent_ended: 'agent',
-  verification_started: 'verifier',
-  trial_cancelled: 'cancelling',
-  trial_ended: 'finishing',
-}
-
 export function harborTrialRequest(spec: HarborTrialSpec): TrialAttemptRequest {
   return {
     proc: spec.procDir,
@@ -68,16 +57,7 @@ export function harborTrialRequest(spec: HarborTrialSpec): TrialAttemptRequest {
  * The harness's whole environment, apart from secrets: nothing of the worker's own environment
  * (which holds the database URL and the master key) is passed on.
  */
-export function harnessEnvironment(base: {
-  path: string
-  /** `null` leaves HOME to the host (a remote user's own). */
-  home: string | null
-  pythonPath: string | null
-  localCostMap: boolean
-  openRouterBaseUrl: string | null
-  /** A remote Docker daemon for the harness's containers. */
-  docker?: { host: string; tlsVerify: boolean; certPath: string | null } | null
-}): Record<string, string> {
+export function harnessEnvironment(base: HarnessEnvironmentBase): Record<string, string> {
   return {
     PATH: base.path,
     ...(base.home ? { HOME: base.home } : {}),
@@ -111,15 +91,3 @@ export function attemptLayout(attemptDir: string, jobName: string) {
   }
 }
 export type AttemptLayout = ReturnType<typeof attemptLayout>
-
-/** DOCKER_HOST and its TLS settings, for a harness whose containers run on a remote daemon. */
-export function dockerEnvironment(
-  docker: { host: string; tlsVerify: boolean; certPath: string | null } | null,
-): Record<string, string> {
-  if (!docker) return {}
-  return {
-    DOCKER_HOST: docker.host,
-    ...(docker.tlsVerify ? { DOCKER_TLS_VERIFY: '1' } : {}),
-    ...(docker.certPath ? { DOCKER_CERT_PATH: docker.certPath } : {}),
-  }
-}

@@ -17,7 +17,6 @@
 import path from 'node:path/posix'
 import type { DirWatch, ExecutionHost } from '../hosts/execution-host.js'
 import type { LogEntry } from '../db/run-logs.js'
-import type { AttemptPaths, HarnessDriver } from './driver.js'
 import type { LogSource } from './log-tailer.js'
 
 /** How often the files to follow are listed again, and the longest wait between reads when watching. */
@@ -25,12 +24,23 @@ export const RELIST_EVERY_MS = 2_000
 /** Something unknown appeared (a trial directory, a new log file): listed again, but not more often. */
 const RELIST_AFTER_CHANGE_MS = 250
 
+/** Where an attempt is on its host (relative to the work dir): the whole of it, and the harness's record. */
+export interface FollowedAttempt {
+  root: string
+  proc: string
+}
+
+/** What names the files to follow (a harness's driver). */
+export interface SourceLister<P extends FollowedAttempt> {
+  logSources(host: ExecutionHost, paths: P): Promise<LogSource[]>
+}
+
 /** What a follower reads through (a `LogTailer`). */
 export interface SourceReader {
   poll(sources: readonly LogSource[], final?: boolean): Promise<LogEntry[]>
 }
 
-export class Follower {
+export class Follower<P extends FollowedAttempt = FollowedAttempt> {
   #sources: { list: LogSource[]; paths: Set<string>; at: number } | null = null
   readonly #changed = new Set<string>()
   #relist = true
@@ -42,8 +52,8 @@ export class Follower {
 
   constructor(
     private readonly host: ExecutionHost,
-    private readonly driver: Pick<HarnessDriver, 'logSources'>,
-    private readonly paths: AttemptPaths,
+    private readonly driver: SourceLister<P>,
+    private readonly paths: P,
     private readonly tailer: SourceReader,
     /**
      * Given how many harnesses the worker follows: the poll interval, whether to follow the host's

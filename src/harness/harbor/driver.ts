@@ -2,20 +2,21 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import pathPosix from 'node:path/posix'
-import type { LogEntry } from '../db/run-logs.js'
-import type { ExecutionHost } from '../hosts/execution-host.js'
-import { harnessJobName, harnessModel } from '../shared/ids.js'
-import { testCountsFromCtrf } from './ctrf.js'
-import type { HarnessDriver } from './driver.js'
-import { attemptLayout, harborTrialRequest, PHASE_EVENTS_FILE, PHASE_OF_EVENT } from './harbor-command.js'
+import type { LogEntry } from '../../db/run-logs.js'
+import type { ExecutionHost } from '../../hosts/execution-host.js'
+import { harnessJobName, harnessModel } from '../../shared/ids.js'
+import { testCountsFromCtrf } from '../../logs/ctrf.js'
+import type { HarnessDriver } from '../driver.js'
+import { attemptLayout, harborTrialRequest, PHASE_EVENTS_FILE } from './command.js'
+import { phaseOfEventLine } from './phases.js'
 import {
   outcomeFromTrialResult,
   outcomeWithoutTrialResult,
   parseTrialResultJson,
   UnreadableResultError,
-} from './harbor-result.js'
-import { errorOutcome } from '../shared/outcome.js'
-import type { LogSource } from './log-tailer.js'
+} from './result.js'
+import { errorOutcome } from '../../shared/outcome.js'
+import type { LogSource } from '../../logs/log-tailer.js'
 
 /**
  * What the follower lists of a trial's `agent/` directory (which the task's container writes into),
@@ -30,8 +31,6 @@ const JOB_DIR_LISTED = 100
 /** Each attempt is a trial in the host's warm runner (harness-plugins/harbor_trial_runner). */
 export function harborDriver(): HarnessDriver {
   return {
-    harness: 'harbor',
-
     paths(ids, _job, attemptDir) {
       const layout = attemptLayout(attemptDir, harnessJobName(ids.jobId, ids.runNumber, ids.attempt))
       return { root: layout.root, task: layout.task, proc: layout.proc, output: layout.jobs, runDir: layout.jobDir }
@@ -97,17 +96,9 @@ export function harborDriver(): HarnessDriver {
       return sources
     },
 
-    phaseAfter(entries: readonly LogEntry[]) {
-      for (const entry of [...entries].reverse()) {
-        if (entry.stream !== 'phase') continue
-        try {
-          const phase = PHASE_OF_EVENT[(JSON.parse(entry.line) as { event?: string }).event ?? '']
-          if (phase) return phase
-        } catch {
-          // not an event line
-        }
-      }
-      return null
+    /** Our phase recorder's events say it. */
+    phaseOf(entry: LogEntry) {
+      return entry.stream === 'phase' ? phaseOfEventLine(entry.line) : null
     },
 
     async readOutcome(localOutput, paths, exit) {

@@ -8,8 +8,9 @@
  * exit status and stderr say why.
  */
 import { z } from 'zod'
-import type { ErrorClass } from '../shared/status.js'
-import { errorClassOf, invalidatesReward } from './error-classes.js'
+import { classifyByPhase, harborErrorClassOf, harborExitErrorClass } from '../../outcomes/harbor.js'
+import { invalidatesReward } from '../../outcomes/retry.js'
+import { usefulTail } from '../stderr-tail.js'
 import {
   errorOutcome,
   PASS_MARK,
@@ -17,7 +18,7 @@ import {
   type PhaseSpan,
   type PhaseTimings,
   type TestCounts,
-} from '../shared/outcome.js'
+} from '../../shared/outcome.js'
 
 const Span = z.object({ started_at: z.string().nullish(), finished_at: z.string().nullish() }).nullish()
 
@@ -85,7 +86,7 @@ export function parseTrialResultJson(text: string): TrialResult {
  * The attempt's outcome from its trial result:
  * - rewards that are valid → `passed` or `failed` by the pass mark, any exception recorded beside;
  * - rewards made meaningless by an exception (a rate limit mid-run, a verifier that broke), or no
- *   rewards at all → `error`, classed by the exception (see error-classes.ts), else by the phase
+ *   rewards at all → `error`, classed by the exception (Harbor's table, src/outcomes/harbor.ts), else by the phase
  *   that was under way;
  * - neither rewards nor an exception → a `verifier` error.
  * `tests` are the verifier's test counts when it wrote a CTRF report.
@@ -118,7 +119,7 @@ export function outcomeFromTrialResult(result: TrialResult, tests: TestCounts | 
     const culprit = exceptions.find((e) => !keepsRewardValid(e)) ?? first
     return {
       ...errorOutcome(
-        errorClassOf(culprit.exception_type) ?? classifyByPhase(phases),
+        harborErrorClassOf(culprit.exception_type) ?? classifyByPhase(phases),
         describeException(culprit),
         culprit.exception_type,
       ),
@@ -139,7 +140,7 @@ export function outcomeFromTrialResult(result: TrialResult, tests: TestCounts | 
 /** Whether an exception leaves the rewards meaningful: Harbor's own verdict, else our table. */
 function keepsRewardValid(e: RecordedException): boolean {
   if (e.policy) return e.policy.has_valid_reward
-  const cls = errorClassOf(e.exception_type)
+  const cls = harborErrorClassOf(e.exception_type)
   return cls === null || !invalidatesReward(cls)
 }
 
@@ -186,16 +187,6 @@ export function passes(rewards: Record<string, number>): boolean {
   return values.length > 0 && values.every((v) => v >= PASS_MARK)
 }
 
-/**
- * For an exception the table does not know, the phase it interrupted: before the agent ran, the
- * environment (or the host under it) failed; once the verifier started, the verifier did.
- */
-export function classifyByPhase(phases: PhaseTimings): ErrorClass {
-  if (phases.verifier?.started_at) return 'verifier'
-  if (!phases.agent_execution?.started_at) return 'infra'
-  return 'agent'
-}
-
 function describeException(e: RecordedException): string {
   const text = (e.exception_message ?? '').trim()
   return text ? `${e.exception_type}: ${text}` : e.exception_type
@@ -221,29 +212,8 @@ function phaseTimings(result: TrialResult): PhaseTimings {
 export function outcomeWithoutTrialResult(exitCode: number | null, stderr: string, stdout = ''): AttemptOutcome {
   const tail = usefulTail(stderr) || usefulTail(stdout)
   const status = exitCode === null ? 'the harness process was lost' : `harbor exited with status ${exitCode}`
-  // Harbor's own preflight refusing to start for lack of Docker is the host's fault, not the harness's.
-  const errorClass = INFRA_STDERR.some((pattern) => pattern.test(tail)) ? 'infra' : 'harness'
-  return errorOutcome(errorClass, tail ? `${status}: ${tail.trimStart()}` : `${status} and wrote no trial result`)
-}
-
-const INFRA_STDERR = [/Docker is not installed/i, /Docker daemon is not running/i, /No space left on device/i]
-
-/**
- * The useful end of a stderr dump. For a Python traceback (plain, or an exception group's with its
- * `|` margins), the last frame and the exception it raised; otherwise the last few lines.
- */
-export function usefulTail(stderr: string, maxLines = 6, maxChars = 1500): string {
-  const lines = stderr
-    .split(/\r?\n/)
-    .map((l) =>
-      l
-        .replace(/\u001b\[[0-9;]*[A-Za-z]/g, '')
-        .replace(/^\s*\|\s?/, '')
-        .trimEnd(),
-    )
-    .filter((l) => l.trim() !== '' && !/^[\s│╭╰─╮╯+|-]+$/.test(l) && !/^\s*\^+\s*$/.test(l) && !/^\s*\+-/.test(l))
-  const lastFrame = lines.findLastIndex((l) => /^\s*File "/.test(l))
-  const relevant = lastFrame >= 0 ? lines.slice(lastFrame) : lines
-  const text = relevant.slice(-maxLines).join('\n')
-  return text.length > maxChars ? text.slice(text.length - maxChars) : text
+  return errorOutcome(
+    harborExitErrorClass(tail),
+    tail ? `${status}: ${tail.trimStart()}` : `${status} and wrote no trial result`,
+  )
 }

@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import type { ManagedHost } from '../hosts/execution-host.js'
-import type { RunnerSpec } from '../runners/runner-pool.js'
+import type { ManagedHost } from '../../hosts/execution-host.js'
+import type { RunnerSpec } from '../../runners/runner-pool.js'
 
 export interface HarborRunnerOptions {
   /** The `harbor` console script on the host: the runner uses the Python it names. */

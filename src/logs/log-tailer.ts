@@ -54,8 +54,8 @@ export class LogTailer {
     private readonly runId: string,
     private readonly attempt: number,
     private readonly scrub: (line: string) => string,
-    /** The run's harness phase after these entries, if they move it (recorded with them). */
-    private readonly phaseAfter: (entries: readonly LogEntry[]) => string | null = () => null,
+    /** The harness phase an entry moves the run into, if any (the driver's `phaseOf`): stored with it. */
+    private readonly phaseOf: (entry: LogEntry) => string | null = () => null,
     /** What the run's log keeps (see `appendRunLog`). */
     private readonly limits?: LogLimits,
     /** Told of the entries of every committed poll (metrics); it must not throw. */
@@ -106,13 +106,14 @@ export class LogTailer {
       }
     }
     if (cursors.length === 0) return []
-    const phase = this.phaseAfter(entries)
+    const phase = this.#resolvePhases(entries)
     const newPhase = phase !== null && phase !== this.#phase ? phase : null
     // A harness that reports no phases of its own gets a phase event when its phase changes.
     if (newPhase && !entries.some((e) => e.stream === 'phase')) {
       entries.push({
         stream: 'phase',
         line: JSON.stringify({ event: 'phase_changed', phase: newPhase, time: new Date().toISOString() }),
+        phase: newPhase,
       })
     }
     await this.writer.append({
@@ -127,6 +128,20 @@ export class LogTailer {
     if (newPhase) this.#phase = newPhase
     if (entries.length > 0) this.onLines?.(entries)
     return entries
+  }
+
+  /**
+   * Resolves the phase of each entry as it is written: a `phase` line keeps the phase it names (for
+   * the readers of the log); returns the run's phase after them all, or null if none moves it.
+   */
+  #resolvePhases(entries: LogEntry[]): string | null {
+    let last: string | null = null
+    for (const [i, entry] of entries.entries()) {
+      const phase = this.phaseOf(entry)
+      if (entry.stream === 'phase') entries[i] = { ...entry, phase }
+      if (phase !== null) last = phase
+    }
+    return last
   }
 
   /** What a `lines` source gained. */
