@@ -271,6 +271,7 @@ describe('cancellation', () => {
     await eventually(
       () => fakes.inFlight.size,
       (n) => n === 1,
+      { timeoutMs: 30_000 },
     )
     await handle.cancel()
 
@@ -295,6 +296,7 @@ describe('cancellation', () => {
     await eventually(
       () => fakes.inputsOf('runAttempt').length === 2 && fakes.inFlight.size === 1,
       (ok) => ok,
+      { timeoutMs: 30_000 },
     )
     await handle.cancel()
 
@@ -315,6 +317,7 @@ describe('cancellation', () => {
     await eventually(
       () => fakes.inputsOf('placeAttempt').length,
       (n) => n === 1,
+      { timeoutMs: 30_000 },
     )
     await handle.cancel()
 
