@@ -231,7 +231,13 @@ describe('a host that is down from the start', () => {
     expect(result.exitCode).toBe(1)
     const reports = JSON.parse(result.stdout)
     const alpha = reports.find((r: any) => r.id === 'alpha')
-    expect(alpha).toMatchObject({ reachable: true, workDirWritable: true, harbor: '0.26.0', slots: 2, problems: [] })
+    expect(alpha).toMatchObject({
+      reachable: true,
+      workDirWritable: true,
+      harnesses: expect.objectContaining({ harbor: '0.26.0' }),
+      slots: 2,
+      problems: [],
+    })
     expect(alpha.freeDiskBytes).toBeGreaterThan(0)
     // The warm Harbor: a runner can start there, and the one the worker started runs, warm and idle.
     expect(alpha.runners.canStart).toMatchObject({ harbor: '0.26.0' })
