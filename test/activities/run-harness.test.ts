@@ -102,6 +102,7 @@ async function startHarnessActivity(mock: MockActivityEnvironment, deps: HostAct
   await eventually(
     () => host.state === 'running' && host.files.has(`${host.proc}/started`),
     (running) => running,
+    { timeoutMs: 30_000 },
   )
   return { ended }
 }
@@ -197,6 +198,7 @@ describe('cancelled because its worker is gone or going', () => {
     const lines = await eventually(
       () => runnerLines(ref.runId),
       (seen) => seen.length > 0,
+      { timeoutMs: 30_000 },
     )
     expect(lines).toEqual(['re-attached to the running harness on fake'])
     host.exit(0)

@@ -5,9 +5,9 @@
  * backoffs and the minute a host gets to take up an attempt pass in milliseconds and seconds.
  *
  * The server is the suite's Temporal dev server (test/helpers/global-setup.ts, the project's own
- * `temporal` binary). The SDK's time-skipping test server is a download that this machine cannot
- * fetch, and a dev server of the test's own would cost seconds of start-up for nothing: every test
- * has task queues of its own.
+ * `temporal` binary), which fires timers on time rather than up to a second late. The SDK's
+ * time-skipping test server is a download that this machine cannot fetch, and a dev server of the
+ * test's own would cost start-up time for nothing: every test has task queues of its own.
  */
 import { fileURLToPath } from 'node:url'
 import { type Client } from '@temporalio/client'

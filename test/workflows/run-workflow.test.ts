@@ -272,6 +272,7 @@ describe('cancellation', () => {
     await eventually(
       () => fakes.inFlight.size,
       (n) => n === 1,
+      { timeoutMs: 30_000 },
     )
     await handle.cancel()
 
@@ -296,6 +297,7 @@ describe('cancellation', () => {
     await eventually(
       () => fakes.inputsOf('runAttempt').length === 2 && fakes.inFlight.size === 1,
       (ok) => ok,
+      { timeoutMs: 30_000 },
     )
     await handle.cancel()
 
@@ -316,6 +318,7 @@ describe('cancellation', () => {
     await eventually(
       () => fakes.inputsOf('placeAttempt').length,
       (n) => n === 1,
+      { timeoutMs: 30_000 },
     )
     await handle.cancel()
 
