@@ -25,14 +25,16 @@ import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
 import { isHarnessName } from '../harness/registry.js'
 import { Follower } from '../logs/follower.js'
 import { LogTailer } from '../logs/log-tailer.js'
-import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
+import { AlreadyStartedError, type ExecutionHost, type HarnessProcessState } from '../hosts/execution-host.js'
 import { makeScrubber } from '../secrets/scrub.js'
 import { hostAttemptDir } from '../shared/ids.js'
 import { importPathRefusal, refusedImportPaths } from '../shared/import-paths.js'
 import { countLogLines, whileOpen } from '../observability/metrics.js'
 import { ACTIVITY_FAILURES } from '../outcomes/activity-failures.js'
 import { activityLogger } from './activity-log.js'
+import type { Logger } from '../logger.js'
 import { describeLaunch, startHarness, stopHarness } from './harness-start.js'
+import { HarnessStop } from './harness-stop.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
 
 export interface AttemptRef {
@@ -131,208 +133,275 @@ export async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
  * was, and followed to its end.
  */
 export function createRunHarness(deps: HostActivityDeps, stage: (ctx: AttemptContext) => Promise<void>) {
-  const { db, host, metrics } = deps
   let following = 0
   const counted = async (ref: AttemptRef): Promise<HarnessRun> => {
     following++
     try {
-      return await runHarness(ref)
+      return await runHarness(deps, stage, ref, () => following)
     } finally {
       following--
     }
   }
-
   // Counted in active_harnesses for as long as it follows its harness.
-  return whileOpen(metrics?.activeHarnesses, { host: host.id }, counted)
+  return whileOpen(deps.metrics?.activeHarnesses, { host: deps.host.id }, counted)
+}
 
-  async function runHarness(ref: AttemptRef): Promise<HarnessRun> {
-    const ctx = Context.current()
-    const attempt = await attemptContext(deps, ref)
-    const { job, run, driver, paths } = attempt
-    const log = activityLogger(deps.logger, 'runHarness', ref).child({ harness: job.harness })
-    let state = await host.probe(paths.proc)
-    if (state.state === 'absent') {
-      refuseUnlistedImportPaths(job, deps.allowedImportPaths)
-      // Staged afresh while the harness has not started (a retry after a crash mid-copy copies again).
-      await heartbeating(() => stage(attempt))
-    }
-    // From here the harness may be started: `running` tells the workflow that this attempt began.
-    await setRunStatus(db, ref.runId, 'running', ref.attempt)
-    const key = await loadJobKey(deps, ref.jobId)
-    const tailer = new LogTailer(
-      host,
-      db,
-      ref.runId,
-      ref.attempt,
-      makeScrubber([key]),
-      driver.phaseOf,
-      deps.logLimits,
-      metrics ? (entries) => countLogLines(metrics.logLinesIngested, entries) : undefined,
-      deps.logWriter,
-    )
-    await tailer.load()
-    // Counted in live_followed_harnesses while it is followed live.
-    let live = false
-    const setLive = (now: boolean) => {
+/** What following the harness of one attempt works with. */
+interface Followed {
+  deps: HostActivityDeps
+  ref: AttemptRef
+  attempt: AttemptContext
+  log: Logger
+  tailer: LogTailer
+  follower: Follower
+  /** How many harnesses this worker follows now. */
+  following: () => number
+}
+
+async function runHarness(
+  deps: HostActivityDeps,
+  stage: (ctx: AttemptContext) => Promise<void>,
+  ref: AttemptRef,
+  following: () => number,
+): Promise<HarnessRun> {
+  const ctx = Context.current()
+  const attempt = await attemptContext(deps, ref)
+  const { job, driver, paths } = attempt
+  const log = activityLogger(deps.logger, 'runHarness', ref).child({ harness: job.harness })
+  const state = await deps.host.probe(paths.proc)
+  if (state.state === 'absent') {
+    refuseUnlistedImportPaths(job, deps.allowedImportPaths)
+    // Staged afresh while the harness has not started (a retry after a crash mid-copy copies again).
+    await heartbeating(() => stage(attempt))
+  }
+  // From here the harness may be started: `running` tells the workflow that this attempt began.
+  await setRunStatus(deps.db, ref.runId, 'running', ref.attempt)
+  const key = await loadJobKey(deps, ref.jobId)
+  const tailer = attemptTailer(deps, ref, attempt, key)
+  await tailer.load()
+  const live = liveGauge(deps)
+  const follower = new Follower(deps.host, driver, paths, tailer, () => {
+    const mode = followMode({
+      baseMs: deps.pollIntervalMs,
+      following: following(),
+      liveUpTo: deps.followLiveUpTo,
+      watched: deps.watchedRuns?.has(ref.runId) ?? false,
+    })
+    live.set(mode.watch)
+    return mode
+  })
+  const followed: Followed = { deps, ref, attempt, log, tailer, follower, following }
+  try {
+    const started = await startOrAttach(followed, state, key, ctx.info.attempt)
+    return await followToTheEnd(followed, started, ctx)
+  } finally {
+    follower.close()
+    live.set(false)
+  }
+}
+
+function attemptTailer(deps: HostActivityDeps, ref: AttemptRef, attempt: AttemptContext, key: string | null) {
+  const { metrics } = deps
+  return new LogTailer(
+    deps.host,
+    deps.db,
+    ref.runId,
+    ref.attempt,
+    makeScrubber([key]),
+    attempt.driver.phaseOf,
+    deps.logLimits,
+    metrics ? (entries) => countLogLines(metrics.logLinesIngested, entries) : undefined,
+    deps.logWriter,
+  )
+}
+
+/** Counted in live_followed_harnesses while it is followed live. */
+function liveGauge(deps: HostActivityDeps): { set(now: boolean): void } {
+  let live = false
+  return {
+    set(now) {
       if (now === live) return
       live = now
-      metrics?.liveHarnesses[now ? 'inc' : 'dec']({ host: host.id })
+      deps.metrics?.liveHarnesses[now ? 'inc' : 'dec']({ host: deps.host.id })
+    },
+  }
+}
+
+/** Starts the harness if it has not started yet, else re-attaches to it: the state to follow from. */
+async function startOrAttach(
+  f: Followed,
+  state: HarnessProcessState,
+  key: string | null,
+  activityAttempt: number,
+): Promise<HarnessProcessState> {
+  const { deps, ref, log } = f
+  const { host, metrics } = deps
+  const { job, run, driver, paths } = f.attempt
+  if (state.state === 'running') {
+    await logOnce(f, `runner:attach:${activityAttempt}`, `re-attached to the running harness on ${host.id}`)
+    log.info('re-attached to the running harness')
+  }
+  if (state.state !== 'absent') return state
+  const launch = driver.launch(job, paths, host)
+  await logOnce(f, 'runner:start', `starting on ${host.id}: ${describeLaunch(launch)}`)
+  try {
+    // (A host's first attempt may wait for its runner to import Harbor.)
+    await heartbeating(() => startHarness(host, deps.runners, paths, launch, key ? { OPENROUTER_API_KEY: key } : {}))
+    log.info('harness started', { agent: job.agent, model: job.model, environment: job.environment })
+    // The first attempt's wait is the run's; a retry's would include its deliberate backoff.
+    if (ref.attempt === 1)
+      metrics?.runQueueLatency.observe({ harness: job.harness }, (Date.now() - run.created_at.getTime()) / 1000)
+  } catch (err) {
+    if (!(err instanceof AlreadyStartedError)) throw err
+  }
+  return { state: 'running' }
+}
+
+/** Follows the started harness until it ends, stopping it when cancelled or past its time limit. */
+async function followToTheEnd(f: Followed, from: HarnessProcessState, ctx: Context): Promise<HarnessRun> {
+  const { deps, follower, attempt } = f
+  const cancellation = ctx.cancelled.then(
+    () => null,
+    (err: unknown) => err,
+  )
+  const limitSec = attempt.job.run_time_limit_sec
+  const deadline =
+    limitSec === null ? null : ((await harnessStartedAt(deps.host, attempt.paths)) ?? Date.now()) + limitSec * 1000
+  const stop = new HarnessStop(deps.cancelGraceMs)
+  let state = from
+  let lastLiveness = Date.now()
+  let lastHeartbeat = 0
+  for (;;) {
+    if (state.state === 'exited' || state.state === 'lost') return await ended(f, state)
+    await follower.read()
+    // (The SDK sends a heartbeat at most every few seconds; building one costs, and reads come often.)
+    if (Date.now() - lastHeartbeat >= 1_000) {
+      heartbeat({ offsets: Object.fromEntries(f.tailer.offsets) })
+      lastHeartbeat = Date.now()
     }
-    const follower = new Follower(host, driver, paths, tailer, () => {
-      const mode = followMode({
-        baseMs: deps.pollIntervalMs,
-        following,
-        liveUpTo: deps.followLiveUpTo,
-        watched: deps.watchedRuns?.has(ref.runId) ?? false,
-      })
-      setLive(mode.watch)
-      return mode
-    })
-    try {
-      return await followToTheEnd()
-    } finally {
-      follower.close()
-      setLive(false)
-    }
-
-    async function followToTheEnd(): Promise<HarnessRun> {
-      if (state.state === 'absent') {
-        const launch = driver.launch(job, paths, host)
-        await logOnce(ref, 'runner:start', `starting on ${host.id}: ${describeLaunch(launch)}`)
-        try {
-          // (A host's first attempt may wait for its runner to import Harbor.)
-          await heartbeating(() =>
-            startHarness(host, deps.runners, paths, launch, key ? { OPENROUTER_API_KEY: key } : {}),
-          )
-          log.info('harness started', { agent: job.agent, model: job.model, environment: job.environment })
-          // The first attempt's wait is the run's; a retry's would include its deliberate backoff.
-          if (ref.attempt === 1)
-            metrics?.runQueueLatency.observe({ harness: job.harness }, (Date.now() - run.created_at.getTime()) / 1000)
-        } catch (err) {
-          if (!(err instanceof AlreadyStartedError)) throw err
-        }
-        state = { state: 'running' }
-      } else if (state.state === 'running') {
-        await logOnce(ref, `runner:attach:${ctx.info.attempt}`, `re-attached to the running harness on ${host.id}`)
-        log.info('re-attached to the running harness')
-      }
-
-      const cancellation = ctx.cancelled.then(
-        () => null,
-        (err: unknown) => err,
-      )
-      const deadline =
-        job.run_time_limit_sec === null
-          ? null
-          : ((await harnessStartedAt(paths)) ?? Date.now()) + job.run_time_limit_sec * 1000
-      let lastLiveness = Date.now()
-      let lastHeartbeat = 0
-      let terminating: { since: number; cancelled: boolean } | null = null
-      for (;;) {
-        if (state.state === 'exited' || state.state === 'lost') {
-          await follower.read(true)
-          const overdue = await readOverdueMark(paths)
-          log.info('harness ended', {
-            state: state.state,
-            exit_code: state.state === 'exited' ? state.exitCode : null,
-            duration_s: state.state === 'exited' ? seconds(state.startedAtMs, state.finishedAtMs) : null,
-            overdue: overdue !== null,
-          })
-          return state.state === 'exited'
-            ? {
-                state: 'exited',
-                exitCode: state.exitCode,
-                startedAtMs: state.startedAtMs,
-                finishedAtMs: state.finishedAtMs,
-                overdue,
-              }
-            : { state: 'lost', exitCode: null, startedAtMs: null, finishedAtMs: null, overdue }
-        }
-        await follower.read()
-        // (The SDK sends a heartbeat at most every few seconds; building one costs, and reads come often.)
-        if (Date.now() - lastHeartbeat >= 1_000) {
-          heartbeat({ offsets: Object.fromEntries(tailer.offsets) })
-          lastHeartbeat = Date.now()
-        }
-
-        if (terminating === null) {
-          const failure = await Promise.race([follower.next().then(() => null), cancellation])
-          if (failure) {
-            // Worker shutdown or a heartbeat timeout: leave the harness running for whoever comes next.
-            if (!(failure instanceof CancelledFailure) || failure.message !== 'CANCELLED') {
-              log.info('leaving the harness running for the next worker', { reason: (failure as Error).message })
-              throw failure
-            }
-            terminating = { since: Date.now(), cancelled: true }
-            log.info('cancelled: stopping the harness')
-            await logOnce(ref, 'runner:cancel', 'cancelled: stopping the harness')
-            await stopHarness(host, deps.runners, paths.proc, 'term')
-          } else if (deadline !== null && Date.now() > deadline) {
-            terminating = { since: Date.now(), cancelled: false }
-            const phase = (await findRunById(db, ref.runId))?.phase ?? null
-            log.warn('past its time limit: stopping the harness', { limit_s: job.run_time_limit_sec, phase })
-            await host.writeFile(path.join(paths.proc, OVERDUE_MARK), JSON.stringify({ at: Date.now(), phase }))
-            await logOnce(
-              ref,
-              'runner:overdue',
-              `the run passed its time limit of ${job.run_time_limit_sec} s: stopping the harness`,
-            )
-            await stopHarness(host, deps.runners, paths.proc, 'term')
-          }
-        } else {
-          await sleep(pollInterval(deps.pollIntervalMs, following))
-          if (Date.now() - terminating.since > deps.cancelGraceMs) {
-            log.warn('the harness did not stop in time: killing it', { grace_ms: deps.cancelGraceMs })
-            await stopHarness(host, deps.runners, paths.proc, 'kill')
-          }
-        }
-
-        // The full check (a process on the host) finds a harness gone without an exit record; with
-        // hundreds followed it runs less often (50 ms per harness, from 5 s), since each costs a process.
-        const full = Date.now() - lastLiveness > Math.max(LIVENESS_EVERY_MS, following * 50)
-        state = await probeCheaply(paths, full)
-        if (full) lastLiveness = Date.now()
-        if (terminating?.cancelled && state.state !== 'running') {
-          await follower.read(true)
-          const labels = { harness: job.harness, outcome: 'cancelled', error_class: 'none' }
-          metrics?.attempts.inc(labels)
-          const started = await harnessStartedAt(paths)
-          if (started !== null) metrics?.harnessDuration.observe(labels, (Date.now() - started) / 1000)
-          log.info('harness stopped after cancellation')
-          throw new CancelledFailure('CANCELLED')
-        }
+    if (stop.reason === null) await waitOrStop(f, stop, cancellation, deadline)
+    else {
+      await sleep(pollInterval(deps.pollIntervalMs, f.following()))
+      if (stop.tick(Date.now()) === 'kill') {
+        f.log.warn('the harness did not stop in time: killing it', { grace_ms: deps.cancelGraceMs })
+        await stopHarness(deps.host, deps.runners, attempt.paths.proc, 'kill')
       }
     }
+    // The full check (a process on the host) finds a harness gone without an exit record; with
+    // hundreds followed it runs less often (50 ms per harness, from 5 s), since each costs a process.
+    const full = Date.now() - lastLiveness > Math.max(LIVENESS_EVERY_MS, f.following() * 50)
+    state = await probeCheaply(deps.host, attempt.paths, full)
+    if (full) lastLiveness = Date.now()
+    if (stop.settle(state.state) === 'done') return await endCancelled(f)
   }
+}
 
-  /** The mark left when the harness was stopped for running past its time limit, if it was. */
-  async function readOverdueMark(paths: AttemptPaths): Promise<{ phase: string | null } | null> {
-    const mark = await host.readFrom(path.join(paths.proc, OVERDUE_MARK), 0, 4096)
-    if (!mark) return null
-    try {
-      return { phase: (JSON.parse(mark.toString('utf8')) as { phase?: string | null }).phase ?? null }
-    } catch {
-      return { phase: null }
+/**
+ * Waits for the harness to write more, for a cancellation, or for its time limit; asks it to stop
+ * when cancelled or past the limit. Any other failure (worker shutdown, a heartbeat timeout) leaves
+ * the harness running for whoever comes next.
+ */
+async function waitOrStop(
+  f: Followed,
+  stop: HarnessStop,
+  cancellation: Promise<unknown>,
+  deadline: number | null,
+): Promise<void> {
+  const failure = await Promise.race([f.follower.next().then(() => null), cancellation])
+  if (failure) {
+    if (!(failure instanceof CancelledFailure) || failure.message !== 'CANCELLED') {
+      f.log.info('leaving the harness running for the next worker', { reason: (failure as Error).message })
+      throw failure
     }
+    if (stop.cancel(Date.now()) === 'term') await stopCancelled(f)
+  } else if (deadline !== null && Date.now() > deadline) {
+    if (stop.overdue(Date.now()) === 'term') await stopOverdue(f)
   }
+}
 
-  /** When the harness started (the supervisor's record), or null if it has not recorded it yet. */
-  async function harnessStartedAt(paths: AttemptPaths): Promise<number | null> {
-    const started = Number((await host.readFrom(path.join(paths.proc, 'started'), 0, 64))?.toString().trim())
-    return Number.isFinite(started) && started > 0 ? started : null
-  }
+async function stopCancelled(f: Followed): Promise<void> {
+  f.log.info('cancelled: stopping the harness')
+  await logOnce(f, 'runner:cancel', 'cancelled: stopping the harness')
+  await stopHarness(f.deps.host, f.deps.runners, f.attempt.paths.proc, 'term')
+}
 
-  /** The exit record on every call; the (costlier) liveness check only when `full`. */
-  async function probeCheaply(paths: AttemptPaths, full: boolean): Promise<HarnessProcessState> {
-    if (full) return host.probe(paths.proc)
-    const exit = await host.readFrom(path.join(paths.proc, 'exit'), 0, 64)
-    return exit && exit.length > 0 ? host.probe(paths.proc) : { state: 'running' }
-  }
+async function stopOverdue(f: Followed): Promise<void> {
+  const { deps, ref } = f
+  const { job, paths } = f.attempt
+  const phase = (await findRunById(deps.db, ref.runId))?.phase ?? null
+  f.log.warn('past its time limit: stopping the harness', { limit_s: job.run_time_limit_sec, phase })
+  await deps.host.writeFile(path.join(paths.proc, OVERDUE_MARK), JSON.stringify({ at: Date.now(), phase }))
+  await logOnce(
+    f,
+    'runner:overdue',
+    `the run passed its time limit of ${job.run_time_limit_sec} s: stopping the harness`,
+  )
+  await stopHarness(deps.host, deps.runners, paths.proc, 'term')
+}
 
-  /** Our own log line, written exactly once however often the activity is retried. */
-  async function logOnce(ref: AttemptRef, marker: string, line: string): Promise<void> {
-    await appendRunnerLineOnce(db, ref.runId, ref.attempt, marker, line)
+/** The harness ended (exited, or lost): its last lines read, and how it ended. */
+async function ended(
+  f: Followed,
+  state: Extract<HarnessProcessState, { state: 'exited' | 'lost' }>,
+): Promise<HarnessRun> {
+  await f.follower.read(true)
+  const overdue = await readOverdueMark(f.deps.host, f.attempt.paths)
+  f.log.info('harness ended', {
+    state: state.state,
+    exit_code: state.state === 'exited' ? state.exitCode : null,
+    duration_s: state.state === 'exited' ? seconds(state.startedAtMs, state.finishedAtMs) : null,
+    overdue: overdue !== null,
+  })
+  return state.state === 'exited'
+    ? {
+        state: 'exited',
+        exitCode: state.exitCode,
+        startedAtMs: state.startedAtMs,
+        finishedAtMs: state.finishedAtMs,
+        overdue,
+      }
+    : { state: 'lost', exitCode: null, startedAtMs: null, finishedAtMs: null, overdue }
+}
+
+/** The harness stopped after a cancellation: its last lines read, counted, and the attempt cancelled. */
+async function endCancelled(f: Followed): Promise<never> {
+  const { host, metrics } = f.deps
+  await f.follower.read(true)
+  const labels = { harness: f.attempt.job.harness, outcome: 'cancelled', error_class: 'none' }
+  metrics?.attempts.inc(labels)
+  const started = await harnessStartedAt(host, f.attempt.paths)
+  if (started !== null) metrics?.harnessDuration.observe(labels, (Date.now() - started) / 1000)
+  f.log.info('harness stopped after cancellation')
+  throw new CancelledFailure('CANCELLED')
+}
+
+/** The mark left when the harness was stopped for running past its time limit, if it was. */
+async function readOverdueMark(host: ExecutionHost, paths: AttemptPaths): Promise<{ phase: string | null } | null> {
+  const mark = await host.readFrom(path.join(paths.proc, OVERDUE_MARK), 0, 4096)
+  if (!mark) return null
+  try {
+    return { phase: (JSON.parse(mark.toString('utf8')) as { phase?: string | null }).phase ?? null }
+  } catch {
+    return { phase: null }
   }
+}
+
+/** When the harness started (the supervisor's record), or null if it has not recorded it yet. */
+async function harnessStartedAt(host: ExecutionHost, paths: AttemptPaths): Promise<number | null> {
+  const started = Number((await host.readFrom(path.join(paths.proc, 'started'), 0, 64))?.toString().trim())
+  return Number.isFinite(started) && started > 0 ? started : null
+}
+
+/** The exit record on every call; the (costlier) liveness check only when `full`. */
+async function probeCheaply(host: ExecutionHost, paths: AttemptPaths, full: boolean): Promise<HarnessProcessState> {
+  if (full) return host.probe(paths.proc)
+  const exit = await host.readFrom(path.join(paths.proc, 'exit'), 0, 64)
+  return exit && exit.length > 0 ? host.probe(paths.proc) : { state: 'running' }
+}
+
+/** Our own log line, written exactly once however often the activity is retried. */
+async function logOnce(f: Followed, marker: string, line: string): Promise<void> {
+  await appendRunnerLineOnce(f.deps.db, f.ref.runId, f.ref.attempt, marker, line)
 }
 
 /**
