@@ -23,16 +23,10 @@ import { outcomeLabels } from '../observability/metrics.js'
 import { activityLogger } from './activity-log.js'
 import { collectOutput, MAX_SCRUBBED_FILE_BYTES, scrubTree } from './collect-output.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
-import {
-  attemptContext,
-  createRunHarness,
-  heartbeating,
-  type AttemptContext,
-  type AttemptRef,
-  type HarnessRun,
-} from './run-harness.js'
+import { attemptContext, heartbeating, type AttemptContext, type AttemptRef, type HarnessRun } from './attempt.js'
+import { createRunHarness } from './run-harness.js'
 
-export type { AttemptRef, HarnessRun } from './run-harness.js'
+export type { AttemptRef, HarnessRun } from './attempt.js'
 
 export function createHostActivities(deps: HostActivityDeps) {
   const { db, host, metrics } = deps

@@ -17,17 +17,13 @@
  */
 import { ApplicationFailure, CancelledFailure, Context, heartbeat } from '@temporalio/activity'
 import { setTimeout as sleep } from 'node:timers/promises'
-import path from 'node:path/posix'
 import { appendRunnerLineOnce } from '../db/run-logs.js'
-import { findRunById, findRunWithJob, setRunStatus } from '../db/runs.js'
-import type { JobRow, RunRow } from '../db/schema.js'
-import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
-import { isHarnessName } from '../harness/registry.js'
+import { findRunById, setRunStatus } from '../db/runs.js'
+import type { JobRow } from '../db/schema.js'
 import { Follower } from '../logs/follower.js'
 import { LogTailer } from '../logs/log-tailer.js'
-import { AlreadyStartedError, type ExecutionHost, type HarnessProcessState } from '../hosts/execution-host.js'
+import { AlreadyStartedError, type HarnessProcessState } from '../hosts/execution-host.js'
 import { makeScrubber } from '../secrets/scrub.js'
-import { hostAttemptDir } from '../shared/ids.js'
 import { importPathRefusal, refusedImportPaths } from '../shared/import-paths.js'
 import { countLogLines, whileOpen } from '../observability/metrics.js'
 import { ACTIVITY_FAILURES } from '../outcomes/activity-failures.js'
@@ -36,97 +32,14 @@ import type { Logger } from '../logger.js'
 import { describeLaunch, startHarness, stopHarness } from './harness-start.js'
 import { HarnessStop } from './harness-stop.js'
 import { loadJobKey, type HostActivityDeps } from './host-deps.js'
+import { attemptContext, heartbeating, type AttemptContext, type AttemptRef, type HarnessRun } from './attempt.js'
+import { followMode, pollInterval } from './follow-mode.js'
+import { harnessStartedAt, probeCheaply, readOverdueMark, writeOverdueMark } from './attempt-records.js'
 
-export interface AttemptRef {
-  jobId: string
-  runId: string
-  runNumber: number
-  attempt: number
-}
-
-export interface HarnessRun {
-  state: 'exited' | 'lost'
-  exitCode: number | null
-  startedAtMs: number | null
-  finishedAtMs: number | null
-  /** Set when it was stopped for running past the job's time limit: the phase it was in then. */
-  overdue: { phase: string | null } | null
-}
+export type { AttemptRef, HarnessRun } from './attempt.js'
 
 /** Checking the exit record is cheap; asking whether the process still lives is not. */
 const LIVENESS_EVERY_MS = 5_000
-/** In the attempt's proc dir: the harness was stopped for running past its time limit. */
-const OVERDUE_MARK = 'overdue'
-
-export interface AttemptContext {
-  job: JobRow
-  run: RunRow
-  driver: HarnessDriver
-  paths: AttemptPaths
-}
-
-/** The job, the run, this host's driver for the job's harness, and the attempt's paths on the host. */
-export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRef, 'runId'>): Promise<AttemptContext> {
-  const found = await findRunWithJob(deps.db, ref.jobId, ref.runNumber)
-  if (!found)
-    throw ApplicationFailure.nonRetryable(
-      `run ${ref.runNumber} of job ${ref.jobId} does not exist`,
-      ACTIVITY_FAILURES.runNotFound,
-    )
-  const { harness } = found.job
-  const driver = isHarnessName(harness) ? deps.drivers[harness] : undefined
-  if (!driver) {
-    throw ApplicationFailure.nonRetryable(
-      `host ${deps.host.id} cannot run the ${found.job.harness} harness: it is not installed there`,
-      ACTIVITY_FAILURES.harnessMissing,
-    )
-  }
-  const paths = driver.paths(ref, found.job, hostAttemptDir(ref.jobId, ref.runNumber, ref.attempt))
-  return { ...found, driver, paths }
-}
-
-/**
- * How long a harness's follower sleeps between reads, given how many harnesses this worker follows.
- * Every read of every harness costs a few file reads and a transaction; past a few hundred harnesses
- * the interval grows with their number (1 ms each, at most 1 s), so a worker following hundreds
- * keeps time for starting and finishing runs rather than re-reading logs that have not changed.
- */
-export function pollInterval(baseMs: number, following: number): number {
-  return Math.max(baseMs, Math.min(following, 1000))
-}
-
-/** Followed live: the least time between two reads of one harness, so that a chatty one is read in batches. */
-const READ_GAP_MS = 50
-
-/**
- * How one harness is followed. Live (its files read as they are written, where the host reports
- * changes, else polled at the base interval) while the worker follows at most `liveUpTo` harnesses,
- * and always while someone watches the run; otherwise polled at `pollInterval`. Past a couple of
- * hundred chatty harnesses on 2 cores, the change notices of all of them cost more CPU than polls
- * (docs/benchmarks/load.md, fourth round), but the few that people watch cost
- * little, and there a line's delay is what the user sees.
- */
-export function followMode(o: { baseMs: number; following: number; liveUpTo: number; watched: boolean }): {
-  pollMs: number
-  watch: boolean
-  minGapMs: number
-} {
-  return {
-    pollMs: o.watched ? o.baseMs : pollInterval(o.baseMs, o.following),
-    watch: o.watched || o.following <= o.liveUpTo,
-    minGapMs: READ_GAP_MS,
-  }
-}
-
-/** Runs `work`, heartbeating every few seconds meanwhile (for steps that may outlast the heartbeat timeout). */
-export async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => heartbeat(), 5_000)
-  try {
-    return await work()
-  } finally {
-    clearInterval(timer)
-  }
-}
 
 /**
  * The harness of one attempt, started (after `stage` has put the task in place) unless it already
@@ -330,7 +243,7 @@ async function stopOverdue(f: Followed): Promise<void> {
   const { job, paths } = f.attempt
   const phase = (await findRunById(deps.db, ref.runId))?.phase ?? null
   f.log.warn('past its time limit: stopping the harness', { limit_s: job.run_time_limit_sec, phase })
-  await deps.host.writeFile(path.join(paths.proc, OVERDUE_MARK), JSON.stringify({ at: Date.now(), phase }))
+  await writeOverdueMark(deps.host, paths, phase)
   await logOnce(
     f,
     'runner:overdue',
@@ -373,30 +286,6 @@ async function endCancelled(f: Followed): Promise<never> {
   if (started !== null) metrics?.harnessDuration.observe(labels, (Date.now() - started) / 1000)
   f.log.info('harness stopped after cancellation')
   throw new CancelledFailure('CANCELLED')
-}
-
-/** The mark left when the harness was stopped for running past its time limit, if it was. */
-async function readOverdueMark(host: ExecutionHost, paths: AttemptPaths): Promise<{ phase: string | null } | null> {
-  const mark = await host.readFrom(path.join(paths.proc, OVERDUE_MARK), 0, 4096)
-  if (!mark) return null
-  try {
-    return { phase: (JSON.parse(mark.toString('utf8')) as { phase?: string | null }).phase ?? null }
-  } catch {
-    return { phase: null }
-  }
-}
-
-/** When the harness started (the supervisor's record), or null if it has not recorded it yet. */
-async function harnessStartedAt(host: ExecutionHost, paths: AttemptPaths): Promise<number | null> {
-  const started = Number((await host.readFrom(path.join(paths.proc, 'started'), 0, 64))?.toString().trim())
-  return Number.isFinite(started) && started > 0 ? started : null
-}
-
-/** The exit record on every call; the (costlier) liveness check only when `full`. */
-async function probeCheaply(host: ExecutionHost, paths: AttemptPaths, full: boolean): Promise<HarnessProcessState> {
-  if (full) return host.probe(paths.proc)
-  const exit = await host.readFrom(path.join(paths.proc, 'exit'), 0, 64)
-  return exit && exit.length > 0 ? host.probe(paths.proc) : { state: 'running' }
 }
 
 /** Our own log line, written exactly once however often the activity is retried. */

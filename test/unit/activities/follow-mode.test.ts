@@ -3,7 +3,7 @@
  * live up to FOLLOW_LIVE_UP_TO harnesses and always when watched, else polled less often as they grow.
  */
 import { describe, expect, it } from 'vitest'
-import { followMode, pollInterval } from '../../../src/activities/run-harness.js'
+import { followMode, pollInterval } from '../../../src/activities/follow-mode.js'
 
 describe('pollInterval', () => {
   it('reads harness logs less often only when a worker follows hundreds of harnesses', () => {
