@@ -18,7 +18,7 @@ const READ_GAP_MS = 50
  * changes, else polled at the base interval) while the worker follows at most `liveUpTo` harnesses,
  * and always while someone watches the run; otherwise polled at `pollInterval`. Past a couple of
  * hundred chatty harnesses on 2 cores, the change notices of all of them cost more CPU than polls
- * (docs/benchmarks/load.md, fourth round), but the few that people watch cost
+ * (docs/benchmarks/load.md, measurement 4), but the few that people watch cost
  * little, and there a line's delay is what the user sees.
  */
 export function followMode(o: { baseMs: number; following: number; liveUpTo: number; watched: boolean }): {

@@ -3,7 +3,7 @@
  *
  * A worker of several hundred MiB that spawns a process blocks its main thread for the fork and
  * until the child has exec'd, tens of milliseconds each on a busy machine, which adds up when
- * hundreds of runs start at once (docs/benchmarks/load.md, third round). The helper
+ * hundreds of runs start at once (docs/benchmarks/load.md, measurement 3). The helper
  * (`launcher-process.mjs`, forked once, with an empty environment so that none of the worker's
  * secrets reach it) does the fork, and reaps what it started.
  *

@@ -12,7 +12,7 @@
  * Watching delivers a line several times sooner than polling for a few dozen harnesses, but at
  * several hundred on a small machine the notices cost the worker more CPU than polls and delay lines
  * more, so past a couple of hundred harnesses (FOLLOW_LIVE_UP_TO) the follower polls those nobody
- * watches (docs/benchmarks/load.md, third and fourth rounds).
+ * watches (docs/benchmarks/load.md, measurements 3 and 4).
  */
 import path from 'node:path/posix'
 import type { DirWatch, ExecutionHost } from '../hosts/execution-host.js'

@@ -4,7 +4,7 @@
  *
  * Why groups: every child a workflow starts, and every child that ends, is a write to that
  * workflow's own history, one after another: one workflow starts its children only so fast,
- * whatever the machine's size (docs/benchmarks/load.md, third round). A large job therefore starts
+ * whatever the machine's size (docs/benchmarks/load.md, measurement 3). A large job therefore starts
  * its runs through groups of RUNS_PER_GROUP, which start theirs side by side.
  */
 import {

@@ -121,7 +121,7 @@ describe('the link and anchor readers', () => {
       [
         '# Sizing for 600 and 6000 concurrent runs',
         '### `GET /api/jobs/{job_id}/runs/{n}/logs/stream`',
-        '## First round: one worker process (2026-11-29)',
+        '## 1. One worker process (2026-11-29)',
         '## Notes',
         '## Notes',
       ].join('\n'),
@@ -129,7 +129,7 @@ describe('the link and anchor readers', () => {
     expect([...anchors]).toEqual([
       'sizing-for-600-and-6000-concurrent-runs',
       'get-apijobsjob_idrunsnlogsstream',
-      'first-round-one-worker-process-2026-11-29',
+      '1-one-worker-process-2026-11-29',
       'notes',
       'notes-1',
     ])
