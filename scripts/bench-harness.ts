@@ -159,7 +159,7 @@ async function main() {
   const host = new LocalHost('bench', workDir)
   const most = Math.max(...SIZES)
   const spec = harborRunnerSpec({
-    harborBin: findExecutable('harbor', null, process.env.PATH ?? '')!,
+    bin: findExecutable('harbor', null, process.env.PATH ?? '')!,
     env: ENV,
     pluginsDir: HARNESS_PLUGINS_DIR,
     slots: most,

@@ -25,7 +25,7 @@ let host: LocalHost
 /** The runner as the worker builds it, with `extraPath` first on its PYTHONPATH and `extraArgs` added. */
 function spec(options: { slots?: number; maxAttempts?: number; extraPath?: string; extraArgs?: string[] } = {}) {
   const base = harborRunnerSpec({
-    harborBin: findExecutable('harbor', null, process.env.PATH ?? '')!,
+    bin: findExecutable('harbor', null, process.env.PATH ?? '')!,
     env: harnessEnvironment({
       path: `${VENV_BIN}:/usr/local/bin:/usr/bin:/bin`,
       home: os.tmpdir(),

@@ -28,5 +28,5 @@ export const harbor: HarnessDefinition = {
   prepareTask: prepareHarborTask,
   environment: harnessEnvironment,
   driver: () => harborDriver(),
-  runners: ({ bin, ...options }) => harborRunnerSpec({ harborBin: bin, ...options }),
+  runners: harborRunnerSpec,
 }

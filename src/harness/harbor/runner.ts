@@ -9,34 +9,22 @@ import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import type { ManagedHost } from '../../hosts/execution-host.js'
 import type { RunnerSpec } from '../../runners/runner-pool.js'
+import type { WarmRunnerOptions } from '../harness.js'
 
-export interface HarborRunnerOptions {
-  /** The `harbor` console script on the host: the runner uses the Python it names. */
-  harborBin: string
-  /** The harness's environment (PATH, PYTHONPATH with our plugins, telemetry off, …). */
-  env: Record<string, string>
-  /** Our Python packages here, whose sources go into the build (copied as they are to SSH hosts). */
-  pluginsDir: string
-  slots: number
-  maxAttemptsPerRunner: number
-  /** Agents, environment types or modules each runner imports once it is ready. */
-  preload: readonly string[]
-  idleExitSec: number
-}
-
-export function harborRunnerSpec(options: HarborRunnerOptions): RunnerSpec {
+/** Harbor's runners on a host; `options.bin` is the `harbor` console script, whose Python the runner uses. */
+export function harborRunnerSpec(options: WarmRunnerOptions): RunnerSpec {
   const count = Math.max(1, Math.ceil(options.slots / options.maxAttemptsPerRunner))
   // Spread evenly: 600 slots at most 250 a runner is three runners of 200.
   const maxAttempts = Math.ceil(options.slots / count)
   const build = createHash('sha256')
     .update(sourcesDigest(options.pluginsDir))
-    .update(JSON.stringify([options.harborBin, Object.entries(options.env).sort(), maxAttempts, options.preload]))
+    .update(JSON.stringify([options.bin, Object.entries(options.env).sort(), maxAttempts, options.preload]))
     .update(String(options.idleExitSec))
     .digest('hex')
     .slice(0, 12)
   let python: Promise<string> | null = null
   const interpreter = (host: ManagedHost) =>
-    (python ??= interpreterOf(host, options.harborBin).catch((err: unknown) => {
+    (python ??= interpreterOf(host, options.bin).catch((err: unknown) => {
       python = null
       throw err
     }))

@@ -32,7 +32,7 @@ describe('a host’s runners', () => {
 
   const spec = (over: Partial<Parameters<typeof harborRunnerSpec>[0]> = {}) =>
     harborRunnerSpec({
-      harborBin: '/opt/venv/bin/harbor',
+      bin: '/opt/venv/bin/harbor',
       env: { PATH: '/usr/bin', HARBOR_TELEMETRY: '0' },
       pluginsDir: plugins,
       slots: 600,
@@ -66,7 +66,7 @@ describe('a host’s runners', () => {
     expect(spec({ env: { PATH: '/usr/bin', HARBOR_TELEMETRY: '0', DOCKER_HOST: 'tcp://x:2376' } }).build).not.toBe(
       build,
     )
-    expect(spec({ harborBin: '/other/bin/harbor' }).build).not.toBe(build)
+    expect(spec({ bin: '/other/bin/harbor' }).build).not.toBe(build)
     expect(spec({ slots: 4 }).build).not.toBe(build)
     expect(spec({ preload: [] }).build).not.toBe(build)
     await writeFile(path.join(plugins, 'runner.py'), 'print(2)\n')
