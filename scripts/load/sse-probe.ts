@@ -1,5 +1,5 @@
 /** Event streams held open while the load runs: runs' log streams and job pages. */
-import { readSse } from '../../test/helpers/api-client.js'
+import { readSse, type SseEvent } from '../../test/helpers/api-client.js'
 import { sleep } from './stats.js'
 
 /** A log line an SSE client received: when the harness wrote it, and how long it took to arrive. */
@@ -23,30 +23,27 @@ export function followRuns(
   )
 }
 
-/** Follows a run's stream; for each agent line, the time from the harness writing it to here. */
+/**
+ * Follows a run's stream to its end, reconnecting with the last id after a drop; for each agent
+ * line, the time from the harness writing it to here.
+ */
 async function followRun(base: string, jobId: string, run: number, delays: SseSample[], stop: AbortSignal) {
-  let last = ''
+  let last: string | undefined
   while (!stop.aborted) {
     try {
-      const res = await fetch(`${base}/api/jobs/${jobId}/runs/${run}/logs/stream`, {
-        headers: last ? { 'Last-Event-ID': last } : {},
+      let ended = false
+      await readSse(`${base}/api/jobs/${jobId}/runs/${run}/logs/stream`, {
+        lastEventId: last,
         signal: stop,
-      })
-      const decoder = new TextDecoder()
-      let buffer = ''
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true })
-        let split: number
-        while ((split = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, split)
-          buffer = buffer.slice(split + 2)
-          const id = /^id: (\d+)$/m.exec(block)?.[1]
-          if (id) last = id
-          if (/^event: end$/m.test(block)) return
-          const sample = sampleOf(block, Date.now())
+        timeoutMs: 24 * 3600_000, // until the run ends or the load stops
+        stopWhen: (e) => {
+          if (e.id) last = e.id
+          const sample = sampleOf(e)
           if (sample) delays.push(sample)
-        }
-      }
+          return (ended = e.event === 'end')
+        },
+      })
+      if (ended) return
     } catch {
       if (stop.aborted) return
       await sleep(500)
@@ -54,12 +51,12 @@ async function followRun(base: string, jobId: string, run: number, delays: SseSa
   }
 }
 
-/** An agent line's event block, received at `now`, as a sample; null for any other event. */
-function sampleOf(block: string, now: number): SseSample | null {
-  const t = /load line \d+\/\d+ t=(\d{13})/.exec(block)?.[1]
+/** An agent line's event as a sample; null for any other event. */
+function sampleOf(e: SseEvent): SseSample | null {
+  const t = /load line \d+\/\d+ t=(\d{13})/.exec(e.event === 'log' ? String(e.data?.line) : '')?.[1]
   if (!t) return null
-  const stored = Date.parse(/"time":"([^"]+)"/.exec(block)?.[1] ?? '')
-  return { writtenAt: Number(t), delay: now - Number(t), toStored: stored - Number(t) }
+  const stored = Date.parse(String(e.data?.time ?? ''))
+  return { writtenAt: Number(t), delay: e.at - Number(t), toStored: stored - Number(t) }
 }
 
 /** Job pages open as a dashboard holds them: the `job` events each receives, counted in `events`. */
