@@ -19,7 +19,7 @@ import { limitsConfig, limitsEnv, type LimitsConfig, type TasksConfig } from './
 import { observabilityConfig, observabilityEnv, type ObservabilityConfig } from './config/observability.js'
 import { servicesConfig, servicesEnv, type ServicesConfig } from './config/services.js'
 
-export { parseHostName, type HostName } from './config/api.js'
+export { parseHostName, parseOrigin, type HostName } from './config/api.js'
 export { ConfigError } from './config/common.js'
 export type { HostConfig } from './config/hosts.js'
 

@@ -21,7 +21,7 @@
  * so a GET from another origin is sent but its answer cannot be read.
  */
 import type { MiddlewareHandler } from 'hono'
-import { parseHostName, type HostName } from '../config.js'
+import { parseHostName, parseOrigin, type HostName } from '../config.js'
 import { ApiError } from './errors.js'
 
 /** Routes machines call by address: they answer under any `Host`. */
@@ -58,7 +58,10 @@ export function requireSameOrigin(allowedOrigins: readonly string[]): Middleware
     if (SAFE_METHODS.has(c.req.method)) return next()
     const origin = c.req.header('origin')
     if (origin !== undefined) {
-      if (!sameOrigin(origin, c.req.header('host') ?? new URL(c.req.url).host) && !allowedOrigins.includes(origin)) {
+      // (`null`, the origin of opaque pages, is no origin: refused.)
+      const theirs = parseOrigin(origin)
+      const own = c.req.header('host') ?? new URL(c.req.url).host
+      if (!theirs || (!sameOrigin(theirs, own) && !allowedOrigins.includes(theirs))) {
         throw new ApiError(
           403,
           'origin_not_allowed',
@@ -76,16 +79,9 @@ export function requireSameOrigin(allowedOrigins: readonly string[]): Middleware
   }
 }
 
-/** Whether `origin` (as a browser sends it; `null` for opaque ones) is at the request's `Host`. */
+/** Whether `origin` (an `http(s)://host[:port]` origin) is at the request's `Host`. */
 function sameOrigin(origin: string, host: string): boolean {
-  let url: URL
-  try {
-    url = new URL(origin)
-  } catch {
-    return false
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false
   const own = parseHostName(host)
-  const theirs = parseHostName(url.host)
+  const theirs = parseHostName(new URL(origin).host)
   return own !== null && theirs !== null && own.name === theirs.name && own.port === theirs.port
 }

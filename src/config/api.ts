@@ -70,7 +70,7 @@ export function parseHostName(text: string): HostName | null {
 }
 
 /** `http(s)://host[:port]` and nothing more, as its `URL.origin`; null if not one. */
-function parseOrigin(text: string): string | null {
+export function parseOrigin(text: string): string | null {
   let url: URL
   try {
     url = new URL(text)
