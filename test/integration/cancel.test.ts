@@ -11,13 +11,12 @@
  */
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { readSse, upload, waitForJob } from '../helpers/api-client.js'
 import { eventually } from '../helpers/eventually.js'
 import { runnersOf } from '../helpers/runners.js'
 import { startTestService, type TestService } from '../helpers/service.js'
+import { waitForSlowStep } from '../helpers/slow-steps.js'
 import { slowTask } from '../helpers/task-zips.js'
 
 const STEPS = 60
@@ -29,20 +28,8 @@ beforeAll(async () => {
 afterAll(() => service?.stop())
 
 /** Waits until `nRuns` runs of the job have logged slow step `step`: their harnesses are mid-agent. */
-async function waitForStep(jobId: string, step: number, nRuns: number): Promise<void> {
-  const deadline = Date.now() + 90_000
-  for (;;) {
-    const { count } = await service.db.db
-      .selectFrom('run_log_lines')
-      .innerJoin('runs', 'runs.id', 'run_log_lines.run_id')
-      .select(sql<number>`count(distinct run_log_lines.run_id)::int`.as('count'))
-      .where('runs.job_id', '=', jobId)
-      .where('run_log_lines.line', '=', `slow step ${step}/${STEPS}`)
-      .executeTakeFirstOrThrow()
-    if (count >= nRuns) return
-    if (Date.now() > deadline) throw new Error(`only ${count} of ${nRuns} runs reached step ${step}`)
-    await sleep(200)
-  }
+function waitForStep(jobId: string, step: number, nRuns: number): Promise<void> {
+  return waitForSlowStep(service.db.db, jobId, step, STEPS, nRuns)
 }
 
 it('cancels running harnesses and a run not yet started: harnesses stopped, files removed, slots freed', async () => {

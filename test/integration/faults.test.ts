@@ -28,6 +28,7 @@ import { freePort } from '../helpers/ports.js'
 import { createTestApp, uploadTo, type TestApp } from '../helpers/api-app.js'
 import { record } from '../helpers/reliability.js'
 import { startTestService, type TestService } from '../helpers/service.js'
+import { waitForSlowStep } from '../helpers/slow-steps.js'
 import { buildZip, harborTask, slowTask } from '../helpers/task-zips.js'
 
 const FIELDS = { model: 'openai/gpt-4o', agent: 'oracle' }
@@ -242,21 +243,9 @@ async function uploadSlowJob(apiUrl: string, nRuns: number): Promise<string> {
   return body.job_id
 }
 
-/** Waits until `nRuns` runs of the job have logged slow step `step`: every harness is mid-agent. */
-async function waitForStep(jobId: string, step: number, nRuns: number): Promise<void> {
-  const deadline = Date.now() + 90_000
-  for (;;) {
-    const { count } = await service.db.db
-      .selectFrom('run_log_lines')
-      .innerJoin('runs', 'runs.id', 'run_log_lines.run_id')
-      .select(sql<number>`count(distinct run_log_lines.run_id)::int`.as('count'))
-      .where('runs.job_id', '=', jobId)
-      .where('run_log_lines.line', '=', `slow step ${step}/${STEPS}`)
-      .executeTakeFirstOrThrow()
-    if (count >= nRuns) return
-    if (Date.now() > deadline) throw new Error(`only ${count} of ${nRuns} runs reached step ${step}`)
-    await sleep(200)
-  }
+/** Waits until `nRuns` runs of the job have logged slow step `step`: their harnesses are mid-agent. */
+function waitForStep(jobId: string, step: number, nRuns: number): Promise<void> {
+  return waitForSlowStep(service.db.db, jobId, step, STEPS, nRuns)
 }
 
 /**
