@@ -10,10 +10,11 @@
  * test's own would cost start-up time for nothing: every test has task queues of its own.
  */
 import { fileURLToPath } from 'node:url'
-import { type Client } from '@temporalio/client'
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client'
+import { CancelledFailure } from '@temporalio/common'
 import { TestWorkflowEnvironment } from '@temporalio/testing'
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker'
-import { inject, onTestFinished } from 'vitest'
+import { expect, inject, onTestFinished } from 'vitest'
 import { installTemporalRuntime } from '../../src/runtime/process.js'
 import { hostTaskQueue } from '../../src/shared/ids.js'
 import type { FakeActivities } from './fake-activities.js'
@@ -103,4 +104,15 @@ function sdkLogger(): DefaultLogger {
     const level = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'info'
     log[level](entry.message, entry.meta ?? {})
   })
+}
+
+/** Expects the workflow to have ended cancelled (its result a cancellation, its status CANCELLED). */
+export async function expectCancelled(handle: WorkflowHandle): Promise<void> {
+  const err = await handle.result().then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(WorkflowFailedError)
+  expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure)
+  expect((await handle.describe()).status.name).toBe('CANCELLED')
 }

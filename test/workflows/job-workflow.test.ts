@@ -6,15 +6,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client'
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common'
+import { WorkflowNotFoundError } from '@temporalio/client'
+import { ApplicationFailure } from '@temporalio/common'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { jobWorkflowId, runGroupWorkflowId, runWorkflowId } from '../../src/shared/ids.js'
 import type { jobWorkflow, JobWorkflowInput } from '../../src/workflows/job-workflow.js'
 import { planGroups, RUNS_PER_GROUP } from '../../src/workflows/run-group.js'
 import { eventually } from '../helpers/eventually.js'
 import { FakeActivities, passed, until, untilCancelled } from '../helpers/fake-activities.js'
-import { createWorkflowTestEnv, type WorkflowTestEnv } from '../helpers/workflow-env.js'
+import { createWorkflowTestEnv, type WorkflowTestEnv, expectCancelled } from '../helpers/workflow-env.js'
 
 let env: WorkflowTestEnv
 beforeAll(async () => {
@@ -55,16 +55,6 @@ async function expectInFlight(fakes: FakeActivities, n: number): Promise<void> {
   )
   await sleep(1_000)
   expect(fakes.inFlight.size).toBe(n)
-}
-
-async function expectCancelled(handle: WorkflowHandle): Promise<void> {
-  const err = await handle.result().then(
-    () => null,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(WorkflowFailedError)
-  expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure)
-  expect((await handle.describe()).status.name).toBe('CANCELLED')
 }
 
 const parentOf = async (workflowId: string) =>

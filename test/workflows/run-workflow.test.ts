@@ -6,8 +6,8 @@
  * tests read the durations the workflow asked for from its history.
  */
 import { randomUUID } from 'node:crypto'
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client'
-import { ApplicationFailure, CancelledFailure, decodeTimeoutType } from '@temporalio/common'
+import type { WorkflowHandle } from '@temporalio/client'
+import { ApplicationFailure, decodeTimeoutType } from '@temporalio/common'
 import { tsToMs } from '@temporalio/common/lib/time.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RETRYABLE_ERROR_CLASSES } from '../../src/outcomes/retry.js'
@@ -17,7 +17,7 @@ import type { runWorkflow, RunWorkflowInput } from '../../src/workflows/run-work
 import { eventually } from '../helpers/eventually.js'
 import { FakeActivities, failedWith, passed, runIdOf, untilCancelled } from '../helpers/fake-activities.js'
 import { SCHEDULE_TO_START_SCALE, TIMER_SCALE } from '../helpers/fast-time.js'
-import { createWorkflowTestEnv, type WorkflowTestEnv } from '../helpers/workflow-env.js'
+import { createWorkflowTestEnv, type WorkflowTestEnv, expectCancelled } from '../helpers/workflow-env.js'
 
 const JOB = 'job-1'
 
@@ -63,16 +63,6 @@ async function scheduledOf(handle: WorkflowHandle): Promise<{ queue: string; act
     if (completed) scheduled.get(String(completed.scheduledEventId))!.end = 'completed'
   }
   return [...scheduled.values()]
-}
-
-async function expectCancelled(handle: WorkflowHandle): Promise<void> {
-  const err = await handle.result().then(
-    () => null,
-    (e: unknown) => e,
-  )
-  expect(err).toBeInstanceOf(WorkflowFailedError)
-  expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure)
-  expect((await handle.describe()).status.name).toBe('CANCELLED')
 }
 
 describe('retries', () => {
