@@ -15,6 +15,8 @@ import * as placeAttemptFunction from './2026_12_06_000100_place_attempt_functio
 import * as indexJobsTaskSha256 from './2026_12_06_000200_index_jobs_task_sha256.js'
 import * as addRunLogLinePhase from './2026_12_06_001000_add_run_log_line_phase.js'
 import * as dropJobsHarnessCheck from './2026_12_06_001100_drop_jobs_harness_check.js'
+import * as createJobTasks from './2026_12_06_002000_create_job_tasks.js'
+import * as addJobControl from './2026_12_06_002100_add_job_control.js'
 
 export const migrations: Record<string, Migration> = {
   '2026_11_29_000100_create_jobs': createJobs,
@@ -29,4 +31,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_000200_index_jobs_task_sha256': indexJobsTaskSha256,
   '2026_12_06_001000_add_run_log_line_phase': addRunLogLinePhase,
   '2026_12_06_001100_drop_jobs_harness_check': dropJobsHarnessCheck,
+  '2026_12_06_002000_create_job_tasks': createJobTasks,
+  '2026_12_06_002100_add_job_control': addJobControl,
 }

@@ -1,7 +1,7 @@
 /** One attempt as the host activities know it: its ids, what its harness came to, and its job, run and paths on the host. */
 import { ApplicationFailure, heartbeat } from '@temporalio/activity'
 import { findRunWithJob } from '../db/runs.js'
-import type { JobRow, RunRow } from '../db/schema.js'
+import type { JobRow, JobTaskRow, RunRow } from '../db/schema.js'
 import type { AttemptPaths, HarnessDriver } from '../harness/driver.js'
 import { isHarnessName } from '../harness/registry.js'
 import { ACTIVITY_FAILURES } from '../outcomes/activity-failures.js'
@@ -26,12 +26,14 @@ export interface HarnessRun {
 
 export interface AttemptContext {
   job: JobRow
+  /** The job task the run is a run of. */
+  task: JobTaskRow
   run: RunRow
   driver: HarnessDriver
   paths: AttemptPaths
 }
 
-/** The job, the run, this host's driver for the job's harness, and the attempt's paths on the host. */
+/** The job, the run and its task, this host's driver for the job's harness, and the attempt's paths on the host. */
 export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRef, 'runId'>): Promise<AttemptContext> {
   const found = await findRunWithJob(deps.db, ref.jobId, ref.runNumber)
   if (!found)
@@ -47,7 +49,7 @@ export async function attemptContext(deps: HostActivityDeps, ref: Omit<AttemptRe
       ACTIVITY_FAILURES.harnessMissing,
     )
   }
-  const paths = driver.paths(ref, found.job, hostAttemptDir(ref.jobId, ref.runNumber, ref.attempt))
+  const paths = driver.paths(ref, found.job, found.task, hostAttemptDir(ref.jobId, ref.runNumber, ref.attempt))
   return { ...found, driver, paths }
 }
 

@@ -32,10 +32,10 @@ export function createHostActivities(deps: HostActivityDeps) {
   const { db, host, metrics } = deps
 
   /** Copies the job's stored task to where the attempt's harness expects it on the host. */
-  async function stageTask({ job, paths }: AttemptContext): Promise<void> {
-    const source = path.join(deps.taskStoreDir, job.task_sha256)
+  async function stageTask({ task, paths }: AttemptContext): Promise<void> {
+    const source = path.join(deps.taskStoreDir, task.sha256)
     await fs.access(source).catch(() => {
-      throw ApplicationFailure.nonRetryable(`stored task ${job.task_sha256} is missing`, ACTIVITY_FAILURES.taskMissing)
+      throw ApplicationFailure.nonRetryable(`stored task ${task.sha256} is missing`, ACTIVITY_FAILURES.taskMissing)
     })
     await host.putDirectory(source, paths.task)
   }
@@ -48,7 +48,7 @@ export function createHostActivities(deps: HostActivityDeps) {
    * attempt came out.
    */
   async function collectResults(input: AttemptRef & { harness: HarnessRun }): Promise<AttemptOutcome> {
-    const { job, driver, paths } = await attemptContext(deps, input)
+    const { job, task, driver, paths } = await attemptContext(deps, input)
     const log = activityLogger(deps.logger, 'collectResults', input).child({ harness: job.harness })
     // The attempt's outcome, counted and logged (error messages are scrubbed by now). A retried
     // collection counts it again: rare enough for metrics, which are approximate anyway.
@@ -97,7 +97,7 @@ export function createHostActivities(deps: HostActivityDeps) {
       return judged(
         errorOutcome(
           overrunErrorClass(phase),
-          `the run went past its time limit of ${job.run_time_limit_sec} s (the task's timeouts × ${job.timeout_multiplier}, ` +
+          `the run went past its time limit of ${task.run_time_limit_sec} s (the task's timeouts × ${job.timeout_multiplier}, ` +
             `plus a margin, at most RUN_TIME_LIMIT_MAX_SEC) during ${phase ?? 'an unknown phase'}, and was stopped`,
         ),
       )

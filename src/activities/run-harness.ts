@@ -177,7 +177,7 @@ async function followToTheEnd(f: Followed, from: HarnessProcessState, ctx: Conte
     () => null,
     (err: unknown) => err,
   )
-  const limitSec = attempt.job.run_time_limit_sec
+  const limitSec = attempt.task.run_time_limit_sec
   const deadline =
     limitSec === null ? null : ((await harnessStartedAt(deps.host, attempt.paths)) ?? Date.now()) + limitSec * 1000
   const stop = new HarnessStop(deps.cancelGraceMs)
@@ -240,14 +240,14 @@ async function stopCancelled(f: Followed): Promise<void> {
 
 async function stopOverdue(f: Followed): Promise<void> {
   const { deps, ref } = f
-  const { job, paths } = f.attempt
+  const { task, paths } = f.attempt
   const phase = (await findRunById(deps.db, ref.runId))?.phase ?? null
-  f.log.warn('past its time limit: stopping the harness', { limit_s: job.run_time_limit_sec, phase })
+  f.log.warn('past its time limit: stopping the harness', { limit_s: task.run_time_limit_sec, phase })
   await writeOverdueMark(deps.host, paths, phase)
   await logOnce(
     f,
     'runner:overdue',
-    `the run passed its time limit of ${job.run_time_limit_sec} s: stopping the harness`,
+    `the run passed its time limit of ${task.run_time_limit_sec} s: stopping the harness`,
   )
   await stopHarness(deps.host, deps.runners, paths.proc, 'term')
 }

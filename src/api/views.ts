@@ -1,5 +1,5 @@
 /** The JSON shapes the API answers with (compatible with the earlier design's field names). */
-import type { JobRow, RunAttemptRow, RunRow } from '../db/schema.js'
+import type { JobRow, JobTaskRow, RunAttemptRow, RunRow } from '../db/schema.js'
 import type { PhaseTimings } from '../shared/outcome.js'
 import { computeJobMetrics, type JobMetrics } from '../metrics/job-metrics.js'
 import { harnessModel, jobWorkflowId } from '../shared/ids.js'
@@ -12,17 +12,17 @@ export function jobView(job: JobRow, temporalUiUrl: string | null, namespace: st
     job_id: job.id,
     status: job.status,
     task_name: job.task_name,
-    task_format: job.task_format,
-    task_sha256: job.task_sha256,
+    n_tasks: job.n_tasks,
     harness: job.harness,
     agent: job.agent,
     model: job.model,
     harness_model: harnessModel(job.model),
     environment: job.environment,
     n_runs: job.n_runs,
+    runs_per_task: job.runs_per_task,
     max_parallel: job.max_parallel,
     timeout_multiplier: job.timeout_multiplier,
-    run_time_limit_sec: job.run_time_limit_sec,
+    source_job_id: job.source_job_id,
     error: job.error,
     created_at: iso(job.created_at),
     started_at: iso(job.started_at),
@@ -44,9 +44,20 @@ export function runCounts(runs: readonly Pick<RunRow, 'status'>[]): Record<RunSt
   return counts
 }
 
+export function taskView(task: JobTaskRow) {
+  return {
+    task_index: task.task_index,
+    name: task.name,
+    format: task.format,
+    sha256: task.sha256,
+    run_time_limit_sec: task.run_time_limit_sec,
+  }
+}
+
 export function runView(run: RunRow) {
   return {
     run_number: run.run_number,
+    task_index: run.task_index,
     status: run.status,
     phase: run.phase,
     outcome: run.outcome,
@@ -58,6 +69,7 @@ export function runView(run: RunRow) {
     cost_usd: run.cost_usd,
     tests: run.tests,
     attempts: run.attempts,
+    retries: run.retries,
     host: run.host,
     log_lines: run.log_seq,
     log_bytes: Number(run.log_bytes),
@@ -108,9 +120,10 @@ export function phaseDurations(phases: PhaseTimings | null) {
   )
 }
 
-/** `GET /api/jobs/{id}` and the job's event stream: the job, its runs and its metrics. */
+/** `GET /api/jobs/{id}` and the job's event stream: the job, its tasks, its runs and its metrics. */
 export function jobDetail(
   job: JobRow,
+  tasks: readonly JobTaskRow[],
   runs: readonly RunRow[],
   phases: ReadonlyMap<string, PhaseTimings>,
   temporalUiUrl: string | null,
@@ -118,6 +131,7 @@ export function jobDetail(
 ) {
   return {
     ...jobView(job, temporalUiUrl, namespace),
+    tasks: tasks.map(taskView),
     runs_by_status: runCounts(runs),
     metrics: jobMetrics(job, runs),
     runs: runs.map((run) => ({ ...runView(run), phase_durations: phaseSeconds(phases.get(run.id) ?? null) })),

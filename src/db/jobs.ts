@@ -1,13 +1,15 @@
 import { sql } from 'kysely'
 import type { Db } from './database.js'
 import { LOG_NOTIFY_CHANNEL } from './run-logs.js'
-import type { JobRow, NewJob } from './schema.js'
+import type { JobRow, JobTaskRow, NewJob, NewJobTask } from './schema.js'
 import type { JobStatus } from '../shared/status.js'
 import type { JobMetrics } from '../metrics/job-metrics.js'
 import type { Sealed } from '../secrets/sealed-box.js'
 
 export interface NewJobWithRuns {
-  job: Omit<NewJob, 'status' | 'metrics' | 'error'>
+  job: Omit<NewJob, 'status' | 'metrics' | 'error' | 'n_tasks' | 'n_runs' | 'with_key'>
+  /** Its tasks, in order: the first is task 0. */
+  tasks: Omit<NewJobTask, 'job_id' | 'task_index'>[]
   secret: Sealed | null
 }
 
@@ -23,7 +25,7 @@ export class OwnerLimitError extends Error {
 }
 
 /**
- * Inserts the job, its runs (all `queued`) and its sealed key in one transaction, after checking
+ * Inserts the job, its tasks, its runs (all `queued`) and its sealed key in one transaction, after checking
  * (under a lock per owner, so that concurrent uploads cannot both slip under) that the owner stays
  * within `limits` of jobs and runs not yet ended. Given a transaction, it inserts them as part of it.
  */
@@ -33,6 +35,8 @@ export async function insertJobWithRuns(
   newId: () => string,
   limits: { activeJobs: number; activeRuns: number },
 ): Promise<void> {
+  const nTasks = input.tasks.length
+  const nRuns = nTasks * input.job.runs_per_task
   await (db.isTransaction ? insertIn(db) : db.transaction().execute(insertIn))
 
   async function insertIn(trx: Db): Promise<void> {
@@ -53,21 +57,37 @@ export async function insertJobWithRuns(
         `at most ${limits.activeJobs} jobs may be queued or running at once per token`,
       )
     }
-    if (Number(active.runs) + input.job.n_runs > limits.activeRuns) {
+    if (Number(active.runs) + nRuns > limits.activeRuns) {
       throw new OwnerLimitError(
         'active_runs',
         `at most ${limits.activeRuns} runs may belong to queued or running jobs at once per token ` +
-          `(${Number(active.runs)} now, ${input.job.n_runs} asked)`,
+          `(${Number(active.runs)} now, ${nRuns} asked)`,
       )
     }
     await trx
       .insertInto('jobs')
-      .values({ ...input.job, status: 'queued', metrics: null, error: null })
+      .values({
+        ...input.job,
+        n_tasks: nTasks,
+        n_runs: nRuns,
+        with_key: input.secret !== null,
+        status: 'queued',
+        metrics: null,
+        error: null,
+      })
       .execute()
-    const runs = Array.from({ length: input.job.n_runs }, (_, i) => ({
+    await trx
+      .insertInto('job_tasks')
+      .values(input.tasks.map((t, i) => ({ ...t, job_id: input.job.id, task_index: i })))
+      .execute()
+    // Interleaved (run r is a run of task (r - 1) mod n_tasks): the runs started first cover every
+    // task, so a dataset gives an early look at all of it, and a paused or cancelled job has a
+    // spread of tasks behind it.
+    const runs = Array.from({ length: nRuns }, (_, i) => ({
       id: newId(),
       job_id: input.job.id,
       run_number: i + 1,
+      task_index: i % nTasks,
       status: 'queued' as const,
     }))
     // Stay well under PostgreSQL's 65535 bind parameters per statement.
@@ -92,6 +112,11 @@ export async function deleteJob(db: Db, jobId: string): Promise<void> {
 
 export async function findJob(db: Db, jobId: string): Promise<JobRow | undefined> {
   return db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst()
+}
+
+/** The job's tasks, in order. */
+export async function listJobTasks(db: Db, jobId: string): Promise<JobTaskRow[]> {
+  return db.selectFrom('job_tasks').selectAll().where('job_id', '=', jobId).orderBy('task_index').execute()
 }
 
 /**

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from './database.js'
-import type { JobRow, RunAttemptRow, RunRow } from './schema.js'
+import type { JobRow, JobTaskRow, RunAttemptRow, RunRow } from './schema.js'
 import { appendRunLogInTransaction } from './run-logs.js'
 import type { AttemptOutcome, PhaseTimings } from '../shared/outcome.js'
 import type { RunStatus } from '../shared/status.js'
@@ -26,17 +26,24 @@ export async function listAttempts(db: Db, runId: string): Promise<RunAttemptRow
   return db.selectFrom('run_attempts').selectAll().where('run_id', '=', runId).orderBy('attempt').execute()
 }
 
-/** The run together with the job settings an activity needs to act on it. */
+/** The run together with the job settings and the task an activity needs to act on it. */
 export async function findRunWithJob(
   db: Db,
   jobId: string,
   runNumber: number,
-): Promise<{ run: RunRow; job: JobRow } | undefined> {
+): Promise<{ run: RunRow; job: JobRow; task: JobTaskRow } | undefined> {
   const [job, run] = await Promise.all([
     db.selectFrom('jobs').selectAll().where('id', '=', jobId).executeTakeFirst(),
     findRun(db, jobId, runNumber),
   ])
-  return job && run ? { job, run } : undefined
+  if (!job || !run) return undefined
+  const task = await db
+    .selectFrom('job_tasks')
+    .selectAll()
+    .where('job_id', '=', jobId)
+    .where('task_index', '=', run.task_index)
+    .executeTakeFirstOrThrow()
+  return { job, run, task }
 }
 
 /**

@@ -19,26 +19,44 @@ export type TaskFormat = 'harbor' | 'terminal-bench'
 export interface JobTable {
   id: string
   status: JobStatus
+  /** The job's name: its task's, or its dataset's. */
   task_name: string
-  task_format: TaskFormat
-  task_sha256: string
+  /** How many tasks it runs (job_tasks), each `runs_per_task` times. */
+  n_tasks: Generated<number>
   /** A name of the harness registry (src/harness/registry.ts), checked by the upload. */
   harness: string
   agent: string
   model: string
   environment: string
+  /** All its runs: n_tasks × runs_per_task. */
   n_runs: number
+  runs_per_task: number
   max_parallel: number
   timeout_multiplier: number
-  run_time_limit_sec: number | null
   idempotency_key: string | null
   owner_token_id: string | null
+  /** The job this one re-runs, if it was made that way. */
+  source_job_id: string | null
+  /** Whether it was given a key (which is deleted when the job ends). */
+  with_key: Generated<boolean>
   metrics: JSONColumnType<JobMetrics, string | null, string | null> | null
   error: string | null
   created_at: DefaultTimestamp
   updated_at: DefaultTimestamp
   started_at: Timestamp | null
   finished_at: Timestamp | null
+}
+
+/** One task of a job; a single-task job has one, at index 0. */
+export interface JobTaskTable {
+  job_id: string
+  task_index: number
+  name: string
+  format: TaskFormat
+  /** The stored task it runs: DATA_DIR/tasks/<sha256>/. */
+  sha256: string
+  /** The task's own limit × the job's multiplier, plus a margin, within the service's cap. */
+  run_time_limit_sec: number | null
 }
 
 export interface JobSecretTable {
@@ -53,6 +71,8 @@ export interface RunTable {
   id: string
   job_id: string
   run_number: number
+  /** The job task it is a run of. */
+  task_index: Generated<number>
   status: RunStatus
   outcome: RunOutcome | null
   error_class: ErrorClass | null
@@ -65,6 +85,10 @@ export interface RunTable {
   cost_usd: number | null
   tests: JSONColumnType<TestCounts, string | null, string | null> | null
   attempts: Generated<number>
+  /** How many times it was retried after it had ended (each retry adds attempts). */
+  retries: Generated<number>
+  /** The request that retried it last (src/db/run-retries.ts). */
+  retry_request: string | null
   host: string | null
   phase: string | null
   log_seq: Generated<number>
@@ -134,6 +158,7 @@ export interface ApiTokenTable {
 
 export interface Database {
   jobs: JobTable
+  job_tasks: JobTaskTable
   job_secrets: JobSecretTable
   runs: RunTable
   run_attempts: RunAttemptTable
@@ -145,6 +170,8 @@ export interface Database {
 
 export type JobRow = Selectable<JobTable>
 export type NewJob = Insertable<JobTable>
+export type JobTaskRow = Selectable<JobTaskTable>
+export type NewJobTask = Insertable<JobTaskTable>
 export type RunRow = Selectable<RunTable>
 export type RunAttemptRow = Selectable<RunAttemptTable>
 export type RunLogLineRow = Selectable<RunLogLineTable>

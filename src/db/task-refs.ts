@@ -16,12 +16,19 @@ function taskLock(sha256: string) {
 }
 
 /**
- * Runs `work` in a transaction that holds the task's lock shared: store the task and insert the job
- * that references it there (with `trx`), and the task stays until the job commits.
+ * Runs `work` in a transaction that holds the tasks' locks shared: store the tasks and insert the
+ * job that references them there (with `trx`), and the tasks stay until the job commits. (Taken in
+ * one order, so that two uploads of overlapping datasets never wait on each other in a circle.)
  */
-export async function withTaskReference<T>(db: Db, sha256: string, work: (trx: Db) => Promise<T>): Promise<T> {
+export async function withTaskReferences<T>(
+  db: Db,
+  hashes: readonly string[],
+  work: (trx: Db) => Promise<T>,
+): Promise<T> {
   return db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock_shared(${taskLock(sha256)})`.execute(trx)
+    for (const sha256 of [...new Set(hashes)].sort()) {
+      await sql`select pg_advisory_xact_lock_shared(${taskLock(sha256)})`.execute(trx)
+    }
     return work(trx)
   })
 }
@@ -46,6 +53,6 @@ export async function removeTaskUnlessReferenced(
 /** Those of `hashes` that some job references. */
 export async function referencedTasks(db: Db, hashes: readonly string[]): Promise<Set<string>> {
   if (hashes.length === 0) return new Set()
-  const rows = await db.selectFrom('jobs').select('task_sha256').distinct().where('task_sha256', 'in', hashes).execute()
-  return new Set(rows.map((r) => r.task_sha256))
+  const rows = await db.selectFrom('job_tasks').select('sha256').distinct().where('sha256', 'in', hashes).execute()
+  return new Set(rows.map((r) => r.sha256))
 }

@@ -3,7 +3,7 @@
  * live on the host, the command line, the files to follow while it runs, and how to read its
  * outcome from what it left. One implementation per harness (harbor/driver.ts, terminus/driver.ts).
  */
-import type { JobRow } from '../db/schema.js'
+import type { JobRow, JobTaskRow } from '../db/schema.js'
 import type { LogEntry } from '../db/run-logs.js'
 import type { ExecutionHost } from '../hosts/execution-host.js'
 import type { AttemptOutcome } from '../shared/outcome.js'
@@ -50,7 +50,8 @@ export type HarnessLaunch =
   | { kind: 'trial'; attempt: TrialAttemptRequest }
 
 export interface HarnessDriver {
-  paths(ids: AttemptIds, job: JobRow, attemptDir: string): AttemptPaths
+  /** Where the attempt's files live on its host; `task` is the job task this run runs. */
+  paths(ids: AttemptIds, job: JobRow, task: JobTaskRow, attemptDir: string): AttemptPaths
   launch(job: JobRow, paths: AttemptPaths, host: ExecutionHost): HarnessLaunch
   /** The files to follow while the harness runs (some appear only as it goes). */
   logSources(host: ExecutionHost, paths: AttemptPaths): Promise<LogSource[]>

@@ -6,7 +6,7 @@
 export const RUN_STATUSES = ['queued', 'staging', 'running', 'collecting', 'completed', 'cancelled'] as const
 export type RunStatus = (typeof RUN_STATUSES)[number]
 
-export const JOB_STATUSES = ['queued', 'running', 'completed', 'cancelled', 'failed'] as const
+export const JOB_STATUSES = ['queued', 'running', 'paused', 'completed', 'cancelled', 'failed'] as const
 export type JobStatus = (typeof JOB_STATUSES)[number]
 
 export const RUN_OUTCOMES = ['passed', 'failed', 'error'] as const

@@ -43,7 +43,7 @@ afterAll(async () => {
 type Kind = 'process' | 'trial'
 
 const driver = (kind: Kind): HarnessDriver => ({
-  paths: (_ids, _job, attemptDir) => ({
+  paths: (_ids, _job, _task, attemptDir) => ({
     root: attemptDir,
     task: `${attemptDir}/task`,
     proc: `${attemptDir}/proc`,
@@ -219,7 +219,7 @@ describe('past the time limit', () => {
     it(`stops the harness during ${phase} and records the attempt as error/${errorClass}`, async () => {
       const host = new FakeHost()
       const { deps, ref } = await attemptOn(host, 'process')
-      await tdb.db.updateTable('jobs').set({ run_time_limit_sec: 1 }).where('id', '=', ref.jobId).execute()
+      await tdb.db.updateTable('job_tasks').set({ run_time_limit_sec: 1 }).where('job_id', '=', ref.jobId).execute()
       // The harness's phase events move the run into `phase` as it starts.
       host.onStart = async () => {
         await tdb.db.updateTable('runs').set({ phase }).where('id', '=', ref.runId).execute()

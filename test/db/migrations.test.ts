@@ -63,11 +63,17 @@ it('leaves which harnesses there are to the harness registry: a job of any harne
   const job = {
     id: jobId,
     task_name: 't',
-    task_format: 'harbor' as const,
-    task_sha256: 'b'.repeat(64),
     harness: 'third',
   }
-  const rest = { agent: 'oracle', model: 'm', environment: 'docker', n_runs: 1, max_parallel: 1, timeout_multiplier: 1 }
+  const rest = {
+    agent: 'oracle',
+    model: 'm',
+    environment: 'docker',
+    n_runs: 1,
+    runs_per_task: 1,
+    max_parallel: 1,
+    timeout_multiplier: 1,
+  }
   await tdb.db
     .insertInto('jobs')
     .values({ ...job, ...rest, status: 'queued' })

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { withTaskReference } from '../../src/db/task-refs.js'
+import { withTaskReferences } from '../../src/db/task-refs.js'
 import { createLogger } from '../../src/logger.js'
 import { sweepStoredTasks } from '../../src/runtime/task-sweep.js'
 import { eventually } from '../helpers/eventually.js'
@@ -52,7 +52,7 @@ it('removes unreferenced tasks and old staging directories, and waits for an upl
 
   // An upload holds the task's lock from before storing it until its job commits.
   const sweep: { removed?: Promise<number> } = {}
-  await withTaskReference(tdb.db, uploading!, async (trx) => {
+  await withTaskReferences(tdb.db, [uploading!], async (trx) => {
     await storedTask(uploading!)
     sweep.removed = sweepStoredTasks(tdb.db, storeDir, createLogger('error'))
     // The sweep waits for the upload's lock before it looks at that task.

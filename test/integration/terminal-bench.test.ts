@@ -58,7 +58,11 @@ describe('Terminal-Bench 1 tasks', () => {
   }, 200_000)
 
   it('runs a task with tb: resolved is passed, with its test counts and phases', () => {
-    expect(passing.job).toMatchObject({ harness: 'terminus', task_format: 'terminal-bench', task_name: 'tb-hello' })
+    expect(passing.job).toMatchObject({
+      harness: 'terminus',
+      task_name: 'tb-hello',
+      tasks: [{ task_index: 0, name: 'tb-hello', format: 'terminal-bench' }],
+    })
     expect(passing.run).toMatchObject({ status: 'completed', outcome: 'passed', reward: 1, attempts: 1 })
     expect(passing.run.tests).toMatchObject({ failed: 0 })
     expect(passing.run.tests.passed).toBeGreaterThan(0)
@@ -78,7 +82,11 @@ describe('Terminal-Bench 1 tasks', () => {
   })
 
   it('converts the same task with harbor task migrate for the harbor harness, and it passes there', () => {
-    expect(migrated.job).toMatchObject({ harness: 'harbor', task_format: 'terminal-bench', task_name: 'tb-hello' })
+    expect(migrated.job).toMatchObject({
+      harness: 'harbor',
+      task_name: 'tb-hello',
+      tasks: [{ name: 'tb-hello', format: 'terminal-bench' }],
+    })
     expect(migrated.run).toMatchObject({ outcome: 'passed', reward: 1 })
   })
 })

@@ -79,9 +79,9 @@ it('keeps a stored task that a concurrent upload references when the upload that
     const [one, two] = await Promise.all([first, second])
     expect(one).toMatchObject({ status: 503, body: { error: { code: 'orchestrator_unavailable' } } })
     expect(two.status).toBe(201)
-    const jobs = await t.db.db.selectFrom('jobs').select(['id', 'task_sha256']).execute()
-    expect(jobs).toEqual([{ id: two.body.job_id, task_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }])
-    expect(existsSync(path.join(t.config.dataDir, 'tasks', jobs[0]!.task_sha256))).toBe(true)
+    const jobs = await t.db.db.selectFrom('job_tasks').select(['job_id', 'sha256']).execute()
+    expect(jobs).toEqual([{ job_id: two.body.job_id, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }])
+    expect(existsSync(path.join(t.config.dataDir, 'tasks', jobs[0]!.sha256))).toBe(true)
   } finally {
     await holder.end()
   }
@@ -94,9 +94,7 @@ it('removes the stored task of a failed upload that no job references', async ()
   const zip = await buildZip({ ...harborTask(), 'instruction.md': 'Print hello, once.\n' })
   const res = await uploadTo(t.app, zip, FIELDS)
   expect(res).toMatchObject({ status: 503, body: { error: { code: 'orchestrator_unavailable' } } })
-  const referenced = new Set(
-    (await t.db.db.selectFrom('jobs').select('task_sha256').execute()).map((j) => j.task_sha256),
-  )
+  const referenced = new Set((await t.db.db.selectFrom('job_tasks').select('sha256').execute()).map((j) => j.sha256))
   const stored = await readdir(path.join(t.config.dataDir, 'tasks'))
   expect(stored.filter((sha256) => !referenced.has(sha256))).toEqual([])
 })

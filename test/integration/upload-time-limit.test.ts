@@ -25,7 +25,7 @@ async function timeLimitOf(app: TestApp, multiplier: number): Promise<number> {
   const fields = { model: 'openai/gpt-4o', agent: 'oracle', n_runs: '1', timeout_multiplier: String(multiplier) }
   const res = await uploadTo(app.app, zip, fields)
   expect(res.status, JSON.stringify(res.body)).toBe(201)
-  return res.body.run_time_limit_sec
+  return res.body.tasks[0].run_time_limit_sec
 }
 
 it("is the task's timeouts × the multiplier plus a margin", async () => {

@@ -15,7 +15,7 @@ import type { AppEnv } from '../auth.js'
 import type { TokenSlots } from '../token-slots.js'
 import { requireJob } from '../lookups.js'
 import { jobDetail } from '../views.js'
-import { findJob } from '../../db/jobs.js'
+import { findJob, listJobTasks } from '../../db/jobs.js'
 import { lastAttemptPhases, listRuns } from '../../db/runs.js'
 import { whileOpen } from '../../observability/metrics.js'
 import { isTerminalJobStatus } from '../../shared/status.js'
@@ -62,9 +62,13 @@ export function jobEventRoutes(deps: AppDeps, streams: TokenSlots) {
         while (!sse.aborted) {
           changed = false
           const job = (await findJob(db, found.id))!
-          const [runs, phases] = await Promise.all([listRuns(db, job.id), lastAttemptPhases(db, job.id)])
+          const [tasks, runs, phases] = await Promise.all([
+            listJobTasks(db, job.id),
+            listRuns(db, job.id),
+            lastAttemptPhases(db, job.id),
+          ])
           // Log line counts change with every line; they are not worth an update of their own.
-          const detail = jobDetail(job, runs, phases, config.temporal.uiUrl, config.temporal.namespace)
+          const detail = jobDetail(job, tasks, runs, phases, config.temporal.uiUrl, config.temporal.namespace)
           const fingerprint = JSON.stringify({ ...detail, runs: detail.runs.map((r) => ({ ...r, log_lines: 0 })) })
           if (fingerprint !== last) {
             last = fingerprint

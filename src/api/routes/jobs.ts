@@ -8,7 +8,7 @@ import { requireJob, requireJobAs, requireRun } from '../lookups.js'
 import { intQuery, NO_QUERY, parseQuery, textQuery } from '../params.js'
 import { detailEtag, ifNoneMatchHits, JobDetailCache } from '../detail-cache.js'
 import { attemptView, jobDetail, jobView, phaseDurations, runView } from '../views.js'
-import { findJobWithDetailVersion, listJobs } from '../../db/jobs.js'
+import { findJobWithDetailVersion, listJobs, listJobTasks } from '../../db/jobs.js'
 import { jobProgress, lastAttemptPhases, listAttempts, listRuns } from '../../db/runs.js'
 import { HARNESS_NAMES } from '../../harness/registry.js'
 import { isTerminalJobStatus, JOB_STATUSES } from '../../shared/status.js'
@@ -70,8 +70,12 @@ export function jobRoutes(deps: AppDeps) {
     let body = detailCache.get(job.id, version)
     if (body === undefined) {
       startTime(c, 'render', 'runs read and rendered')
-      const [runs, phases] = await Promise.all([listRuns(db, job.id), lastAttemptPhases(db, job.id)])
-      body = JSON.stringify(jobDetail(job, runs, phases, config.temporal.uiUrl, config.temporal.namespace))
+      const [tasks, runs, phases] = await Promise.all([
+        listJobTasks(db, job.id),
+        listRuns(db, job.id),
+        lastAttemptPhases(db, job.id),
+      ])
+      body = JSON.stringify(jobDetail(job, tasks, runs, phases, config.temporal.uiUrl, config.temporal.namespace))
       endTime(c, 'render')
       detailCache.set(job.id, version, body)
     }

@@ -19,7 +19,8 @@ import { UPLOAD_FIELDS, uploadFormParser } from '../upload/upload-form.js'
 import { toolEnvironment } from '../../tasks/harness-checks.js'
 import { HARNESSES } from '../../harness/registry.js'
 import { computeTreeHash, removeStoredTask, storeTask } from '../../tasks/task-store.js'
-import { jobView } from '../views.js'
+import { listJobTasks } from '../../db/jobs.js'
+import { jobView, taskView } from '../views.js'
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
 
@@ -65,7 +66,12 @@ export function uploadRoutes(deps: AppDeps) {
         owner: c.get('principal').tokenId,
         idempotencyKey,
       })
-      const view = { ...jobView(job, config.temporal.uiUrl, config.temporal.namespace), runs_queued: job.n_runs }
+      const tasks = await listJobTasks(deps.db, job.id)
+      const view = {
+        ...jobView(job, config.temporal.uiUrl, config.temporal.namespace),
+        tasks: tasks.map(taskView),
+        runs_queued: job.n_runs,
+      }
       return replay ? c.json({ ...view, idempotent_replay: true }, 200) : c.json(view, 201)
     } catch (err) {
       // A full disk while the archive is unpacked or stored is the server's condition, not a bug:

@@ -1,30 +1,29 @@
 /**
- * Submitting a job: an uploaded task archive and the run settings in, a job with N queued runs out.
+ * Submitting a job: an uploaded archive (one task, or a dataset of several) and the run settings in,
+ * a job of tasks × n_runs queued runs out.
  *
- * The archive is unpacked by the safe reader, its format detected and checked, prepared for the
- * chosen harness, checked by the harness's own rules, and stored content-addressed. Only then are
- * the job's rows written (with the key sealed) and its workflow started. Any rejection is an
- * `ApiError` with its own code and leaves nothing behind: no row, no stored task, no workflow (the
- * caller removes its working directory). Everything it works over is handed in.
+ * The archive is unpacked by the safe reader, its tasks found, and each detected and checked,
+ * prepared for the chosen harness, checked by the harness's own rules, and stored content-addressed.
+ * Only then are the job's rows written (with the key sealed) and its workflow started. Any rejection
+ * is an `ApiError` with its own code, naming the task of a dataset it is about, and leaves nothing
+ * behind: no row, no stored task, no workflow (the caller removes its working directory).
+ * Everything it works over is handed in.
  */
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import type { Db } from '../../db/database.js'
 import { deleteJob, findJob, findJobByIdempotencyKey, insertJobWithRuns, OwnerLimitError } from '../../db/jobs.js'
 import type { JobRow } from '../../db/schema.js'
-import { removeTaskUnlessReferenced, withTaskReference } from '../../db/task-refs.js'
+import { removeTaskUnlessReferenced, withTaskReferences } from '../../db/task-refs.js'
 import { HarnessUnavailableError, type PreparedTask, type UploadedTask } from '../../harness/harness.js'
 import type { HarnessName } from '../../harness/registry.js'
 import { seal } from '../../secrets/sealed-box.js'
-import { extractArchive } from '../../tasks/archive.js'
-import { checkTaskComposeFiles } from '../../tasks/compose/files.js'
-import { TaskArchiveError, httpStatusFor } from '../../tasks/errors.js'
 import type { TaskChecker } from '../../tasks/harness-checks.js'
-import { detectTask } from '../../tasks/task-format.js'
 import type { LimitsConfig, TasksConfig } from '../../config/limits.js'
 import type { JobStarter } from '../deps.js'
 import { ApiError } from '../errors.js'
 import type { UploadForm } from './upload-form.js'
+import { checkTask, unpackUpload, type UnpackedTask } from './unpack.js'
 
 /** The content-addressed task store. */
 export interface TaskStoreOps {
@@ -69,21 +68,49 @@ export interface SubmitJobResult {
   replay: boolean
 }
 
+/** A task ready to store: where it is, what it is, and its own time limit if it states one. */
+interface ReadyTask {
+  name: string
+  format: UploadedTask['format']
+  root: string
+  sha256: string
+  timeLimitSec: number | null
+}
+
 export async function submitJob(deps: SubmitJobDeps, input: SubmitJobInput): Promise<SubmitJobResult> {
   const earlier = await findReplay(deps, input)
   if (earlier) return earlier
-  const task = await unpackTask(deps, input)
-  const runnable = await prepareForHarness(deps, task, input)
-  const checked = deps.taskChecker
-    ? await checkTask(() => deps.taskChecker!.check(runnable.kind, runnable.root))
-    : { timeLimitSec: null }
-  const sha256 = await deps.tasks.hash(runnable.root)
+  const upload = await unpackUpload(deps, input)
+  const ready: ReadyTask[] = []
+  for (const [i, task] of upload.tasks.entries()) {
+    ready.push(await readyTask(deps, input, task, path.join(input.workDir, `task-${i}`)))
+  }
   const jobId = randomUUID()
-  const winner = await storeAndInsert(deps, input, { jobId, task, sha256, root: runnable.root }, checked.timeLimitSec)
+  const winner = await storeAndInsert(deps, input, { jobId, name: upload.name, tasks: ready })
   if (winner) return winner
-  await startOrUndo(deps, input.form, { jobId, name: task.name, sha256 })
+  await startOrUndo(deps, input.form, {
+    jobId,
+    name: upload.name,
+    nTasks: ready.length,
+    hashes: ready.map((t) => t.sha256),
+  })
   const job = await findJob(deps.db, jobId)
   return { job: job!, replay: false }
+}
+
+/** One task prepared for the harness, checked by its rules and hashed; a refusal names a dataset's task. */
+async function readyTask(
+  deps: SubmitJobDeps,
+  input: SubmitJobInput,
+  task: UnpackedTask,
+  workDir: string,
+): Promise<ReadyTask> {
+  const runnable = await prepareForHarness(deps, task, input.form.harness, workDir)
+  const checked = deps.taskChecker
+    ? await checkTask(task.label, () => deps.taskChecker!.check(runnable.kind, runnable.root))
+    : { timeLimitSec: null }
+  const sha256 = await deps.tasks.hash(runnable.root)
+  return { name: task.name, format: task.format, root: runnable.root, sha256, timeLimitSec: checked.timeLimitSec }
 }
 
 /** The job an earlier request with this Idempotency-Key submitted, if any. */
@@ -95,36 +122,34 @@ async function findReplay(deps: SubmitJobDeps, input: SubmitJobInput): Promise<S
 
 interface StoredJob {
   jobId: string
-  task: UploadedTask & { name: string }
-  sha256: string
-  root: string
+  name: string
+  tasks: ReadyTask[]
 }
 
 /**
- * The task stored and its job inserted under the task's lock, so that no failing upload removes the
- * task in between. A refusal removes the task again (unless a job references it); a lost race of two
- * requests with one Idempotency-Key answers with the winner's job.
+ * The tasks stored and their job inserted under the tasks' locks, so that no failing upload removes
+ * a task in between. A refusal removes the tasks again (unless a job references them); a lost race
+ * of two requests with one Idempotency-Key answers with the winner's job.
  */
-async function storeAndInsert(
-  deps: SubmitJobDeps,
-  input: SubmitJobInput,
-  stored: StoredJob,
-  taskLimitSec: number | null,
-): Promise<SubmitJobResult | null> {
+async function storeAndInsert(deps: SubmitJobDeps, input: SubmitJobInput, stored: StoredJob) {
   const { db, limits } = deps
-  let written = false
+  const hashes = stored.tasks.map((t) => t.sha256)
+  const written: string[] = []
   try {
-    await withTaskReference(db, stored.sha256, async (trx) => {
-      await deps.tasks.store(stored.root, stored.sha256)
-      written = true
-      await insertJobWithRuns(trx, newJob(deps, input, stored, taskLimitSec), randomUUID, {
+    await withTaskReferences(db, hashes, async (trx) => {
+      for (const task of stored.tasks) {
+        if (written.includes(task.sha256)) continue
+        await deps.tasks.store(task.root, task.sha256)
+        written.push(task.sha256)
+      }
+      await insertJobWithRuns(trx, newJob(deps, input, stored), randomUUID, {
         activeJobs: limits.activeJobsPerToken,
         activeRuns: limits.activeRunsPerToken,
       })
     })
     return null
   } catch (err) {
-    if (written) await releaseTask(deps, stored.sha256)
+    await releaseTasks(deps, written)
     if (err instanceof OwnerLimitError) throw new ApiError(429, `too_many_${err.limit}`, err.message)
     const winner = await findReplay(deps, input)
     if (winner) return winner
@@ -132,47 +157,50 @@ async function storeAndInsert(
   }
 }
 
-function newJob(deps: SubmitJobDeps, input: SubmitJobInput, stored: StoredJob, taskLimitSec: number | null) {
+function newJob(deps: SubmitJobDeps, input: SubmitJobInput, stored: StoredJob) {
   const { form } = input
-  const { jobId, task } = stored
   return {
     job: {
-      id: jobId,
-      task_name: task.name,
-      task_format: task.format,
-      task_sha256: stored.sha256,
+      id: stored.jobId,
+      task_name: stored.name,
       harness: form.harness,
       agent: form.agent,
       model: form.model,
       environment: form.environment,
-      n_runs: form.n_runs,
+      runs_per_task: form.n_runs,
       max_parallel: form.max_parallel,
       timeout_multiplier: form.timeout_multiplier,
-      run_time_limit_sec: runTimeLimit(taskLimitSec, form.timeout_multiplier, deps.runTimeLimitMaxSec),
       idempotency_key: input.idempotencyKey,
       owner_token_id: input.owner,
+      source_job_id: null,
     },
-    secret: form.openrouter_key ? seal(deps.masterKey, form.openrouter_key, jobId) : null,
+    tasks: stored.tasks.map((t) => ({
+      name: t.name,
+      format: t.format,
+      sha256: t.sha256,
+      run_time_limit_sec: runTimeLimit(t.timeLimitSec, form.timeout_multiplier, deps.runTimeLimitMaxSec),
+    })),
+    secret: form.openrouter_key ? seal(deps.masterKey, form.openrouter_key, stored.jobId) : null,
   }
 }
 
-/** Starts the job's workflow; if the orchestrator cannot be reached, the job and its task are undone. */
+/** Starts the job's workflow; if the orchestrator cannot be reached, the job and its tasks are undone. */
 async function startOrUndo(
   deps: SubmitJobDeps,
   form: UploadForm,
-  job: { jobId: string; name: string; sha256: string },
+  job: { jobId: string; name: string; nTasks: number; hashes: string[] },
 ): Promise<void> {
   try {
     await deps.jobs.start({
       jobId: job.jobId,
-      nRuns: form.n_runs,
+      nRuns: form.n_runs * job.nTasks,
       maxParallel: form.max_parallel,
       maxAttempts: deps.maxAttempts,
       label: { taskName: job.name, harness: form.harness, agent: form.agent, model: form.model },
     })
   } catch (err) {
     await deleteJob(deps.db, job.jobId)
-    await releaseTask(deps, job.sha256)
+    await releaseTasks(deps, job.hashes)
     deps.logError(err)
     throw new ApiError(
       503,
@@ -183,12 +211,14 @@ async function startOrUndo(
 }
 
 /**
- * Removes the stored task of a job that will not exist, unless a job references it. Whichever
- * upload stored it: under the task's lock no other upload is between storing it and committing its
+ * Removes the stored tasks of a job that will not exist, unless a job references them. Whichever
+ * upload stored one: under the task's lock no other upload is between storing it and committing its
  * job, so a task no job references is one no job needs.
  */
-async function releaseTask(deps: SubmitJobDeps, sha256: string): Promise<void> {
-  await removeTaskUnlessReferenced(deps.db, sha256, () => deps.tasks.remove(sha256))
+async function releaseTasks(deps: SubmitJobDeps, hashes: readonly string[]): Promise<void> {
+  for (const sha256 of new Set(hashes)) {
+    await removeTaskUnlessReferenced(deps.db, sha256, () => deps.tasks.remove(sha256))
+  }
 }
 
 /** Margin over the task's own timeouts before a harness run is stopped from outside. */
@@ -199,39 +229,12 @@ function runTimeLimit(taskLimitSec: number | null, multiplier: number, capSec: n
   return taskLimitSec === null ? capSec : Math.min(capSec, Math.ceil(taskLimitSec * multiplier + RUN_TIME_MARGIN_SEC))
 }
 
-/** Runs a task check, turning its rejection into the API's error. */
-async function checkTask<T>(check: () => Promise<T>): Promise<T> {
-  try {
-    return await check()
-  } catch (err) {
-    if (err instanceof TaskArchiveError) throw new ApiError(httpStatusFor(err.code), err.code, err.message, 'file')
-    throw err
-  }
-}
-
 /** The task as the chosen harness runs it, or its refusal. */
-async function prepareForHarness(deps: SubmitJobDeps, task: UploadedTask, input: SubmitJobInput) {
+async function prepareForHarness(deps: SubmitJobDeps, task: UnpackedTask, harness: HarnessName, workDir: string) {
   try {
-    return await checkTask(() => deps.prepareTask(task, input.form.harness, input.workDir))
+    return await checkTask(task.label, () => deps.prepareTask(task, harness, workDir))
   } catch (err) {
     if (err instanceof HarnessUnavailableError) throw new ApiError(503, 'harness_unavailable', err.message)
     throw err
   }
-}
-
-function unpackTask(deps: SubmitJobDeps, input: SubmitJobInput) {
-  const { limits } = deps
-  return checkTask(async () => {
-    const archive = await extractArchive(input.archive.path, path.join(input.workDir, 'extract'), {
-      maxEntries: limits.uploadEntries,
-      maxUncompressedBytes: limits.uploadUncompressedBytes,
-      maxCompressionRatio: limits.uploadCompressionRatio,
-    })
-    // A task zipped as its folder is named after the folder, else after the zip file.
-    const fallbackName = archive.topLevelDir ?? path.basename(input.archive.filename).replace(/\.zip$/i, '')
-    const detected = await detectTask(archive.root, { fallbackName })
-    // Before anything reads the task's compose files (a conversion copies its build contexts).
-    await checkTaskComposeFiles(archive.root, detected.format, { allow: deps.composeAllow })
-    return { ...detected, root: archive.root }
-  })
 }

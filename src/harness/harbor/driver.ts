@@ -31,7 +31,7 @@ const JOB_DIR_LISTED = 100
 /** Each attempt is a trial in the host's warm runner (harness-plugins/harbor_trial_runner). */
 export function harborDriver(): HarnessDriver {
   return {
-    paths(ids, _job, attemptDir) {
+    paths(ids, _job, _task, attemptDir) {
       const layout = attemptLayout(attemptDir, harnessJobName(ids.jobId, ids.runNumber, ids.attempt))
       return { root: layout.root, task: layout.task, proc: layout.proc, output: layout.jobs, runDir: layout.jobDir }
     },

@@ -20,11 +20,11 @@ export const MODELLESS_AGENTS: ReadonlySet<string> = new Set(['oracle', 'nop'])
 
 export function terminusDriver(options: { bin: string; env: Record<string, string> }): HarnessDriver {
   return {
-    paths(ids, job, attemptDir) {
+    paths(ids, _job, task, attemptDir) {
       // tb's ids end up in Docker names: lowercase, and distinct for tasks of different content.
       const layout = tbAttemptLayout(
         attemptDir,
-        tbTaskId(job.task_name, job.task_sha256),
+        tbTaskId(task.name, task.sha256),
         harnessJobName(ids.jobId, ids.runNumber, ids.attempt),
       )
       return { root: layout.root, task: layout.task, proc: layout.proc, output: layout.output, runDir: layout.runDir }
