@@ -5,6 +5,8 @@
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity'
 import type { Db } from '../db/database.js'
 import { finishJob, markJobRunning } from '../db/jobs.js'
+import { reopenJob, reopenRuns, setJobPaused } from '../db/run-retries.js'
+import type { RetriedRun } from '../shared/job-control.js'
 import { placeAttempt } from '../db/hosts.js'
 import {
   cancelRun,
@@ -137,6 +139,28 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000, log
         error_class: input.outcome.error_class,
         reward: input.outcome.reward,
       })
+    },
+
+    /** Marks the job paused or resumed, as its workflow has just become. */
+    async setJobPaused(input: { jobId: string; paused: boolean }): Promise<void> {
+      await setJobPaused(db, input.jobId, input.paused)
+      activityLogger(logger, 'setJobPaused', { jobId: input.jobId }).info(input.paused ? 'job paused' : 'job resumed')
+    },
+
+    /** Reopens the ended runs among `runNumbers` for a retry (src/db/run-retries.ts); idempotent per request. */
+    async reopenRuns(input: { jobId: string; runNumbers: number[]; requestId: string }): Promise<RetriedRun[]> {
+      const retried = await reopenRuns(db, input.jobId, input.runNumbers, input.requestId)
+      activityLogger(logger, 'reopenRuns', { jobId: input.jobId }).info('runs reopened for a retry', {
+        asked: input.runNumbers.length,
+        reopened: retried.map((r) => r.runNumber),
+      })
+      return retried
+    },
+
+    /** Moves an ended job back to running: retries came while it was being recorded as ended. */
+    async reopenJob(jobId: string): Promise<void> {
+      await reopenJob(db, jobId)
+      activityLogger(logger, 'reopenJob', { jobId }).info('job reopened for retried runs')
     },
 
     /** Ends a run as cancelled and frees its slot (its log stays). */

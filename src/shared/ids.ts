@@ -46,3 +46,8 @@ export function hostTaskQueue(baseQueue: string, hostId: string): string {
 export function harnessModel(model: string): string {
   return model.startsWith('openrouter/') ? model : `openrouter/${model}`
 }
+
+/** The `retry`-th retry of a run (counting from 1): a workflow of its own beside the run's first. */
+export function runRetryWorkflowId(jobId: string, runNumber: number, retry: number): string {
+  return `${runWorkflowId(jobId, runNumber)}-retry-${retry}`
+}

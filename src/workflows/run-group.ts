@@ -15,9 +15,11 @@ import {
   isCancellation,
   ParentClosePolicy,
   setCurrentDetails,
+  setHandler,
 } from '@temporalio/workflow'
 import { runGroupWorkflowId, runWorkflowId } from '../shared/ids.js'
 import { runWorkflow, type RunWorkflowInput } from './run-workflow.js'
+import { runGroupPausedSignal } from './job-control.js'
 
 /** Past this many runs a job starts them through groups. */
 export const RUNS_PER_GROUP = 50
@@ -40,22 +42,29 @@ export interface RunGroupWorkflowInput {
   maxParallel: number
   maxAttempts: number
   label: RunsLabel
+  /** The job was paused when the group started (later pauses come as signals). */
+  paused?: boolean
 }
 
 /**
  * Starts runs `first`…`last` of a job as children, waiting for a free place among `maxParallel`
- * before each; resolves when all have ended (a run's failure is its own: it records its outcome).
+ * before each, and while `isPaused()` for the job to be resumed; resolves when all have ended (a
+ * run's failure is its own: it records its outcome).
  * Cancelled, it starts no more and waits, uncancellable, for the started ones to cancel (each
  * stops its harness and cleans its host) before it passes the cancellation on.
  */
-export async function runChildren(input: RunGroupWorkflowInput, describe: (finished: number) => string): Promise<void> {
+export async function runChildren(
+  input: RunGroupWorkflowInput,
+  isPaused: () => boolean,
+  describe: (finished: number) => string,
+): Promise<void> {
   const { jobId, nRuns, first, last, maxParallel, label } = input
   let running = 0
   let finished = 0
   const children: Promise<void>[] = []
   try {
     for (let runNumber = first; runNumber <= last; runNumber++) {
-      await condition(() => running < maxParallel)
+      await condition(() => running < maxParallel && !isPaused())
       running++
       const args: RunWorkflowInput = { jobId, runNumber, maxAttempts: input.maxAttempts }
       const child = executeChild(runWorkflow, {
@@ -85,7 +94,13 @@ export async function runChildren(input: RunGroupWorkflowInput, describe: (finis
 /** One group of a large job's runs (see above). */
 export async function runGroupWorkflow(input: RunGroupWorkflowInput): Promise<void> {
   const size = input.last - input.first + 1
-  await runChildren(input, (finished) => `${finished}/${size} runs of this group finished`)
+  let paused = input.paused ?? false
+  setHandler(runGroupPausedSignal, (value) => void (paused = value))
+  await runChildren(
+    input,
+    () => paused,
+    (finished) => `${finished}/${size} runs of this group finished`,
+  )
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('job cancelled')
 }
 

@@ -2,7 +2,8 @@
  * RunWorkflow: one run of a job, as many attempts as it takes. Each attempt is placed on a host,
  * then staged, run and collected there by one activity, recorded, and cleaned up; an `infra` or
  * `harness` error starts a new attempt after a backoff, up to `maxAttempts`; the run's outcome is
- * its last attempt's.
+ * its last attempt's. A retried run (its job's retryRuns) is a new workflow of the same run, whose
+ * attempts carry on the numbering.
  *
  * Few round trips per run: placement and the record are local activities (database work, done by
  * the workflow's own worker within its workflow task), and the attempt one activity on its host.
@@ -40,6 +41,8 @@ export interface RunWorkflowInput {
   jobId: string
   runNumber: number
   maxAttempts: number
+  /** A retried run carries on its attempts' numbering from here (1 for a run's first workflow). */
+  firstAttempt?: number
 }
 
 export interface RunSummary {
@@ -116,12 +119,13 @@ function hostActivities(taskQueue: string) {
 export async function runWorkflow(input: RunWorkflowInput): Promise<RunSummary> {
   const { jobId, runNumber } = input
   let placed: PlacedAttempt | null = null
-  let attempt = 1
+  const first = input.firstAttempt ?? 1
+  let attempt = first
   try {
     for (; ; attempt++) {
       const { outcome, harness } = await runAttempt(input, attempt, (p) => (placed = p))
       const retry = isRetryable(outcome.error_class)
-      const last = !retry || attempt >= input.maxAttempts
+      const last = !retry || attempt >= first + input.maxAttempts - 1
       await CancellationScope.nonCancellable(async () => {
         await local.recordAttempt({ runId: placed!.runId, attempt, outcome, harness, completeRun: last })
         // After the record: a host that fails to clean up delays nothing (its sweep catches leftovers).

@@ -12,6 +12,7 @@ import type { JobMetrics } from '../../src/metrics/job-metrics.js'
 import { hostTaskQueue } from '../../src/shared/ids.js'
 import { errorOutcome, type AttemptOutcome } from '../../src/shared/outcome.js'
 import type { ErrorClass } from '../../src/shared/status.js'
+import type { RetriedRun } from '../../src/shared/job-control.js'
 
 export interface Call {
   activity: string
@@ -31,6 +32,12 @@ export class FakeActivities {
   readonly inFlight = new Set<number>()
   /** `inFlight` as each attempt came in (the most at once is among them). */
   readonly inFlightSeen: number[][] = []
+
+  /** Runs that have ended (their last attempt recorded as the run's), by run number: their last attempt. */
+  readonly ended = new Map<number, number>()
+  /** How many times each run was retried. */
+  readonly retries = new Map<number, number>()
+  private readonly reopenedBy = new Map<string, RetriedRun[]>()
 
   /** The host for an attempt, or null: none has room (`tryPlaceAttempt`) or still none (`placeAttempt` waits). */
   place: (input: PlaceInput, how: 'try' | 'wait') => string | null
@@ -82,7 +89,28 @@ export class FakeActivities {
         record('attemptBegan', input)
         return this.began(input)
       },
-      recordAttempt: async (input) => record('recordAttempt', input),
+      recordAttempt: async (input) => {
+        record('recordAttempt', input)
+        if (input.completeRun) this.ended.set(Number(input.runId.replace('run-', '')), input.attempt)
+      },
+      setJobPaused: async (input) => record('setJobPaused', input),
+      reopenJob: async (jobId) => record('reopenJob', jobId),
+      reopenRuns: async (input) => {
+        record('reopenRuns', input)
+        const earlier = this.reopenedBy.get(input.requestId)
+        if (earlier) return earlier
+        const reopened: RetriedRun[] = []
+        for (const runNumber of input.runNumbers) {
+          const last = this.ended.get(runNumber)
+          if (last === undefined) continue
+          this.ended.delete(runNumber)
+          const retry = (this.retries.get(runNumber) ?? 0) + 1
+          this.retries.set(runNumber, retry)
+          reopened.push({ runNumber, retry, firstAttempt: last + 1 })
+        }
+        this.reopenedBy.set(input.requestId, reopened)
+        return reopened
+      },
       cancelRun: async (input) => record('cancelRun', input),
       finalizeJob: async (input): Promise<JobSummary> => {
         record('finalizeJob', input)

@@ -1,0 +1,95 @@
+/**
+ * A job's control as its workflow holds it: pause, resume and retries, received as updates (durable,
+ * in the workflow's history, answered once acted on) and refused, by their validators, when they make
+ * no sense (each refusal's type is its API code). Pausing stops new runs from starting (the job's own
+ * and its run groups'); running runs go on. A retry reopens the ended runs it names (an activity) and
+ * queues them to start again as new attempts.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineSignal,
+  defineUpdate,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  uuid4,
+} from '@temporalio/workflow'
+import type { JobActivities } from '../activities/job-activities.js'
+import {
+  JOB_UPDATES,
+  RUN_GROUP_PAUSED_SIGNAL,
+  type JobControlRefusal,
+  type RetriedRun,
+  type RetryRunsInput,
+} from '../shared/job-control.js'
+
+export const pauseUpdate = defineUpdate<void>(JOB_UPDATES.pause)
+export const resumeUpdate = defineUpdate<void>(JOB_UPDATES.resume)
+export const retryRunsUpdate = defineUpdate<RetriedRun[], [RetryRunsInput]>(JOB_UPDATES.retryRuns)
+export const runGroupPausedSignal = defineSignal<[boolean]>(RUN_GROUP_PAUSED_SIGNAL)
+
+const db = proxyActivities<JobActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+})
+
+export interface JobControl {
+  paused(): boolean
+  /** Retried runs waiting to start, first asked first. */
+  readonly retries: RetriedRun[]
+  /** Ids of the run group workflows started so far (they hear of pauses). */
+  readonly groups: string[]
+}
+
+function refuse(type: JobControlRefusal, message: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true })
+}
+
+/** Sets the job workflow's control handlers; the answer is the state they act on. */
+export function controlJob(jobId: string): JobControl {
+  let paused = false
+  const control: JobControl = { paused: () => paused, retries: [], groups: [] }
+  const notCancelling = () => {
+    if (CancellationScope.current().consideredCancelled) refuse('job_cancelling', `job ${jobId} is being cancelled`)
+  }
+
+  async function setPaused(value: boolean): Promise<void> {
+    paused = value
+    await db.setJobPaused({ jobId, paused: value })
+    for (const id of control.groups) {
+      await getExternalWorkflowHandle(id)
+        .signal(runGroupPausedSignal, value)
+        .catch(() => undefined) // a group that has ended has nothing left to start
+    }
+  }
+
+  setHandler(pauseUpdate, () => setPaused(true), {
+    validator: () => {
+      notCancelling()
+      if (paused) refuse('job_already_paused', `job ${jobId} is already paused`)
+    },
+  })
+  setHandler(resumeUpdate, () => setPaused(false), {
+    validator: () => {
+      notCancelling()
+      if (!paused) refuse('job_not_paused', `job ${jobId} is not paused`)
+    },
+  })
+  setHandler(
+    retryRunsUpdate,
+    async ({ runNumbers }) => {
+      const retried = await db.reopenRuns({ jobId, runNumbers, requestId: uuid4() })
+      const queued = new Set(control.retries.map((r) => r.runNumber))
+      control.retries.push(...retried.filter((r) => !queued.has(r.runNumber)))
+      return retried
+    },
+    {
+      validator: ({ runNumbers }) => {
+        notCancelling()
+        if (runNumbers.length === 0) refuse('no_runs_to_retry', 'no run was named to retry')
+      },
+    },
+  )
+  return control
+}

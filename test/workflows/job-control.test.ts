@@ -1,0 +1,221 @@
+/**
+ * Job control through the real workflows on a real Temporal server, with stub activities
+ * (test/helpers/workflow-env.ts), driven by the service's own client functions (src/temporal/client.ts):
+ * pause stops new runs (the job's own and its run groups') while running ones finish, resume starts
+ * the rest; refusals that make no sense; a retry of ended runs as new workflows whose attempts carry
+ * on the numbering, while the job runs and after it has ended (update-with-start); a repeated
+ * request is the same update.
+ */
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jobWorkflowId, runRetryWorkflowId } from '../../src/shared/ids.js'
+import { JobControlRefused } from '../../src/shared/job-control.js'
+import { retryJobRuns, setJobWorkflowPaused, startJobWorkflow } from '../../src/temporal/client.js'
+import type { JobWorkflowInput } from '../../src/workflows/job-workflow.js'
+import { RUNS_PER_GROUP } from '../../src/workflows/run-group.js'
+import { eventually } from '../helpers/eventually.js'
+import { FakeActivities, failedWith, passed, until } from '../helpers/fake-activities.js'
+import { createWorkflowTestEnv, expectCancelled, type WorkflowTestEnv } from '../helpers/workflow-env.js'
+
+let env: WorkflowTestEnv
+beforeAll(async () => {
+  env = await createWorkflowTestEnv()
+})
+afterAll(() => env?.close())
+
+function jobInput(input: Pick<JobWorkflowInput, 'nRuns' | 'maxParallel'>): JobWorkflowInput {
+  return {
+    jobId: randomUUID(),
+    maxAttempts: 2,
+    label: { taskName: 'hello', harness: 'harbor', agent: 'oracle', model: 'openai/gpt-4o' },
+    ...input,
+  }
+}
+
+async function startJob(fakes: FakeActivities, input: JobWorkflowInput) {
+  await startJobWorkflow(env.client, fakes.taskQueue, input)
+  return env.client.workflow.getHandle(jobWorkflowId(input.jobId))
+}
+
+/** Attempts hold until released; `release()` lets every held and later attempt pass. */
+function holdAttempts(fakes: FakeActivities) {
+  let released = false
+  fakes.attempt = () => until(() => released).then(passed)
+  return { release: () => (released = true) }
+}
+
+const started = (fakes: FakeActivities) => fakes.inputsOf('runAttempt').length
+const inFlight = (fakes: FakeActivities, n: number) =>
+  eventually(
+    () => fakes.inFlight.size,
+    (size) => size === n,
+    { timeoutMs: 30_000 },
+  )
+
+async function refusal(call: Promise<unknown>): Promise<string> {
+  const err = await call.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(JobControlRefused)
+  return (err as JobControlRefused).code
+}
+
+describe('pause and resume', () => {
+  it('paused, starts no run while the running ones finish; resumed, runs the rest', async () => {
+    const fakes = new FakeActivities(['a'])
+    const gate = holdAttempts(fakes)
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 5, maxParallel: 2 })
+    const handle = await startJob(fakes, input)
+    await inFlight(fakes, 2)
+
+    await setJobWorkflowPaused(env.client, input.jobId, true)
+    expect(fakes.inputsOf('setJobPaused')).toEqual([{ jobId: input.jobId, paused: true }])
+    gate.release()
+    await inFlight(fakes, 0)
+    await sleep(1_500)
+    expect(started(fakes)).toBe(2)
+    expect((await handle.describe()).status.name).toBe('RUNNING')
+
+    await setJobWorkflowPaused(env.client, input.jobId, false)
+    expect(await handle.result()).toMatchObject({ status: 'completed' })
+    expect(started(fakes)).toBe(5)
+    expect(fakes.inputsOf('setJobPaused').at(-1)).toEqual({ jobId: input.jobId, paused: false })
+  })
+
+  it('refuses to pause a paused job, to resume one that is not paused, and to control an ended one', async () => {
+    const fakes = new FakeActivities(['a'])
+    const gate = holdAttempts(fakes)
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 1, maxParallel: 1 })
+    const handle = await startJob(fakes, input)
+
+    expect(await refusal(setJobWorkflowPaused(env.client, input.jobId, false))).toBe('job_not_paused')
+    await setJobWorkflowPaused(env.client, input.jobId, true)
+    expect(await refusal(setJobWorkflowPaused(env.client, input.jobId, true))).toBe('job_already_paused')
+    await setJobWorkflowPaused(env.client, input.jobId, false)
+    gate.release()
+    await handle.result()
+    expect(await refusal(setJobWorkflowPaused(env.client, input.jobId, true))).toBe('job_finished')
+    // Refused updates ran no handler.
+    expect(fakes.inputsOf('setJobPaused').map((i) => i.paused)).toEqual([true, false])
+  })
+
+  it('a repeated request (same request id) is one update', async () => {
+    const fakes = new FakeActivities(['a'])
+    const gate = holdAttempts(fakes)
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 1, maxParallel: 1 })
+    const handle = await startJob(fakes, input)
+    const requestId = randomUUID()
+    await setJobWorkflowPaused(env.client, input.jobId, true, requestId)
+    await setJobWorkflowPaused(env.client, input.jobId, true, requestId)
+    expect(fakes.inputsOf('setJobPaused')).toHaveLength(1)
+    await setJobWorkflowPaused(env.client, input.jobId, false)
+    gate.release()
+    await handle.result()
+  })
+
+  it(`reaches the runs of a job of more than ${RUNS_PER_GROUP} runs through its groups`, async () => {
+    const fakes = new FakeActivities(['a'])
+    const gate = holdAttempts(fakes)
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: RUNS_PER_GROUP * 2, maxParallel: 4 })
+    const handle = await startJob(fakes, input)
+    await inFlight(fakes, 4)
+
+    await setJobWorkflowPaused(env.client, input.jobId, true)
+    gate.release()
+    await inFlight(fakes, 0)
+    await sleep(1_500)
+    expect(started(fakes)).toBe(4)
+
+    await setJobWorkflowPaused(env.client, input.jobId, false)
+    expect(await handle.result()).toMatchObject({ status: 'completed' })
+    expect(started(fakes)).toBe(RUNS_PER_GROUP * 2)
+  })
+})
+
+describe('retry', () => {
+  it('retries an ended run while the job runs: a workflow of its own, its attempts numbered on', async () => {
+    const fakes = new FakeActivities(['a'])
+    let hold = true
+    // Run 1 ends in an error of a class that is not retried by itself; run 2 holds the job open.
+    fakes.attempt = async (_host, ref) => {
+      if (ref.runNumber === 1 && ref.attempt === 1) return failedWith('agent')
+      await until(() => !hold)
+      return passed()
+    }
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 2, maxParallel: 2 })
+    const handle = await startJob(fakes, input)
+    await eventually(
+      () => fakes.ended.has(1),
+      (ended) => ended,
+      { timeoutMs: 30_000 },
+    )
+
+    const retried = await retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1, 2] })
+    // Run 2 had not ended: it is not retried.
+    expect(retried).toEqual([{ runNumber: 1, retry: 1, firstAttempt: 2 }])
+    hold = false
+    expect(await handle.result()).toMatchObject({ status: 'completed' })
+    const attemptsOf1 = fakes.inputsOf('runAttempt').filter((r) => r.runNumber === 1)
+    expect(attemptsOf1.map((r) => r.attempt)).toEqual([1, 2])
+    const retryRun = await env.client.workflow.getHandle(runRetryWorkflowId(input.jobId, 1, 1)).describe()
+    expect(retryRun.parentExecution?.workflowId).toBe(jobWorkflowId(input.jobId))
+    expect(fakes.inputsOf('finalizeJob')).toHaveLength(1)
+  })
+
+  it('retries runs of a job that has ended: its workflow starts again for them only', async () => {
+    const fakes = new FakeActivities(['a'])
+    fakes.attempt = async (_host, ref) => (ref.attempt === 1 && ref.runNumber === 2 ? failedWith('agent') : passed())
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 3, maxParallel: 3 })
+    const first = await startJob(fakes, input)
+    await first.result()
+    expect(fakes.inputsOf('runAttempt')).toHaveLength(3)
+
+    const requestId = randomUUID()
+    const retried = await retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [2] }, requestId)
+    expect(retried).toEqual([{ runNumber: 2, retry: 1, firstAttempt: 2 }])
+    const again = env.client.workflow.getHandle(jobWorkflowId(input.jobId))
+    expect(await again.result()).toMatchObject({ status: 'completed' })
+    expect(fakes.inputsOf('runAttempt').slice(3)).toEqual([expect.objectContaining({ runNumber: 2, attempt: 2 })])
+    // The reopened job never marked itself running from queued again; it was recorded ended twice.
+    expect(fakes.inputsOf('markJobRunning')).toHaveLength(1)
+    expect(fakes.inputsOf('finalizeJob')).toHaveLength(2)
+  })
+
+  it('refuses a retry of no run', async () => {
+    const fakes = new FakeActivities(['a'])
+    const gate = holdAttempts(fakes)
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 1, maxParallel: 1 })
+    const handle = await startJob(fakes, input)
+    await inFlight(fakes, 1)
+    expect(await refusal(retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [] }))).toBe(
+      'no_runs_to_retry',
+    )
+    gate.release()
+    await handle.result()
+  })
+
+  it('refuses a retry and a pause of a job being cancelled', async () => {
+    const fakes = new FakeActivities(['a'])
+    // An attempt that does not heartbeat hears of no cancel: the job stays cancelling meanwhile.
+    fakes.attempt = () => sleep(4_000).then(passed)
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 1, maxParallel: 1 })
+    const handle = await startJob(fakes, input)
+    await inFlight(fakes, 1)
+    await handle.cancel()
+    expect(await refusal(retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1] }))).toBe(
+      'job_cancelling',
+    )
+    expect(await refusal(setJobWorkflowPaused(env.client, input.jobId, true))).toBe('job_cancelling')
+    await expectCancelled(handle)
+  })
+})
