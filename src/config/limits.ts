@@ -26,6 +26,7 @@ export const limitsEnv = {
   UPLOAD_MAX_ENTRIES: positiveInt.default(5000),
   UPLOAD_MAX_UNCOMPRESSED_BYTES: bytes.default(1024 * 1024 * 1024),
   UPLOAD_MAX_COMPRESSION_RATIO: positiveInt.default(200),
+  DATASET_MAX_TASKS: positiveInt.default(500),
   MAX_RUNS_PER_JOB: positiveInt.default(1000),
   MAX_ACTIVE_JOBS_PER_TOKEN: positiveInt.default(50),
   MAX_ACTIVE_RUNS_PER_TOKEN: positiveInt.default(5000),
@@ -45,6 +46,8 @@ export interface LimitsConfig {
   readonly uploadUncompressedBytes: number
   /** Most times one entry (of 1 MiB or more) may expand its compressed size: past it, a zip bomb. */
   readonly uploadCompressionRatio: number
+  /** Most tasks one uploaded dataset may hold. */
+  readonly tasksPerDataset: number
   readonly runsPerJob: number
   /** Jobs and runs not yet ended, per token. */
   readonly activeJobsPerToken: number
@@ -76,6 +79,7 @@ export function limitsConfig(e: EnvOf<typeof limitsEnv>): { limits: LimitsConfig
       uploadEntries: e.UPLOAD_MAX_ENTRIES,
       uploadUncompressedBytes: e.UPLOAD_MAX_UNCOMPRESSED_BYTES,
       uploadCompressionRatio: e.UPLOAD_MAX_COMPRESSION_RATIO,
+      tasksPerDataset: e.DATASET_MAX_TASKS,
       runsPerJob: e.MAX_RUNS_PER_JOB,
       activeJobsPerToken: e.MAX_ACTIVE_JOBS_PER_TOKEN,
       activeRunsPerToken: e.MAX_ACTIVE_RUNS_PER_TOKEN,

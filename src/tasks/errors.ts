@@ -22,20 +22,28 @@ export const TASK_ARCHIVE_ERROR_CODES = [
   'invalid_task',
   'task_compose_forbidden',
   'unsupported_task_format',
+  'too_many_tasks',
+  'duplicate_task_name',
 ] as const
 
 export type TaskArchiveErrorCode = (typeof TASK_ARCHIVE_ERROR_CODES)[number]
 
-/** A rejected upload. The message is safe to show to the uploader; it never contains server paths. */
+/**
+ * A rejected upload. The message is safe to show to the uploader; it never contains server paths.
+ * `task` names the dataset's task folder at fault (the message then begins `task "<folder>": `), or is
+ * `null` when the rejection is about the whole upload.
+ */
 export class TaskArchiveError extends Error {
   override readonly name = 'TaskArchiveError'
+  readonly task: string | null
 
   constructor(
     readonly code: TaskArchiveErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; task?: string },
   ) {
     super(message, options)
+    this.task = options?.task ?? null
   }
 }
 
@@ -44,13 +52,14 @@ export function isTaskArchiveError(error: unknown): error is TaskArchiveError {
 }
 
 /**
- * The HTTP status for a rejection: 413 when a size or entry limit is exceeded (a zip bomb expands past
- * the compression ratio limit, or expands the same bytes several times), 400 when the upload is not a
+ * The HTTP status for a rejection: 413 when a size, entry or task limit is exceeded (a zip bomb expands
+ * past the compression ratio limit, or expands the same bytes several times), 400 when the upload is not a
  * readable zip at all, 422 when it is a readable zip whose content is not acceptable.
  */
 export function httpStatusFor(code: TaskArchiveErrorCode): 400 | 413 | 422 {
   switch (code) {
     case 'too_many_entries':
+    case 'too_many_tasks':
     case 'too_large_uncompressed':
     case 'zip_bomb':
       return 413

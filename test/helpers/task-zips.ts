@@ -21,7 +21,7 @@ export async function buildZip(spec: ZipSpec, order?: string[]): Promise<Buffer>
     const file = typeof value === 'string' ? { data: value } : value
     zip.file(name, file.data, { unixPermissions: file.mode ?? 0o644, createFolders: false })
   }
-  return zip.generateAsync({ type: 'nodebuffer', platform: 'UNIX', compression: 'DEFLATE' })
+  return generate(zip)
 }
 
 /** A minimal valid Harbor task, optionally under a folder prefix such as `hello/`. */
@@ -50,6 +50,29 @@ export function terminalBenchTask(prefix = ''): ZipSpec {
 /** Zips a task directory from disk (executable bits kept), e.g. one of test/fixtures/tasks. */
 export async function zipDirectory(dir: string, prefix = ''): Promise<Buffer> {
   const zip = new JSZip()
+  await addDirectory(zip, dir, prefix)
+  return generate(zip)
+}
+
+/**
+ * Zips task directories from disk as one dataset: each in a folder named after it, under `prefix`
+ * (e.g. `mini/`, the dataset's folder; `''`: the task folders at the zip's root).
+ */
+export async function zipDataset(taskDirs: string[], prefix = ''): Promise<Buffer> {
+  const zip = new JSZip()
+  for (const dir of taskDirs) await addDirectory(zip, dir, `${prefix}${path.basename(dir)}/`)
+  return generate(zip)
+}
+
+/** The dataset `mini` of the fixture tasks hello-pass, hello-fail (Harbor) and tb-hello (Terminal-Bench). */
+export function miniDataset(): Promise<Buffer> {
+  return zipDataset(
+    ['hello-pass', 'hello-fail', 'tb-hello'].map((name) => path.join(PROJECT_ROOT, 'test', 'fixtures', 'tasks', name)),
+    'mini/',
+  )
+}
+
+async function addDirectory(zip: JSZip, dir: string, prefix: string): Promise<void> {
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue
     const file = path.join(entry.parentPath, entry.name)
@@ -59,6 +82,9 @@ export async function zipDirectory(dir: string, prefix = ''): Promise<Buffer> {
       createFolders: false,
     })
   }
+}
+
+function generate(zip: JSZip): Promise<Buffer> {
   return zip.generateAsync({ type: 'nodebuffer', platform: 'UNIX', compression: 'DEFLATE' })
 }
 

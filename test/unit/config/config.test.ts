@@ -140,6 +140,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MAX_STREAMS_PER_TOKEN: '0' })).toThrow(/MAX_STREAMS_PER_TOKEN/)
   })
 
+  it('reads DATASET_MAX_TASKS, 500 by default', () => {
+    expect(loadConfig({}).limits.tasksPerDataset).toBe(500)
+    expect(loadConfig({ DATASET_MAX_TASKS: '20' }).limits.tasksPerDataset).toBe(20)
+    for (const bad of ['0', '-1', '2.5', 'many'])
+      expect(() => loadConfig({ DATASET_MAX_TASKS: bad }), bad).toThrow(/DATASET_MAX_TASKS/)
+  })
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', API_PORT: '' }).api.port).toBe(8000)
   })

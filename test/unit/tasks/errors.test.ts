@@ -15,6 +15,14 @@ describe('TaskArchiveError', () => {
     expect(error.message).toContain('../x')
     expect(isTaskArchiveError(error)).toBe(true)
     expect(isTaskArchiveError(new Error('x'))).toBe(false)
+    expect(error.task).toBeNull()
+  })
+
+  it('names the task of a dataset it is about, if any', () => {
+    const cause = new TaskArchiveError('missing_task_file', 'Harbor task is missing tests/test.sh')
+    const error = new TaskArchiveError('missing_task_file', `task "a": ${cause.message}`, { task: 'a', cause })
+    expect(error.task).toBe('a')
+    expect(error.cause).toBe(cause)
   })
 
   it('maps every code to 400, 413 or 422', () => {
@@ -37,6 +45,8 @@ describe('TaskArchiveError', () => {
       invalid_task: 422,
       task_compose_forbidden: 422,
       unsupported_task_format: 422,
+      too_many_tasks: 413,
+      duplicate_task_name: 422,
     })
   })
 })
