@@ -8,10 +8,11 @@
  *   intervals and pass@k, and counted in `n_tasks_no_valid_run`: like Harbor, whose `Mean` and pass@k
  *   only see reward-valid trials, and like the Terminal-Bench leaderboard, which averages the tasks it
  *   has trials for.
- * - `accuracy_ci95` is a Student-t interval over the per-task means (T − 1 degrees of freedom): the
- *   standard error clustered by task of "Adding Error Bars to Evals" (Miller, 2024), with the usual
- *   T/(T − 1) small-sample factor. It asks how far accuracy could move on another draw of tasks like
- *   these, and so holds both the spread between tasks and the noise of N runs.
+ * - `accuracy_ci95` is a Student-t interval over the per-task means (T tasks, T − 1 degrees of freedom),
+ *   as "Adding Error Bars to Evals" (Miller, 2024) advises for questions sampled several times: with as
+ *   many runs per task it is the standard error clustered by task, times the small-sample factor
+ *   sqrt(T/(T − 1)), and t in place of z. It asks how far accuracy could move on another draw of tasks
+ *   like these, and so holds both the spread between tasks and the noise of the runs.
  * - `accuracy_ci95_same_tasks` asks only how far it could move if these same tasks ran again: accuracy
  *   ± 1.96 · sqrt(Σ s²/n) / T, s² each task's sample variance over its n valid runs. For 0/1 rewards that
  *   is the Terminal-Bench leaderboard's ±, whose per-task term is p(1 − p)/(n − 1). Null unless every
@@ -21,7 +22,7 @@
  *   k = 1 (the task-weighted pass rate); Harbor starts at 2. Harbor reports no pass@k at all when a
  *   reward is not exactly 0 or 1 or has several keys; we count a run as passed by the pass mark
  *   (src/shared/outcome.ts) whatever its reward.
- * - `mean_reward_runs` is Harbor's `Mean` metric: the mean reward over all valid runs pooled, so a
+ * - `mean_reward_runs` is Harbor's `Mean` metric (its default when a dataset names none): the mean reward over all valid runs pooled, so a
  *   task weighs by its number of valid runs. It equals `accuracy` when every task has as many valid
  *   runs. Harbor averages each key of a multi-key reward apart; we use each run's pass-mark reward.
  * - Counts, errors by class, tokens and cost are totals over all runs, as job-metrics counts them.
