@@ -49,13 +49,13 @@ export function computeJobMetrics(runs: readonly RunForMetrics[]): JobMetrics {
     }
   }
 
-  const valid = runs.filter((r) => r.status === 'completed' && (r.outcome === 'passed' || r.outcome === 'failed'))
+  const valid = runs.filter(isValidRun)
   const validN = valid.length
   const passes = valid.filter((r) => r.outcome === 'passed').length
   const passAtK: Record<string, number> = {}
   for (const k of passAtKValues(validN)) passAtK[String(k)] = passAtKEstimate(validN, passes, k)
 
-  const rewards = valid.map((r) => r.reward).filter((r): r is number => r !== null && Number.isFinite(r))
+  const rewards = validRewards(runs)
   const mean = rewards.length > 0 ? rewards.reduce((a, b) => a + b, 0) / rewards.length : null
 
   const finished = runs.filter((r) => r.status === 'completed' && r.outcome !== null)
@@ -79,6 +79,19 @@ export function computeJobMetrics(runs: readonly RunForMetrics[]): JobMetrics {
     cost_usd_known: knownCosts.length > 0 ? sum(knownCosts) : null,
     n_runs_cost_unknown: costUnknown,
   }
+}
+
+/** A run the verifier judged: completed, `passed` or `failed`. */
+export function isValidRun(run: RunForMetrics): boolean {
+  return run.status === 'completed' && (run.outcome === 'passed' || run.outcome === 'failed')
+}
+
+/** The rewards of the valid runs, the ones the mean reward is taken over. */
+export function validRewards(runs: readonly RunForMetrics[]): number[] {
+  return runs
+    .filter(isValidRun)
+    .map((r) => r.reward)
+    .filter((r): r is number => r !== null && Number.isFinite(r))
 }
 
 /** 1, then every power of two and every multiple of five, up to n: 1, 2, 4, 5, 8, 10, 15, 16, 20, … */
