@@ -5,7 +5,7 @@
 import { ApplicationFailure, Context, heartbeat } from '@temporalio/activity'
 import type { Db } from '../db/database.js'
 import { finishJob, markJobRunning } from '../db/jobs.js'
-import { reopenJob, reopenRuns, setJobPaused } from '../db/run-retries.js'
+import { KeyRequiredError, reopenJob, reopenRuns, setJobPaused } from '../db/run-retries.js'
 import type { RetriedRun } from '../shared/job-control.js'
 import { placeAttempt } from '../db/hosts.js'
 import {
@@ -149,7 +149,11 @@ export function createJobActivities({ db, taskQueue, placementPollMs = 1000, log
 
     /** Reopens the ended runs among `runNumbers` for a retry (src/db/run-retries.ts); idempotent per request. */
     async reopenRuns(input: { jobId: string; runNumbers: number[]; requestId: string }): Promise<RetriedRun[]> {
-      const retried = await reopenRuns(db, input.jobId, input.runNumbers, input.requestId)
+      const retried = await reopenRuns(db, input.jobId, input.runNumbers, input.requestId).catch((err: unknown) => {
+        if (err instanceof KeyRequiredError)
+          throw ApplicationFailure.nonRetryable(err.message, ACTIVITY_FAILURES.keyRequired)
+        throw err
+      })
       activityLogger(logger, 'reopenRuns', { jobId: input.jobId }).info('runs reopened for a retry', {
         asked: input.runNumbers.length,
         reopened: retried.map((r) => r.runNumber),

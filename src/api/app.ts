@@ -20,6 +20,8 @@ import { healthRoutes } from './routes/health.js'
 import { hostRoutes } from './routes/hosts.js'
 import { jobEventRoutes } from './routes/job-events.js'
 import { jobRoutes } from './routes/jobs.js'
+import { compareRoutes } from './routes/compare.js'
+import { jobControlRoutes } from './routes/job-control.js'
 import { logRoutes } from './routes/logs.js'
 import { ticketRoutes } from './routes/tickets.js'
 import { uploadRoutes } from './routes/upload.js'
@@ -90,7 +92,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/api', uploadRoutes(deps))
   app.route('/api', ticketRoutes(deps, tickets))
   app.route('/api', catalogRoutes(deps))
+  app.route('/api', compareRoutes(deps))
   app.route('/api/jobs', jobRoutes(deps))
+  app.route('/api/jobs', jobControlRoutes(deps))
   app.route('/api/jobs', jobEventRoutes(deps, streams))
   app.route('/api/jobs', logRoutes(deps, streams))
   app.route('/api/jobs', artifactRoutes(deps))

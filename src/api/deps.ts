@@ -11,6 +11,7 @@ import type { HarnessName } from '../harness/registry.js'
 import type { ApiMetrics, Exposition } from '../observability/metrics.js'
 import type { TaskChecker } from '../tasks/harness-checks.js'
 import type { JobWorkflowInput } from '../workflows/job-workflow.js'
+import type { RetriedRun } from '../shared/job-control.js'
 import type { LogNotifier } from './log-notifier.js'
 import type { TokenCheck } from './token-cache.js'
 
@@ -19,6 +20,10 @@ export interface JobStarter {
   start(input: JobWorkflowInput): Promise<void>
   /** Asks the job's workflow to cancel; a workflow already gone is not an error. */
   cancel(jobId: string): Promise<void>
+  /** Pauses or resumes the job's workflow; a refusal is a JobControlRefused. */
+  setPaused(jobId: string, paused: boolean, requestId?: string): Promise<void>
+  /** Retries ended runs of the job (its workflow started again if it has ended); a refusal is a JobControlRefused. */
+  retry(input: JobWorkflowInput, runNumbers: number[], requestId?: string): Promise<RetriedRun[]>
   /** Whether the orchestrator answers. */
   ping(): Promise<boolean>
 }

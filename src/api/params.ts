@@ -82,3 +82,14 @@ export function parseQuery<T extends z.ZodType>(schema: T, all: Record<string, s
   }
   return parsed.data
 }
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
+
+/** The request's `Idempotency-Key`, if it sent one: 1 to 200 printable characters, else a 400. */
+export function idempotencyKeyOf(c: { req: { header(name: string): string | undefined } }): string | null {
+  const key = c.req.header('Idempotency-Key') ?? null
+  if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
+    throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 200 printable characters')
+  }
+  return key
+}

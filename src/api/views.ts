@@ -2,6 +2,7 @@
 import type { JobRow, JobTaskRow, RunAttemptRow, RunRow } from '../db/schema.js'
 import type { PhaseTimings } from '../shared/outcome.js'
 import { computeJobMetrics, type JobMetrics } from '../metrics/job-metrics.js'
+import { computeDatasetMetrics, type DatasetMetrics } from '../metrics/dataset-metrics.js'
 import { harnessModel, jobWorkflowId } from '../shared/ids.js'
 import { isTerminalJobStatus, RUN_STATUSES, type RunStatus } from '../shared/status.js'
 
@@ -31,6 +32,15 @@ export function jobView(job: JobRow, temporalUiUrl: string | null, namespace: st
       ? `${temporalUiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(jobWorkflowId(job.id))}`
       : null,
   }
+}
+
+/** Per task (in the tasks' order, a task without runs included) and over the dataset, keyed by task name. */
+export function datasetMetrics(tasks: readonly JobTaskRow[], runs: readonly RunRow[]): DatasetMetrics {
+  const names = tasks.map((t) => t.name)
+  const computed = computeDatasetMetrics(runs.map((r) => ({ ...r, task: names[r.task_index] ?? String(r.task_index) })))
+  const byName = new Map(computed.per_task.map((t) => [t.task, t.metrics]))
+  const empty = computeJobMetrics([])
+  return { ...computed, per_task: names.map((task) => ({ task, metrics: byName.get(task) ?? empty })) }
 }
 
 /** Stored metrics once the job has ended; computed from the runs while it is under way. */
@@ -129,11 +139,13 @@ export function jobDetail(
   temporalUiUrl: string | null,
   namespace: string,
 ) {
+  const byTask = datasetMetrics(tasks, runs)
   return {
     ...jobView(job, temporalUiUrl, namespace),
-    tasks: tasks.map(taskView),
+    tasks: tasks.map((t, i) => ({ ...taskView(t), metrics: byTask.per_task[i]!.metrics })),
     runs_by_status: runCounts(runs),
     metrics: jobMetrics(job, runs),
+    dataset: byTask.dataset,
     runs: runs.map((run) => ({ ...runView(run), phase_durations: phaseSeconds(phases.get(run.id) ?? null) })),
   }
 }

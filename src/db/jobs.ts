@@ -250,3 +250,16 @@ export async function findJobSecret(db: Db, jobId: string): Promise<Sealed | und
     .where('job_id', '=', jobId)
     .executeTakeFirst()
 }
+
+/** Stores the job's sealed key, replacing one it has (a retry of an ended job brings it again). */
+export async function storeJobSecret(db: Db, jobId: string, secret: Sealed): Promise<void> {
+  await db
+    .insertInto('job_secrets')
+    .values({ job_id: jobId, ...secret })
+    .onConflict((oc) => oc.column('job_id').doUpdateSet({ ...secret, created_at: sql`now()` }))
+    .execute()
+}
+
+export async function deleteJobSecret(db: Db, jobId: string): Promise<void> {
+  await db.deleteFrom('job_secrets').where('job_id', '=', jobId).execute()
+}

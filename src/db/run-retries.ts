@@ -8,10 +8,19 @@ import type { Db } from './database.js'
 import { appendRunLogInTransaction } from './run-logs.js'
 import type { RetriedRun } from '../shared/job-control.js'
 
+/** The job was given a key, which went when it ended: its runs cannot run again without it. */
+export class KeyRequiredError extends Error {
+  override name = 'KeyRequiredError'
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} has ended and its key was deleted then: send it again as openrouter_key to retry its runs`)
+  }
+}
+
 /**
  * Reopens those of the job's runs `runNumbers` that have ended, under `requestId`, and moves an ended
  * job back to `running`. Idempotent: asked again with the same request id, it answers with the runs
- * that request reopened (now under way) and reopens no other.
+ * that request reopened (now under way) and reopens no other. A job given a key that it no longer
+ * has refuses: KeyRequiredError.
  */
 export async function reopenRuns(
   db: Db,
@@ -21,6 +30,13 @@ export async function reopenRuns(
 ): Promise<RetriedRun[]> {
   if (runNumbers.length === 0) return []
   return db.transaction().execute(async (trx) => {
+    // Under the job's row lock: finishJob, which purges the key, cannot pass in between.
+    const job = await trx.selectFrom('jobs').select('with_key').where('id', '=', jobId).forUpdate().executeTakeFirst()
+    if (!job) return []
+    if (job.with_key) {
+      const secret = await trx.selectFrom('job_secrets').select('job_id').where('job_id', '=', jobId).executeTakeFirst()
+      if (!secret) throw new KeyRequiredError(jobId)
+    }
     const reopened = await trx
       .updateTable('runs')
       .set({

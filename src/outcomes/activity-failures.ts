@@ -11,6 +11,8 @@ export const ACTIVITY_FAILURES = {
   harnessMissing: 'HarnessMissing',
   /** The job names an agent or environment by an import path this worker does not allow. */
   importPathNotAllowed: 'ImportPathNotAllowed',
+  /** A retry of a job that has lost its key (src/db/run-retries.ts). */
+  keyRequired: 'openrouter_key_required',
 } as const
 
 /** Not retried by a host activity's policy. */
@@ -21,4 +23,4 @@ export const HOST_ACTIVITY_NON_RETRYABLE = [
 ]
 
 /** Not retried by a job (bookkeeping) activity's policy. */
-export const JOB_ACTIVITY_NON_RETRYABLE = [ACTIVITY_FAILURES.runNotFound]
+export const JOB_ACTIVITY_NON_RETRYABLE = [ACTIVITY_FAILURES.runNotFound, ACTIVITY_FAILURES.keyRequired]

@@ -21,7 +21,13 @@ import type { Logger } from '../logger.js'
 import { createApiMetrics, exposition, processMetrics } from '../observability/metrics.js'
 import { countRunsByStatus } from '../observability/run-counts.js'
 import { TaskChecker, toolEnvironment } from '../tasks/harness-checks.js'
-import { cancelJobWorkflow, connectTemporalClient, startJobWorkflow } from '../temporal/client.js'
+import {
+  cancelJobWorkflow,
+  connectTemporalClient,
+  retryJobRuns,
+  setJobWorkflowPaused,
+  startJobWorkflow,
+} from '../temporal/client.js'
 import { localHarnessBins } from './hosts.js'
 import { sweepStoredTasksPeriodically } from './task-sweep.js'
 
@@ -113,6 +119,9 @@ export async function startApiRuntime(options: {
     jobs: {
       start: (input) => startJobWorkflow(temporal.client, config.temporal.taskQueue, input),
       cancel: (jobId) => cancelJobWorkflow(temporal.client, jobId),
+      setPaused: (jobId, paused, requestId) => setJobWorkflowPaused(temporal.client, jobId, paused, requestId),
+      retry: (input, runNumbers, requestId) =>
+        retryJobRuns(temporal.client, config.temporal.taskQueue, input, { runNumbers }, requestId),
       ping: async () => {
         await temporal.client.workflowService.getSystemInfo({})
         return true

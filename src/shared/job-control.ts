@@ -33,6 +33,8 @@ export const JOB_CONTROL_REFUSALS = [
   'job_not_paused',
   'job_cancelling',
   'no_runs_to_retry',
+  /** A job given a key has lost it (it ended): a retry must bring it again. */
+  'openrouter_key_required',
 ] as const
 export type JobControlRefusal = (typeof JOB_CONTROL_REFUSALS)[number]
 

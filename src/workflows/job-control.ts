@@ -6,8 +6,10 @@
  * queues them to start again as new attempts.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  condition,
   defineSignal,
   defineUpdate,
   getExternalWorkflowHandle,
@@ -16,7 +18,9 @@ import {
   uuid4,
 } from '@temporalio/workflow'
 import type { JobActivities } from '../activities/job-activities.js'
+import { JOB_ACTIVITY_NON_RETRYABLE } from '../outcomes/activity-failures.js'
 import {
+  isJobControlRefusal,
   JOB_UPDATES,
   RUN_GROUP_PAUSED_SIGNAL,
   type JobControlRefusal,
@@ -31,7 +35,11 @@ export const runGroupPausedSignal = defineSignal<[boolean]>(RUN_GROUP_PAUSED_SIG
 
 const db = proxyActivities<JobActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: JOB_ACTIVITY_NON_RETRYABLE,
+  },
 })
 
 export interface JobControl {
@@ -40,6 +48,11 @@ export interface JobControl {
   readonly retries: RetriedRun[]
   /** Ids of the run group workflows started so far (they hear of pauses). */
   readonly groups: string[]
+  /**
+   * Set while the job is being recorded as ended: a retry waits until it has been, so that it
+   * reopens an ended job (which then needs its key again) rather than runs the record is counting.
+   */
+  finalizing: boolean
 }
 
 function refuse(type: JobControlRefusal, message: string): never {
@@ -49,7 +62,7 @@ function refuse(type: JobControlRefusal, message: string): never {
 /** Sets the job workflow's control handlers; the answer is the state they act on. */
 export function controlJob(jobId: string): JobControl {
   let paused = false
-  const control: JobControl = { paused: () => paused, retries: [], groups: [] }
+  const control: JobControl = { paused: () => paused, retries: [], groups: [], finalizing: false }
   const notCancelling = () => {
     if (CancellationScope.current().consideredCancelled) refuse('job_cancelling', `job ${jobId} is being cancelled`)
   }
@@ -79,7 +92,12 @@ export function controlJob(jobId: string): JobControl {
   setHandler(
     retryRunsUpdate,
     async ({ runNumbers }) => {
-      const retried = await db.reopenRuns({ jobId, runNumbers, requestId: uuid4() })
+      await condition(() => !control.finalizing)
+      const retried = await db.reopenRuns({ jobId, runNumbers, requestId: uuid4() }).catch((err: unknown) => {
+        const cause = err instanceof ActivityFailure ? err.cause : null
+        if (cause instanceof ApplicationFailure && isJobControlRefusal(cause.type)) refuse(cause.type, cause.message)
+        throw err
+      })
       const queued = new Set(control.retries.map((r) => r.runNumber))
       control.retries.push(...retried.filter((r) => !queued.has(r.runNumber)))
       return retried

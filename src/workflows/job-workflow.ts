@@ -7,8 +7,9 @@
  *
  * Controlled by updates (job-control.ts): paused, it starts no run until resumed; retried runs start
  * again as workflows of their own, at most `maxParallel` at once, and the job ends once they have
- * too. A retry that comes while the job is being recorded as ended opens it again; one that comes
- * after it ended starts the workflow anew (`reopen`), for the retried runs only.
+ * too. A retry that comes while the job is being recorded as ended waits for the record, then opens
+ * the job again; one that comes after it ended starts the workflow anew (`reopen`), for the retried
+ * runs only.
  *
  * Cancelled (POST /api/jobs/{id}/cancel), it starts no more runs, waits for the running ones to
  * cancel (each stops its harness and cleans its host), cancels those that never started, and ends
@@ -68,7 +69,9 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary> 
       if (!isCancellation(err)) throw err
     }
     const cancelled = CancellationScope.current().consideredCancelled
+    control.finalizing = true
     const summary = await CancellationScope.nonCancellable(() => db.finalizeJob({ jobId, cancelled }))
+    control.finalizing = false
     if (cancelled) throw new CancelledFailure('job cancelled')
     // A retry's handler may still be reopening runs: wait for it, then see whether any were.
     await condition(allHandlersFinished)

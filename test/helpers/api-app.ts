@@ -15,6 +15,7 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { VENV_BIN } from '../../src/paths.js'
 import { TaskChecker, toolEnvironment } from '../../src/tasks/harness-checks.js'
 import type { JobWorkflowInput } from '../../src/workflows/job-workflow.js'
+import type { RetriedRun } from '../../src/shared/job-control.js'
 import { createTestDatabase, type TestDatabase } from './test-db.js'
 
 export interface TestApp {
@@ -27,6 +28,10 @@ export interface TestApp {
   start: (input: JobWorkflowInput) => Promise<void>
   /** Every job the app asked to cancel, in order. */
   cancelled: string[]
+  /** How a pause or resume goes; succeeds unless a test replaces it. */
+  setPaused: (jobId: string, paused: boolean, requestId?: string) => Promise<void>
+  /** How a retry goes; by default every run asked is retried once, from attempt 2. */
+  retry: (input: JobWorkflowInput, runNumbers: number[], requestId?: string) => Promise<RetriedRun[]>
   /** Whether Temporal answers (the health check); it does unless a test replaces this. */
   ping: () => Promise<boolean>
   /** Errors the app logged as unexpected. */
@@ -58,6 +63,8 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
     started: [],
     start: async () => {},
     cancelled: [],
+    setPaused: async () => {},
+    retry: async (_input, runNumbers) => runNumbers.map((runNumber) => ({ runNumber, retry: 1, firstAttempt: 2 })),
     ping: async () => true,
     logged: [],
     async close() {
@@ -75,6 +82,8 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
         return test.start(input)
       },
       cancel: async (jobId) => void test.cancelled.push(jobId),
+      setPaused: (...args) => test.setPaused(...args),
+      retry: (...args) => test.retry(...args),
       ping: () => test.ping(),
     },
     notifier: {

@@ -43,6 +43,8 @@ export class FakeActivities {
   place: (input: PlaceInput, how: 'try' | 'wait') => string | null
   /** Whether the attempt had begun on its host when its workers stopped taking it. */
   began: (input: { runId: string }) => boolean = () => false
+  /** What recording the job as ended waits for first. */
+  finalizing: () => Promise<void> = async () => {}
   /** How an attempt goes on a host. */
   attempt: (hostId: string, ref: AttemptRef) => Promise<AttemptResult> = async () => passed()
 
@@ -114,6 +116,8 @@ export class FakeActivities {
       cancelRun: async (input) => record('cancelRun', input),
       finalizeJob: async (input): Promise<JobSummary> => {
         record('finalizeJob', input)
+        await this.finalizing()
+        record('finalizedJob', input)
         return { status: input.cancelled ? 'cancelled' : 'completed', metrics: {} as JobMetrics }
       },
     }

@@ -189,6 +189,35 @@ describe('retry', () => {
     expect(fakes.inputsOf('finalizeJob')).toHaveLength(2)
   })
 
+  it('a retry that comes while the job is being recorded as ended waits for the record, then reopens the job', async () => {
+    const fakes = new FakeActivities(['a'])
+    let recording = true
+    fakes.finalizing = () => (fakes.inputsOf('finalizeJob').length === 1 ? until(() => !recording) : Promise.resolve())
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 1, maxParallel: 1 })
+    const handle = await startJob(fakes, input)
+    await eventually(
+      () => fakes.inputsOf('finalizeJob').length,
+      (n) => n === 1,
+      { timeoutMs: 30_000 },
+    )
+    const retry = retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1] })
+    await sleep(1_000)
+    expect(fakes.inputsOf('reopenRuns')).toHaveLength(0)
+    recording = false
+    expect(await retry).toEqual([{ runNumber: 1, retry: 1, firstAttempt: 2 }])
+    expect(await handle.result()).toMatchObject({ status: 'completed' })
+    const story = fakes.story().filter((s) => /finalize|reopen/.test(s))
+    expect(story).toEqual([
+      'finalizeJob@main',
+      'finalizedJob@main',
+      'reopenRuns@main',
+      'reopenJob@main',
+      'finalizeJob@main',
+      'finalizedJob@main',
+    ])
+  })
+
   it('refuses a retry of no run', async () => {
     const fakes = new FakeActivities(['a'])
     const gate = holdAttempts(fakes)
@@ -196,9 +225,7 @@ describe('retry', () => {
     const input = jobInput({ nRuns: 1, maxParallel: 1 })
     const handle = await startJob(fakes, input)
     await inFlight(fakes, 1)
-    expect(await refusal(retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [] }))).toBe(
-      'no_runs_to_retry',
-    )
+    expect(await refusal(retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [] }))).toBe('no_runs_to_retry')
     gate.release()
     await handle.result()
   })
@@ -212,9 +239,7 @@ describe('retry', () => {
     const handle = await startJob(fakes, input)
     await inFlight(fakes, 1)
     await handle.cancel()
-    expect(await refusal(retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1] }))).toBe(
-      'job_cancelling',
-    )
+    expect(await refusal(retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1] }))).toBe('job_cancelling')
     expect(await refusal(setJobWorkflowPaused(env.client, input.jobId, true))).toBe('job_cancelling')
     await expectCancelled(handle)
   })

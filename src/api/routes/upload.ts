@@ -13,6 +13,7 @@ import { Hono } from 'hono'
 import type { AppDeps } from '../deps.js'
 import type { AppEnv } from '../auth.js'
 import { ApiError } from '../errors.js'
+import { idempotencyKeyOf } from '../params.js'
 import { receiveMultipart } from '../upload/multipart.js'
 import { submitJob, type SubmitJobDeps } from '../upload/submit-job.js'
 import { UPLOAD_FIELDS, uploadFormParser } from '../upload/upload-form.js'
@@ -21,8 +22,6 @@ import { HARNESSES } from '../../harness/registry.js'
 import { computeTreeHash, removeStoredTask, storeTask } from '../../tasks/task-store.js'
 import { listJobTasks } from '../../db/jobs.js'
 import { jobView, taskView } from '../views.js'
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/
 
 export function uploadRoutes(deps: AppDeps) {
   const { config } = deps
@@ -35,10 +34,7 @@ export function uploadRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>()
 
   app.post('/upload', async (c) => {
-    const idempotencyKey = c.req.header('Idempotency-Key') ?? null
-    if (idempotencyKey !== null && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new ApiError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1 to 200 printable characters')
-    }
+    const idempotencyKey = idempotencyKeyOf(c)
     const declared = Number(c.req.header('content-length') ?? NaN)
     if (declared > config.limits.uploadBytes + 64 * 1024) {
       throw new ApiError(413, 'upload_too_large', `the upload exceeds the limit of ${config.limits.uploadBytes} bytes`)

@@ -23,7 +23,7 @@ import type { LimitsConfig, TasksConfig } from '../../config/limits.js'
 import type { JobStarter } from '../deps.js'
 import { ApiError } from '../errors.js'
 import type { UploadForm } from './upload-form.js'
-import { checkTask, unpackUpload, type UnpackedTask } from './unpack.js'
+import { checkTask, unpackUpload, type UnpackDeps, type UnpackedTask } from './unpack.js'
 
 /** The content-addressed task store. */
 export interface TaskStoreOps {
@@ -35,10 +35,7 @@ export interface TaskStoreOps {
 export interface SubmitJobDeps {
   db: Db
   masterKey: Buffer
-  limits: Pick<
-    LimitsConfig,
-    'uploadEntries' | 'uploadUncompressedBytes' | 'uploadCompressionRatio' | 'activeJobsPerToken' | 'activeRunsPerToken'
-  >
+  limits: UnpackDeps['limits'] & Pick<LimitsConfig, 'activeJobsPerToken' | 'activeRunsPerToken'>
   composeAllow: TasksConfig['composeAllow']
   /** The service's cap on a run's time; also its limit when the task states none. */
   runTimeLimitMaxSec: number

@@ -1,14 +1,13 @@
 /**
- * An upload unpacked: the archive read by the safe reader, and its task found and detected, its
- * compose files checked against the sandbox policy. Every refusal is an `ApiError` on the `file`
+ * An upload unpacked: the archive read by the safe reader, and its task or its dataset's tasks found
+ * and detected (tasks/dataset.ts), their compose files checked against the sandbox policy. Every refusal is an `ApiError` on the `file`
  * field; one about a task of a dataset names that task.
  */
 import path from 'node:path'
 import type { UploadedTask } from '../../harness/harness.js'
 import { extractArchive } from '../../tasks/archive.js'
-import { checkTaskComposeFiles } from '../../tasks/compose/files.js'
+import { detectUpload } from '../../tasks/dataset.js'
 import { TaskArchiveError, httpStatusFor } from '../../tasks/errors.js'
-import { detectTask } from '../../tasks/task-format.js'
 import type { LimitsConfig, TasksConfig } from '../../config/limits.js'
 import { ApiError } from '../errors.js'
 
@@ -25,7 +24,7 @@ export interface UnpackedUpload {
 }
 
 export interface UnpackDeps {
-  limits: Pick<LimitsConfig, 'uploadEntries' | 'uploadUncompressedBytes' | 'uploadCompressionRatio'>
+  limits: Pick<LimitsConfig, 'uploadEntries' | 'uploadUncompressedBytes' | 'uploadCompressionRatio' | 'tasksPerDataset'>
   composeAllow: TasksConfig['composeAllow']
 }
 
@@ -40,12 +39,22 @@ export function unpackUpload(
       maxUncompressedBytes: limits.uploadUncompressedBytes,
       maxCompressionRatio: limits.uploadCompressionRatio,
     })
-    // A task zipped as its folder is named after the folder, else after the zip file.
-    const fallbackName = archive.topLevelDir ?? path.basename(input.archive.filename).replace(/\.zip$/i, '')
-    const detected = await detectTask(archive.root, { fallbackName })
-    // Before anything reads the task's compose files (a conversion copies its build contexts).
-    await checkTaskComposeFiles(archive.root, detected.format, { allow: deps.composeAllow })
-    return { name: detected.name, tasks: [{ ...detected, root: archive.root, label: null }] }
+    // Before anything reads a task's compose files (a conversion copies its build contexts), they are
+    // checked here too.
+    const upload = await detectUpload(archive, {
+      fileName: input.archive.filename,
+      maxTasks: limits.tasksPerDataset,
+      composeAllow: deps.composeAllow,
+    })
+    return {
+      name: upload.name,
+      tasks: upload.tasks.map((t) => ({
+        format: t.detected.format,
+        name: t.detected.name,
+        root: t.root,
+        label: upload.kind === 'dataset' ? t.folder : null,
+      })),
+    }
   })
 }
 

@@ -1,0 +1,99 @@
+/**
+ * Retrying runs of a job: which runs a request names (by number, or every run that ended in an error
+ * of a class), the checks that make a retry sensible (each named run has ended: 409 otherwise), the
+ * key it needs (a job given a key at upload has lost it once it ended: the request brings it again),
+ * and the job's workflow told (src/temporal/client.ts `retryJobRuns`).
+ */
+import { z } from 'zod'
+import type { Db } from '../../db/database.js'
+import { deleteJobSecret, findJobSecret, storeJobSecret } from '../../db/jobs.js'
+import { listRuns } from '../../db/runs.js'
+import type { JobRow } from '../../db/schema.js'
+import { seal } from '../../secrets/sealed-box.js'
+import type { RetriedRun } from '../../shared/job-control.js'
+import { ERROR_CLASSES, isTerminalRunStatus } from '../../shared/status.js'
+import { ApiError } from '../errors.js'
+
+export const RetryRequest = z
+  .object({
+    run_numbers: z.array(z.number().int().min(1)).min(1).max(10_000).optional(),
+    error_class: z.enum(ERROR_CLASSES).optional(),
+    openrouter_key: z
+      .string()
+      .trim()
+      .regex(/^[\x21-\x7e]{8,512}$/, 'openrouter_key must be 8 to 512 printable characters without spaces')
+      .optional(),
+  })
+  .strict()
+  .refine((r) => (r.run_numbers === undefined) !== (r.error_class === undefined), {
+    message: 'name the runs to retry: either run_numbers or error_class',
+  })
+
+export type RetryRequest = z.infer<typeof RetryRequest>
+
+export interface RetryDeps {
+  db: Db
+  masterKey: Buffer
+  retry(job: JobRow, runNumbers: number[]): Promise<RetriedRun[]>
+}
+
+export async function retryRuns(deps: RetryDeps, job: JobRow, request: RetryRequest): Promise<RetriedRun[]> {
+  const runNumbers = await runsToRetry(deps.db, job, request)
+  const keyStored = await provideKey(deps, job, request.openrouter_key)
+  try {
+    const retried = await deps.retry(job, runNumbers)
+    if (retried.length === 0) throw notEnded(runNumbers)
+    return retried
+  } catch (err) {
+    // A key stored for a retry that did not happen goes again.
+    if (keyStored) await deleteJobSecret(deps.db, job.id)
+    throw err
+  }
+}
+
+/** The run numbers the request names, each an ended run of the job. */
+async function runsToRetry(db: Db, job: JobRow, request: RetryRequest): Promise<number[]> {
+  const runs = await listRuns(db, job.id)
+  if (request.error_class) {
+    const matching = runs.filter((r) => r.outcome === 'error' && r.error_class === request.error_class)
+    if (matching.length === 0) {
+      throw new ApiError(
+        409,
+        'no_runs_to_retry',
+        `no run of job ${job.id} ended in an error of class ${request.error_class}`,
+      )
+    }
+    return matching.map((r) => r.run_number)
+  }
+  const byNumber = new Map(runs.map((r) => [r.run_number, r]))
+  const asked = [...new Set(request.run_numbers)]
+  const missing = asked.filter((n) => !byNumber.has(n))
+  if (missing.length > 0) throw new ApiError(404, 'run_not_found', `job ${job.id} has no run ${missing.join(', ')}`)
+  const open = asked.filter((n) => !isTerminalRunStatus(byNumber.get(n)!.status))
+  if (open.length > 0) throw notEnded(open)
+  return asked
+}
+
+function notEnded(runNumbers: readonly number[]): ApiError {
+  const list = runNumbers.slice(0, 20).join(', ') + (runNumbers.length > 20 ? ', …' : '')
+  return new ApiError(409, 'run_not_finished', `run ${list} has not ended: only an ended run can be retried`)
+}
+
+/**
+ * Stores the key a retry brings when the job needs one and has none (its key went when it ended).
+ * Returns whether it stored one.
+ */
+async function provideKey(deps: RetryDeps, job: JobRow, key: string | undefined): Promise<boolean> {
+  if (!job.with_key) return false
+  if (await findJobSecret(deps.db, job.id)) return false
+  if (!key) {
+    throw new ApiError(
+      422,
+      'openrouter_key_required',
+      `job ${job.id} has ended and its key was deleted then: send it again as openrouter_key to retry its runs`,
+      'openrouter_key',
+    )
+  }
+  await storeJobSecret(deps.db, job.id, seal(deps.masterKey, key, job.id))
+  return true
+}
