@@ -12,6 +12,7 @@ const SRC = [
   'config',
   'db',
   'doctor',
+  'export',
   'harness',
   'hosts',
   'logger',
@@ -145,10 +146,10 @@ export default tseslint.config(
     message: 'src/activities never imports the API, the runtime, the workflows or the task store',
   }),
   ...layer('api', {
-    imports: ['db', 'tasks', 'secrets', 'metrics', 'observability', 'shared', 'config'],
+    imports: ['db', 'tasks', 'secrets', 'metrics', 'observability', 'shared', 'config', 'export'],
     types: ['workflows'],
     files: { harness: ['registry', 'harness'] },
-    message: `src/api imports db, tasks, secrets, metrics, observability, shared, the harness registry, and workflow types ${SEPARATE}`,
+    message: `src/api imports db, tasks, secrets, metrics, observability, shared, config, export, the harness registry, and workflow types ${SEPARATE}`,
     // app.ts imports the routes: they take what they are built over from deps.ts.
     extra: {
       patterns: [{ regex: '^(\\./|\\.\\./)app\\.js$', message: 'Routes take AppDeps from deps.ts, not app.ts.' }],
@@ -170,6 +171,20 @@ export default tseslint.config(
       depth === 1
         ? { patterns: [{ regex: '^\\.\\./[^./][^/]*/', message: "A harness's folder never imports another's." }] }
         : {},
+  }),
+  ...layer('export', {
+    imports: ['shared', 'metrics'],
+    types: ['db'],
+    message: `src/export imports shared and metrics, and the table types of src/db/schema.ts, ${SEPARATE}`,
+    // Of the database, the table types only: an export is made from rows it is handed.
+    extra: (depth) => ({
+      patterns: [
+        {
+          regex: `^(\\.\\./){${depth + 1}}db/(?!schema\\.js$)`,
+          message: 'src/export knows the database by its table types only (src/db/schema.ts).',
+        },
+      ],
+    }),
   }),
   ...layer('logs', {
     imports: ['db', 'hosts', 'shared'],

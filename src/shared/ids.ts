@@ -31,6 +31,14 @@ export function hostAttemptDir(jobId: string, runNumber: number, attempt: number
   return `${hostRunDir(jobId, runNumber)}/attempt-${attempt}`
 }
 
+/**
+ * Where an attempt's collected output is kept, relative to the data dir's `artifacts/` (the run's
+ * artifacts are the directory above it).
+ */
+export function artifactAttemptDir(jobId: string, runNumber: number, attempt: number): string {
+  return `${jobId}/run-${runNumber}/attempt-${attempt}`
+}
+
 /** Where a host's warm trial runners keep their directories, relative to the host's work dir. */
 export const HOST_RUNNERS_DIR = '.runners'
 

@@ -60,6 +60,14 @@ describe('the import rules', () => {
     ],
     ['the dashboard, src/', 'web/src/pages/upload.ts', "import { HARNESSES } from '../../../src/harness/registry.js'"],
     ['a route, loadConfig', 'src/api/routes/health.ts', "import { loadConfig } from '../../config.js'"],
+    ['an export, a repository', 'src/export/harbor-job.ts', "import { listRuns } from '../db/runs.js'"],
+    ['an export, a repository type', 'src/export/input.ts', "import type { Db } from '../db/database.js'"],
+    ['an export, the API', 'src/export/run-rows.ts', "import { ApiError } from '../api/errors.js'"],
+    [
+      'an export, a workflow',
+      'src/export/harbor-job.ts',
+      "import type { JobInput } from '../workflows/job-workflow.js'",
+    ],
   ])('refuses %s', async (_name, file, code) => {
     expect(await refusals(file, `${code}\nexport const x = 1\n`)).not.toEqual([])
   })
@@ -102,6 +110,13 @@ describe('the import rules', () => {
       "import type { JobActivities } from '../activities/job-activities.js'",
     ],
     ['the runtime, anything', 'src/runtime/hosts.ts', "import { loadConfig } from '../config.js'"],
+    ['an export, the table types', 'src/export/input.ts', "import type { RunRow } from '../db/schema.js'"],
+    [
+      'an export, the metrics',
+      'src/export/run-rows.ts',
+      "import { computeJobMetrics } from '../metrics/job-metrics.js'",
+    ],
+    ['a route, the exports', 'src/api/routes/jobs.ts', "import { toCsv } from '../../export/run-rows.js'"],
   ])('lets through %s', async (_name, file, code) => {
     expect(await refusals(file, `${code}\nexport const x = 1\n`)).toEqual([])
   })

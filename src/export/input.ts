@@ -1,0 +1,107 @@
+/**
+ * What an export is made from: a job, its tasks, its runs and their attempts, as plain values. The
+ * exports know nothing of the database: the caller reads the rows and hands them over (a `jobs`,
+ * `runs` or `run_attempts` row is one of these as it is, a run with its `task_index` added), so
+ * the exports can be built and tested from anything shaped the same.
+ */
+import type { TaskFormat } from '../db/schema.js'
+import type { PhaseTimings, TestCounts } from '../shared/outcome.js'
+import type { ErrorClass, JobStatus, RunOutcome, RunStatus } from '../shared/status.js'
+
+/** A timestamp as the database hands it over, or as an ISO string. */
+export type Instant = Date | string
+
+/** The job's settings (a `jobs` row). */
+export interface ExportJob {
+  id: string
+  status: JobStatus
+  /** A name of the harness registry, e.g. `harbor` or `terminus`. */
+  harness: string
+  /** A built-in agent's name or an import path (`module:Class`). */
+  agent: string
+  /** As the job was submitted, e.g. `openai/gpt-4o`. */
+  model: string
+  /**
+   * True when the agent calls no model (its harness's `agentsWithoutModel`, e.g. `oracle`): trials
+   * made up for its runs then name no model, as Harbor's own do not.
+   */
+  agent_without_model?: boolean
+  /** An environment type (`docker`) or an import path. */
+  environment: string
+  /** Runs per task. */
+  n_runs: number
+  max_parallel: number
+  timeout_multiplier: number
+  created_at: Instant
+  started_at: Instant | null
+  finished_at: Instant | null
+}
+
+/** One task of the job: a job has one, a dataset's job several. */
+export interface ExportTask {
+  /** Its place in the job, from 0; what a run's `task_index` names. */
+  index: number
+  name: string
+  format: TaskFormat
+  /** The stored task's sha256 (hex). */
+  sha256: string
+}
+
+/** One run (a `runs` row, and which of the job's tasks it ran). */
+export interface ExportRun {
+  id: string
+  job_id: string
+  task_index: number
+  run_number: number
+  status: RunStatus
+  outcome: RunOutcome | null
+  error_class: ErrorClass | null
+  error_message: string | null
+  reward: number | null
+  rewards: Record<string, number> | null
+  n_input_tokens: number | null
+  n_cache_tokens: number | null
+  n_output_tokens: number | null
+  cost_usd: number | null
+  tests: TestCounts | null
+  attempts: number
+  host: string | null
+  phase: string | null
+  created_at: Instant
+  updated_at: Instant
+  started_at: Instant | null
+  finished_at: Instant | null
+}
+
+/** One attempt of a run (a `run_attempts` row). */
+export interface ExportAttempt {
+  run_id: string
+  attempt: number
+  host: string
+  outcome: RunOutcome | null
+  error_class: ErrorClass | null
+  error_message: string | null
+  phases: PhaseTimings | null
+  /** What the harness left as its result, as stored: Harbor's `TrialResult` for the `harbor` harness. */
+  result: object | null
+  started_at: Instant
+  finished_at: Instant | null
+}
+
+/** `value` as an ISO 8601 string (UTC), or null. */
+export function isoOrNull(value: Instant | null): string | null {
+  if (value === null) return null
+  return (typeof value === 'string' ? new Date(value) : value).toISOString()
+}
+
+/** The job's tasks by their index; a run naming a task the job does not have is a caller's bug. */
+export function taskIndex(
+  tasks: readonly ExportTask[],
+): (run: Pick<ExportRun, 'task_index' | 'run_number'>) => ExportTask {
+  const byIndex = new Map(tasks.map((t) => [t.index, t]))
+  return (run) => {
+    const task = byIndex.get(run.task_index)
+    if (!task) throw new Error(`run ${run.run_number} names task ${run.task_index}, which the job does not have`)
+    return task
+  }
+}
