@@ -1,8 +1,9 @@
 /**
- * A plan streamed as a zip: the archive is made as it is read and never held whole in memory. Each
- * entry's content is produced only when the archive reaches it (JSZip takes its entries one at a
- * time), so a plan of thousands of files holds one file open, and one file's bytes, at a time.
- * Also for any list of files to download as one zip (a run's artifacts).
+ * A plan streamed as a zip: the archive is made as its reader takes it (JSZip stops while the
+ * stream's buffer is full) and never held whole in memory. Each entry's content is opened only when
+ * the archive reaches it (JSZip takes its entries one at a time), so a plan of thousands of files
+ * holds one file open at a time. Also for any list of files to download as one zip (a run's
+ * artifacts).
  */
 import { createReadStream, promises as fs } from 'node:fs'
 import { Readable } from 'node:stream'

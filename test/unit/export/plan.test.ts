@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { buffer } from 'node:stream/consumers'
@@ -61,11 +62,18 @@ describe('a plan', () => {
     expect(await zip.file('job/t__r000001/agent/log.txt')!.async('string')).toBe('collected\n')
   })
 
-  it('reads a file for the zip only when the zip reaches it', async () => {
-    const stream = zipPlan(plan())
-    await writeFile(path.join(tmp, 'src', 'log.txt'), 'written later\n')
+  it('reads the files for the zip as the reader takes it, not all at once', async () => {
+    // Incompressible files, far more than a stream buffers: the zip waits for its reader.
+    const files = Array.from({ length: 8 }, (_, i) => path.join(tmp, 'src', `big-${i}.bin`))
+    for (const file of files) await writeFile(file, randomBytes(512 * 1024))
+    const stream = zipPlan(files.map((f, i) => ({ path: `job/big-${i}.bin`, sourceFile: f })))
+    // Time enough for reads begun at once to be done; then the last file is replaced.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const later = randomBytes(1024)
+    await writeFile(path.join(tmp, 'src', 'next.bin'), later)
+    await rename(path.join(tmp, 'src', 'next.bin'), files[7]!)
     const zip = await JSZip.loadAsync(await buffer(stream))
-    expect(await zip.file('job/t__r000001/agent/log.txt')!.async('string')).toBe('written later\n')
+    expect((await zip.file('job/big-7.bin')!.async('nodebuffer')).equals(later)).toBe(true)
   })
 })
 
