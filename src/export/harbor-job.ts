@@ -31,7 +31,7 @@ import { jobConfig, jobLock, type Json } from './harbor-config.js'
 import { listFiles, trialFiles } from './harbor-files.js'
 import { jobStats } from './harbor-stats.js'
 import type { HarborTrialResult } from './harbor-trial.js'
-import { checkUuid, lastAttempts, trialsOf, type TrialsInput } from './harbor-trials.js'
+import { checkUuid, lastAttempts, trialsOf, type PlannedTrial, type TrialsInput } from './harbor-trials.js'
 import { isoOrNull, type ExportJob } from './input.js'
 import { writePlan, type PlanEntry } from './plan.js'
 import { zipPlan } from './zip.js'
@@ -65,41 +65,15 @@ export function planHarborJob(input: HarborJobInput, collected: CollectedFiles, 
   const trials = trialsOf(input, where.trialsDir, (name) =>
     jobsDir ? pathToFileURL(path.join(where.trialsDir, name)).href : `${jobName}/${name}`,
   )
+  const locks = trials.map((t) => t.lock)
+  const results = trials.map((t) => t.result)
   const entries: PlanEntry[] = [
     { path: `${jobName}/config.json`, json: jobConfig(job, input.tasks, jobName, where.jobsDir) },
-    {
-      path: `${jobName}/lock.json`,
-      json: jobLock(
-        job,
-        trials.map((t) => t.lock),
-        jobStartedAt(job),
-      ),
-    },
-    {
-      path: `${jobName}/result.json`,
-      json: jobResult(
-        input,
-        trials.map((t) => t.result),
-      ),
-    },
+    { path: `${jobName}/lock.json`, json: jobLock(job, locks, jobStartedAt(job)) },
+    { path: `${jobName}/result.json`, json: jobResult(input, results) },
   ]
-  for (const trial of trials) {
-    const dir = `${jobName}/${trial.result.trial_name}`
-    entries.push({ path: `${dir}/result.json`, json: trial.result })
-    entries.push({ path: `${dir}/config.json`, json: trial.result.config })
-    entries.push({ path: `${dir}/lock.json`, json: trial.lock })
-    const attemptDir = trial.attempt && artifactAttemptDir(job.id, trial.run.run_number, trial.attempt.attempt)
-    const files = (attemptDir && collected.files.get(attemptDir)) || []
-    for (const file of trialFiles(
-      files,
-      harnessJobName(job.id, trial.run.run_number, trial.attemptNumber),
-      trial.harborName,
-    ))
-      entries.push({
-        path: `${dir}/${file.path}`,
-        sourceFile: path.join(collected.artifactsDir, attemptDir!, file.from),
-      })
-  }
+  for (const trial of trials)
+    entries.push(...trialEntries(`${jobName}/${trial.result.trial_name}`, trial, job.id, collected))
   return { jobName, entries }
 }
 
@@ -132,6 +106,24 @@ export async function writeHarborJob(
 /** The job's folder as a zip stream (unpacked, a jobs dir holding the folder). */
 export async function zipHarborJob(input: HarborJobInput, options: { artifactsDir: string }): Promise<Readable> {
   return zipPlan((await buildHarborJobPlan(input, options)).entries)
+}
+
+/** A trial's result, config and lock, and the files collected of its attempt. */
+function trialEntries(dir: string, trial: PlannedTrial, jobId: string, collected: CollectedFiles): PlanEntry[] {
+  const entries: PlanEntry[] = [
+    { path: `${dir}/result.json`, json: trial.result },
+    { path: `${dir}/config.json`, json: trial.result.config },
+    { path: `${dir}/lock.json`, json: trial.lock },
+  ]
+  if (!trial.attempt) return entries
+  const { run_number: runNumber } = trial.run
+  const attemptDir = artifactAttemptDir(jobId, runNumber, trial.attempt.attempt)
+  const harborJob = harnessJobName(jobId, runNumber, trial.attempt.attempt)
+  for (const file of trialFiles(collected.files.get(attemptDir) ?? [], harborJob, trial.harborName)) {
+    const sourceFile = path.join(collected.artifactsDir, attemptDir, file.from)
+    entries.push({ path: `${dir}/${file.path}`, sourceFile })
+  }
+  return entries
 }
 
 function jobResult(input: HarborJobInput, trials: readonly HarborTrialResult[]): Json {

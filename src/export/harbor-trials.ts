@@ -25,8 +25,6 @@ export interface TrialsInput {
 export interface PlannedTrial {
   run: ExportRun
   attempt: ExportAttempt | null
-  /** The attempt whose Harbor job the collected files are under. */
-  attemptNumber: number
   /** The trial's name as Harbor gave it, when Harbor left a result. */
   harborName: string | null
   result: HarborTrialResult
@@ -54,7 +52,6 @@ export function trialsOf(input: TrialsInput, trialsDir: string, uriOf: (name: st
     return {
       run,
       attempt,
-      attemptNumber: attempt?.attempt ?? run.attempts,
       harborName: stored?.trial_name ?? null,
       result,
       lock: trialLock(task, result.config),

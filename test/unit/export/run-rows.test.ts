@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
-import type { RunRow } from '../../../src/db/schema.js'
-import type { ExportRun } from '../../../src/export/input.js'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import type { JobRow, RunAttemptRow, RunRow } from '../../../src/db/schema.js'
+import type { ExportAttempt, ExportJob, ExportRun } from '../../../src/export/input.js'
 import {
   RUN_EXPORT_COLUMNS,
   runExportRows,
@@ -100,9 +100,10 @@ describe('run rows', () => {
     expect(() => rowsOf(exportRun(job, 1, { task_index: 7 }))).toThrow(/run 1 names task 7/)
   })
 
-  it('takes a runs row as the database reads it, with its task index', () => {
-    const fromDb = (row: RunRow): ExportRun => ({ ...row, task_index: 0 })
-    expect(fromDb({ ...exportRun(job, 1), log_seq: 3, log_bytes: 10, log_cut: false } as RunRow).run_number).toBe(1)
+  it('takes the rows as the database reads them, a run with its task index', () => {
+    expectTypeOf<JobRow>().toExtend<ExportJob>()
+    expectTypeOf<RunRow & { task_index: number }>().toExtend<ExportRun>()
+    expectTypeOf<RunAttemptRow>().toExtend<ExportAttempt>()
   })
 })
 
