@@ -42,7 +42,7 @@ export function jobConfig(job: ExportJob, tasks: readonly ExportTask[], jobName:
     schema_version: 1,
     job_name: jobName,
     jobs_dir: jobsDir,
-    n_attempts: Math.max(1, job.n_runs),
+    n_attempts: Math.max(1, job.runs_per_task),
     timeout_multiplier: job.timeout_multiplier,
     n_concurrent_trials: Math.max(1, job.max_parallel),
     environment: environmentConfig(job),

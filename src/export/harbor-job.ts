@@ -14,8 +14,9 @@
  * Runs not finished yet are no trials: they count as Harbor's running (staging, running,
  * collecting) or pending (queued) trials, and the job's `finished_at` stays null while it runs.
  * Trial names are Harbor's shape (`<task>__<7 characters>`, the task's name cut at 32 as Harbor
- * cuts it) with the run number for the seven, so the viewer lists a task's runs in order; two
- * tasks whose names agree in their first 32 characters get the task's index in their runs' names.
+ * cuts it) with the run number for the seven, so the viewer lists a task's runs in order (run
+ * numbers are the job's, so no two trials meet; were two runs to share one, the task's index
+ * would tell them apart).
  * Job and run ids are UUIDs, as Harbor's ids are (the database's are).
  *
  * Paths inside the JSON files (`jobs_dir`, `trials_dir`, `trial_uri`) name where the folder is when

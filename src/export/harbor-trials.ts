@@ -67,7 +67,7 @@ export function lastAttempts(attempts: readonly ExportAttempt[]): Map<string, Ex
   return last
 }
 
-/** Trial names by run id: `<task[:32]>__r<run, 6 digits>`, with the task's index where two tasks' names would meet. */
+/** Trial names by run id: `<task[:32]>__r<run, 6 digits>`, with the task's index should two of them meet. */
 function trialNames(runs: readonly { run: ExportRun; task: ExportTask }[]): Map<string, string> {
   const names = new Map<string, string>()
   const taken = new Set<string>()

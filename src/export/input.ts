@@ -1,8 +1,8 @@
 /**
  * What an export is made from: a job, its tasks, its runs and their attempts, as plain values. The
  * exports know nothing of the database: the caller reads the rows and hands them over (a `jobs`,
- * `runs` or `run_attempts` row is one of these as it is, a run with its `task_index` added), so
- * the exports can be built and tested from anything shaped the same.
+ * `runs` or `run_attempts` row is one of these as it is; a `job_tasks` row with its `task_index`
+ * as `index`), so the exports can be built and tested from anything shaped the same.
  */
 import type { TaskFormat } from '../db/schema.js'
 import type { PhaseTimings, TestCounts } from '../shared/outcome.js'
@@ -28,8 +28,9 @@ export interface ExportJob {
   agent_without_model?: boolean
   /** An environment type (`docker`) or an import path. */
   environment: string
-  /** Runs per task. */
+  /** All its runs. */
   n_runs: number
+  runs_per_task: number
   max_parallel: number
   timeout_multiplier: number
   created_at: Instant
@@ -47,7 +48,7 @@ export interface ExportTask {
   sha256: string
 }
 
-/** One run (a `runs` row, and which of the job's tasks it ran). */
+/** One run (a `runs` row). */
 export interface ExportRun {
   id: string
   job_id: string

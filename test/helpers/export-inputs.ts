@@ -26,6 +26,7 @@ export function exportJob(overrides: Partial<ExportJob> = {}): ExportJob {
     agent_without_model: true,
     environment: 'docker',
     n_runs: 3,
+    runs_per_task: 3,
     max_parallel: 2,
     timeout_multiplier: 1,
     created_at: new Date('2026-11-29T05:00:00Z'),

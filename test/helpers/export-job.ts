@@ -28,7 +28,7 @@ export const RUNS = {
 export const PLANTED_KEY = 'sk-or-v1-planted-0123456789abcdef'
 
 export async function harborJobWithEveryKindOfRun(artifactsDir: string): Promise<HarborJobInput> {
-  const job = exportJob({ n_runs: 9, status: 'completed' })
+  const job = exportJob({ n_runs: 9, runs_per_task: 9, status: 'completed' })
   const runs: ExportRun[] = []
   const attempts: ExportAttempt[] = []
   const stored = async (runNumber: number, attempt: number, fixture: string, run: ExportRun) => {

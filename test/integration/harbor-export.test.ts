@@ -48,7 +48,14 @@ afterAll(async () => {
 
 /** Three runs of each task: the second task's first one a provider error beside a reward. */
 async function terminusJobOverTwoTasks(artifactsDir: string): Promise<HarborJobInput> {
-  const job = exportJob({ id: uuidOf('0c0c', 2), harness: 'terminus', agent: 'terminus', agent_without_model: false })
+  const job = exportJob({
+    id: uuidOf('0c0c', 2),
+    harness: 'terminus',
+    agent: 'terminus',
+    agent_without_model: false,
+    n_runs: 6,
+    runs_per_task: 3,
+  })
   const tasks = [
     exportTask({ index: 0, name: 'tb-hello' }),
     exportTask({ index: 1, name: 'tb-other', sha256: 'cd'.repeat(32) }),

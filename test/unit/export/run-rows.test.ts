@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import type { JobRow, RunAttemptRow, RunRow } from '../../../src/db/schema.js'
-import type { ExportAttempt, ExportJob, ExportRun } from '../../../src/export/input.js'
+import type { JobRow, JobTaskRow, RunAttemptRow, RunRow } from '../../../src/db/schema.js'
+import type { ExportAttempt, ExportJob, ExportRun, ExportTask } from '../../../src/export/input.js'
 import {
   RUN_EXPORT_COLUMNS,
   runExportRows,
@@ -100,9 +100,10 @@ describe('run rows', () => {
     expect(() => rowsOf(exportRun(job, 1, { task_index: 7 }))).toThrow(/run 1 names task 7/)
   })
 
-  it('takes the rows as the database reads them, a run with its task index', () => {
+  it('takes the rows as the database reads them (a job task with its index)', () => {
     expectTypeOf<JobRow>().toExtend<ExportJob>()
-    expectTypeOf<RunRow & { task_index: number }>().toExtend<ExportRun>()
+    expectTypeOf<JobTaskRow & { index: number }>().toExtend<ExportTask>()
+    expectTypeOf<RunRow>().toExtend<ExportRun>()
     expectTypeOf<RunAttemptRow>().toExtend<ExportAttempt>()
   })
 })
