@@ -6,17 +6,18 @@
  *
  * A task is named by its name as a relative path (`TaskConfig.path`), as Harbor's viewer does for
  * a trial it knows only by name: the folder holds no task, and a path on our hosts would mean
- * nothing where the folder is opened. A lock's task digest is our stored task's content hash
+ * nothing where the folder is opened. The tasks of a dataset's job name the dataset as their
+ * `source`, as Harbor's trials of a dataset do (it keys the job's evals). A lock's task digest is our stored task's content hash
  * (paths, contents and executable bits), not Harbor's own hash of the task directory.
  */
 import { harnessModel } from '../shared/ids.js'
 import { isImportPath } from '../shared/import-paths.js'
-import type { ExportJob, ExportTask } from './input.js'
+import { datasetOf, type ExportJob, type ExportTask } from './input.js'
 
 export type Json = Record<string, unknown>
 
-/** `TaskConfig`: the task by its name. */
-export function taskConfig(task: ExportTask, source: string | null = null): Json {
+/** `TaskConfig`: the task by its name, and the dataset it belongs to (Harbor's `source`). */
+export function taskConfig(task: ExportTask, source: string | null): Json {
   return { path: task.name, git_url: null, git_commit_id: null, name: null, ref: null, source }
 }
 
@@ -48,7 +49,7 @@ export function jobConfig(job: ExportJob, tasks: readonly ExportTask[], jobName:
     environment: environmentConfig(job),
     agents: [agentConfig(job)],
     datasets: [],
-    tasks: tasks.map((t) => taskConfig(t)),
+    tasks: tasks.map((t) => taskConfig(t, datasetOf(job))),
   }
 }
 
@@ -62,7 +63,7 @@ export interface TrialPlace {
 export function trialConfig(job: ExportJob, task: ExportTask, place: TrialPlace): Json {
   return {
     schema_version: 1,
-    task: taskConfig(task),
+    task: taskConfig(task, datasetOf(job)),
     trial_name: place.trialName,
     trials_dir: place.trialsDir,
     timeout_multiplier: job.timeout_multiplier,

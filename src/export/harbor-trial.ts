@@ -7,9 +7,9 @@
  * job's `n_retries`, and kept in the run's artifacts.
  *
  * - A run whose last attempt left Harbor's own `TrialResult` keeps it, made to agree with the
- *   folder: its trial's name, URI, directory and job id, and its task named by the job's task (the
- *   trial ran a copy of it named `task`). Everything else is Harbor's, but for credentials
- *   (`redact.ts`).
+ *   folder: its trial's name, URI, directory and job id, its task named by the job's task (the
+ *   trial ran a copy of it named `task`), and the job's dataset as its `source`. Everything else
+ *   is Harbor's, but for credentials (`redact.ts`).
  * - Any other run (Terminal-Bench's, or one whose harness left no result: lost, stopped when
  *   overdue, cancelled, never started) gets a result made from the run's own row: its rewards, its
  *   tokens and cost, its last attempt's phases, and its error as the trial's exception. The
@@ -21,7 +21,7 @@
 import type { ErrorClass } from '../shared/status.js'
 import { taskConfig, trialConfig, type Json } from './harbor-config.js'
 import { recordedExceptions, type HarborExceptionInfo, type TrialForStats } from './harbor-stats.js'
-import { isoOrNull, type ExportAttempt, type ExportJob, type ExportRun, type ExportTask } from './input.js'
+import { datasetOf, isoOrNull, type ExportAttempt, type ExportJob, type ExportRun, type ExportTask } from './input.js'
 import { redactSecrets } from './redact.js'
 
 /** A `TrialResult` as JSON: what the stats read of it, its `config`, and the rest as it is. */
@@ -57,13 +57,14 @@ export function keptTrialResult(
   at: TrialPlacement,
 ): HarborTrialResult {
   const result = redactSecrets(stored)
-  const source = typeof result.source === 'string' ? result.source : null
+  const source = datasetOf(job) ?? (typeof result.source === 'string' ? result.source : null)
   const kept = {
     ...result,
     task_name: task.name,
     trial_name: at.trialName,
     trial_uri: at.trialUri,
     task_id: { path: task.name },
+    source,
     config: {
       ...result.config,
       task: taskConfig(task, source),
@@ -98,7 +99,7 @@ export function madeUpTrialResult(t: MadeUpTrial, at: TrialPlacement): HarborTri
     trial_name: at.trialName,
     trial_uri: at.trialUri,
     task_id: { path: t.task.name },
-    source: null,
+    source: datasetOf(t.job),
     task_checksum: t.task.sha256,
     config: trialConfig(t.job, t.task, at),
     agent_info: t.agentInfo,

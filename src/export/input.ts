@@ -15,6 +15,10 @@ export type Instant = Date | string
 export interface ExportJob {
   id: string
   status: JobStatus
+  /** The job's name: its task's, or its dataset's. */
+  task_name: string
+  /** How many tasks it runs: more than one, it ran a dataset. */
+  n_tasks: number
   /** A name of the harness registry, e.g. `harbor` or `terminus`. */
   harness: string
   /** A built-in agent's name or an import path (`module:Class`). */
@@ -105,4 +109,9 @@ export function taskIndex(
     if (!task) throw new Error(`run ${run.run_number} names task ${run.task_index}, which the job does not have`)
     return task
   }
+}
+
+/** The dataset a job of several tasks ran (its name), else null. */
+export function datasetOf(job: Pick<ExportJob, 'n_tasks' | 'task_name'>): string | null {
+  return job.n_tasks > 1 ? job.task_name : null
 }

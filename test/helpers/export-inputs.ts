@@ -20,6 +20,8 @@ export function exportJob(overrides: Partial<ExportJob> = {}): ExportJob {
   return {
     id: uuidOf('0b0b', 1),
     status: 'completed',
+    task_name: 'hello-pass',
+    n_tasks: 1,
     harness: 'harbor',
     agent: 'oracle',
     model: 'openai/gpt-4o',

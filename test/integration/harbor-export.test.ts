@@ -5,8 +5,8 @@
  * trials' collected files, and its web page.
  *
  * Two jobs in one jobs dir: a `harbor` job with a run of every kind (test/helpers/export-job.ts),
- * written into the directory; and a `terminus` job over two tasks, every trial made up from its
- * run, streamed as a zip and unpacked there.
+ * written into the directory; and a `terminus` job over a dataset of two tasks, every trial made
+ * up from its run, streamed as a zip and unpacked there.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -53,6 +53,8 @@ async function terminusJobOverTwoTasks(artifactsDir: string): Promise<HarborJobI
     harness: 'terminus',
     agent: 'terminus',
     agent_without_model: false,
+    task_name: 'tb-mini',
+    n_tasks: 2,
     n_runs: 6,
     runs_per_task: 3,
   })
@@ -123,7 +125,9 @@ it("loads with Harbor's models, and Harbor computes the same stats", async () =>
     exception_type: 'ProviderError',
   })
   // Valid rewards: tb-hello 1, 0, 1 and tb-other 1, 0, so pass@2 = (1 + 1) / 2.
-  expect(terminus.evals['terminus__openai/gpt-4o__adhoc']).toMatchObject({
+  // The dataset's trials are keyed by it, as Harbor keys a dataset's.
+  expect(Object.keys(terminus.evals)).toEqual(['terminus__openai/gpt-4o__tb-mini'])
+  expect(terminus.evals['terminus__openai/gpt-4o__tb-mini']).toMatchObject({
     n_trials: 5,
     n_errors: 2,
     metrics: [{ mean: 0.6 }],
