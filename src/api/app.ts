@@ -21,6 +21,7 @@ import { hostRoutes } from './routes/hosts.js'
 import { jobEventRoutes } from './routes/job-events.js'
 import { jobRoutes } from './routes/jobs.js'
 import { compareRoutes } from './routes/compare.js'
+import { exportRoutes } from './routes/export.js'
 import { jobControlRoutes } from './routes/job-control.js'
 import { logRoutes } from './routes/logs.js'
 import { ticketRoutes } from './routes/tickets.js'
@@ -98,6 +99,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/api/jobs', jobEventRoutes(deps, streams))
   app.route('/api/jobs', logRoutes(deps, streams))
   app.route('/api/jobs', artifactRoutes(deps))
+  app.route('/api/jobs', exportRoutes(deps))
   app.route('/api/hosts', hostRoutes(deps))
   if (metrics) {
     // Outside /api: scrapers carry no API token. It shows counts by route and status, no ids.

@@ -254,3 +254,15 @@ export async function lastAttemptPhases(db: Db, jobId: string): Promise<Map<stri
     .execute()
   return new Map(rows.map((r) => [r.run_id, r.phases!]))
 }
+
+/** Every attempt of every run of the job, in run and attempt order. */
+export async function listJobAttempts(db: Db, jobId: string): Promise<RunAttemptRow[]> {
+  return db
+    .selectFrom('run_attempts as a')
+    .innerJoin('runs as r', 'r.id', 'a.run_id')
+    .selectAll('a')
+    .where('r.job_id', '=', jobId)
+    .orderBy('r.run_number')
+    .orderBy('a.attempt')
+    .execute()
+}
