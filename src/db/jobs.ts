@@ -48,19 +48,19 @@ export async function insertJobWithRuns(
         eb.fn.countAll<number>().as('jobs'),
         eb.fn.coalesce(eb.fn.sum<number>('n_runs'), eb.lit(0)).as('runs'),
       ])
-      .where('status', 'in', ['queued', 'running'])
+      .where('status', 'in', ['queued', 'running', 'paused'])
       .where((eb) => (owner === null ? eb('owner_token_id', 'is', null) : eb('owner_token_id', '=', owner)))
       .executeTakeFirstOrThrow()
     if (Number(active.jobs) + 1 > limits.activeJobs) {
       throw new OwnerLimitError(
         'active_jobs',
-        `at most ${limits.activeJobs} jobs may be queued or running at once per token`,
+        `at most ${limits.activeJobs} jobs may be queued, running or paused at once per token`,
       )
     }
     if (Number(active.runs) + nRuns > limits.activeRuns) {
       throw new OwnerLimitError(
         'active_runs',
-        `at most ${limits.activeRuns} runs may belong to queued or running jobs at once per token ` +
+        `at most ${limits.activeRuns} runs may belong to queued, running or paused jobs at once per token ` +
           `(${Number(active.runs)} now, ${nRuns} asked)`,
       )
     }
