@@ -30,13 +30,13 @@ afterAll(async () => {
   await temporal?.connection.close()
 })
 
-async function post(path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function post(path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${service.api.url}${path}`, {
     method: 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
-  return { status: res.status, body: await res.json() }
+  return { status: res.status, body: (await res.json()) as any }
 }
 
 const job = async (id: string) => (await getJson(service.api.url, `/api/jobs/${id}`)).body
@@ -135,17 +135,26 @@ describe('a dataset of three tasks, each run twice', () => {
 })
 
 describe('retrying a run of the ended dataset job', () => {
+  const KEY = { 'Idempotency-Key': 'retry-hello-fail' }
   let failRun: number
   let answer: { status: number; body: any }
   let reopened: any
+  let repeated: { status: number; body: any }
   let again: any
+  let repeatedAfterEnd: { status: number; body: any }
+  let afterRepeat: any
 
   beforeAll(async () => {
     const failTask = datasetJob.tasks.find((t: any) => t.name === 'hello-fail').task_index
     failRun = datasetJob.runs.find((r: any) => r.task_index === failTask).run_number
-    answer = await post(`/api/jobs/${datasetJob.job_id}/retry`, { run_numbers: [failRun] })
+    const retry = () => post(`/api/jobs/${datasetJob.job_id}/retry`, { run_numbers: [failRun] }, KEY)
+    answer = await retry()
     reopened = await job(datasetJob.job_id)
+    // The same request again (a client that lost the answer): while its run is under way, and after.
+    repeated = await retry()
     again = await ended(datasetJob.job_id)
+    repeatedAfterEnd = await retry()
+    afterRepeat = await job(datasetJob.job_id)
   }, 120_000)
 
   it('answers 202 with the run, its retry and first new attempt, and reopens the job', () => {
@@ -177,6 +186,15 @@ describe('retrying a run of the ended dataset job', () => {
     expect(again.dataset.accuracy).toBeCloseTo(2 / 3, 10)
     // Only that run ran again: the others kept their one attempt.
     for (const r of again.runs.filter((x: any) => x.run_number !== failRun)) expect(r.attempts).toBe(1)
+  })
+
+  it('answers a repeated request (same Idempotency-Key) with the same retry, and retries nothing more', async () => {
+    for (const res of [repeated, repeatedAfterEnd]) {
+      expect(res.status, JSON.stringify(res.body)).toBe(202)
+      expect(res.body).toEqual(answer.body)
+    }
+    expect(afterRepeat).toMatchObject({ status: 'completed', finished_at: again.finished_at })
+    expect(await run(datasetJob.job_id, failRun)).toMatchObject({ attempts: 2, retries: 1 })
   })
 
   it("runs the retry in a workflow of its own, started by the job's workflow started anew", async () => {
