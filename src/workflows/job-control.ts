@@ -10,6 +10,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  currentUpdateInfo,
   defineSignal,
   defineUpdate,
   getExternalWorkflowHandle,
@@ -92,8 +93,10 @@ export function controlJob(jobId: string): JobControl {
   setHandler(
     retryRunsUpdate,
     async ({ runNumbers }) => {
+      // The update's id (the request's Idempotency-Key, if it sent one) marks the runs it reopens.
+      const requestId = currentUpdateInfo()?.id ?? uuid4()
       await condition(() => !control.finalizing)
-      const retried = await db.reopenRuns({ jobId, runNumbers, requestId: uuid4() }).catch((err: unknown) => {
+      const retried = await db.reopenRuns({ jobId, runNumbers, requestId }).catch((err: unknown) => {
         const cause = err instanceof ActivityFailure ? err.cause : null
         if (cause instanceof ApplicationFailure && isJobControlRefusal(cause.type)) refuse(cause.type, cause.message)
         throw err

@@ -8,7 +8,7 @@ import { z } from 'zod'
 import type { Db } from '../../db/database.js'
 import { deleteJobSecret, findJobSecret, storeJobSecret } from '../../db/jobs.js'
 import { listRuns } from '../../db/runs.js'
-import type { JobRow } from '../../db/schema.js'
+import type { JobRow, RunRow } from '../../db/schema.js'
 import { seal } from '../../secrets/sealed-box.js'
 import type { RetriedRun } from '../../shared/job-control.js'
 import { ERROR_CLASSES, isTerminalRunStatus } from '../../shared/status.js'
@@ -37,8 +37,17 @@ export interface RetryDeps {
   retry(job: JobRow, runNumbers: number[]): Promise<RetriedRun[]>
 }
 
-export async function retryRuns(deps: RetryDeps, job: JobRow, request: RetryRequest): Promise<RetriedRun[]> {
-  const runNumbers = await runsToRetry(deps.db, job, request)
+/**
+ * `requestId` is the request's Idempotency-Key: a run that request has reopened, still under way,
+ * is not refused, so that the request repeated is answered as it was the first time.
+ */
+export async function retryRuns(
+  deps: RetryDeps,
+  job: JobRow,
+  request: RetryRequest,
+  requestId?: string,
+): Promise<RetriedRun[]> {
+  const runNumbers = await runsToRetry(deps.db, job, request, requestId)
   const keyStored = await provideKey(deps, job, request.openrouter_key)
   try {
     const retried = await deps.retry(job, runNumbers)
@@ -51,11 +60,14 @@ export async function retryRuns(deps: RetryDeps, job: JobRow, request: RetryRequ
   }
 }
 
-/** The run numbers the request names, each an ended run of the job. */
-async function runsToRetry(db: Db, job: JobRow, request: RetryRequest): Promise<number[]> {
+/** The run numbers the request names, each an ended run of the job or one this request reopened. */
+async function runsToRetry(db: Db, job: JobRow, request: RetryRequest, requestId?: string): Promise<number[]> {
   const runs = await listRuns(db, job.id)
+  const reopenedByThis = (r: RunRow) => requestId !== undefined && r.retry_request === requestId
   if (request.error_class) {
-    const matching = runs.filter((r) => r.outcome === 'error' && r.error_class === request.error_class)
+    const matching = runs.filter(
+      (r) => (r.outcome === 'error' && r.error_class === request.error_class) || reopenedByThis(r),
+    )
     if (matching.length === 0) {
       throw new ApiError(
         409,
@@ -69,7 +81,10 @@ async function runsToRetry(db: Db, job: JobRow, request: RetryRequest): Promise<
   const asked = [...new Set(request.run_numbers)]
   const missing = asked.filter((n) => !byNumber.has(n))
   if (missing.length > 0) throw new ApiError(404, 'run_not_found', `job ${job.id} has no run ${missing.join(', ')}`)
-  const open = asked.filter((n) => !isTerminalRunStatus(byNumber.get(n)!.status))
+  const open = asked.filter((n) => {
+    const run = byNumber.get(n)!
+    return !isTerminalRunStatus(run.status) && !reopenedByThis(run)
+  })
   if (open.length > 0) throw notEnded(open)
   return asked
 }

@@ -60,6 +60,7 @@ export function jobControlRoutes(deps: AppDeps) {
         },
         job,
         request,
+        requestId,
       ),
     )
     return c.json(

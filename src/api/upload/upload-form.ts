@@ -76,8 +76,17 @@ function uploadSchema(maxRuns: number, defaultEnvironment: string) {
     .transform((f) => ({
       ...f,
       agent: f.agent ?? HARNESSES[f.harness].defaultAgent,
-      max_parallel: Math.min(f.max_parallel ?? f.n_runs, f.n_runs),
+      // Capped at the job's number of runs by jobMaxParallel, once its number of tasks is known.
+      max_parallel: f.max_parallel ?? f.n_runs,
     }))
+}
+
+/**
+ * The job's `max_parallel`: the form's, at most the job's runs (n_runs for each of its `nTasks`
+ * tasks), so that a dataset's runs may run side by side across its tasks.
+ */
+export function jobMaxParallel(form: Pick<UploadForm, 'n_runs' | 'max_parallel'>, nTasks: number): number {
+  return Math.min(form.max_parallel, form.n_runs * nTasks)
 }
 
 export type UploadForm = z.infer<ReturnType<typeof uploadSchema>>
