@@ -40,3 +40,26 @@ export function stateClass(run: { status: string; outcome: string | null }): str
   if (run.outcome) return `s-${run.outcome}`
   return `s-${run.status}`
 }
+
+/** A number with its sign, a real minus for negatives: `+0.12`, `−0.03`. */
+export function signed(value: number, digits = 2): string {
+  const text = Math.abs(value).toFixed(digits)
+  if (Number(text) === 0) return (0).toFixed(digits)
+  return `${value < 0 ? '−' : '+'}${text}`
+}
+
+/** A number to `digits` places, with a real minus: `0.12`, `−0.03`. */
+export function fixed(value: number, digits = 3): string {
+  const text = value.toFixed(digits)
+  return text.startsWith('-') && Number(text) !== 0 ? `−${text.slice(1)}` : text.replace(/^-/, '')
+}
+
+/** An interval as `lo…hi` (a 95% CI from the API, as a pair). */
+export function interval(pair: [number, number] | null | undefined, digits = 2): string {
+  return pair ? `${fixed(pair[0], digits)}…${fixed(pair[1], digits)}` : '—'
+}
+
+/** A p-value as people read it: `p=0.11` (two significant digits), or `p<0.001`. */
+export function pValue(p: number): string {
+  return p < 0.001 ? 'p<0.001' : `p=${Number(p.toPrecision(2))}`
+}

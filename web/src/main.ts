@@ -4,6 +4,7 @@
  */
 import { getToken, setToken } from './api.js'
 import { navigate } from './navigate.js'
+import { comparePage } from './pages/compare.js'
 import { jobPage } from './pages/job.js'
 import { jobsPage } from './pages/jobs.js'
 import { runPage } from './pages/run.js'
@@ -15,6 +16,7 @@ export type Page = (root: HTMLElement, params: Record<string, string>) => Cleanu
 const ROUTES: [RegExp, Page, string][] = [
   [/^\/$/, jobsPage, 'jobs'],
   [/^\/upload$/, uploadPage, 'upload'],
+  [/^\/compare$/, comparePage, 'jobs'],
   [/^\/jobs\/(?<job_id>[0-9a-f-]{36})$/, jobPage, 'jobs'],
   [/^\/jobs\/(?<job_id>[0-9a-f-]{36})\/runs\/(?<run_number>\d+)$/, runPage, 'jobs'],
 ]

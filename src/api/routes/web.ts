@@ -15,7 +15,7 @@ import { Hono } from 'hono'
 /** The dashboard's sources, in the repository beside src/. */
 const WEB_DIR = fileURLToPath(new URL('../../../web', import.meta.url))
 /** Page routes of the single-page app; each answers with index.html and the script takes over. */
-const PAGES = ['/', '/upload', '/jobs/:job_id', '/jobs/:job_id/runs/:run_number']
+const PAGES = ['/', '/upload', '/compare', '/jobs/:job_id', '/jobs/:job_id/runs/:run_number']
 
 const SECURITY_HEADERS = {
   'Content-Security-Policy':

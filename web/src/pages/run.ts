@@ -2,11 +2,13 @@
  * One run, live: its log tail (follows new lines; pauses when the user scrolls up; reconnects by
  * itself from the last line it has, so nothing is lost or shown twice), the phase timeline, the
  * agent's trajectory steps as they arrive, the verifier's output and test results, the attempts with
- * their errors and hosts, and the artifacts download.
+ * their errors and hosts, and the artifacts download. An ended run can be retried: a new attempt of
+ * the same run, its earlier ones kept.
  */
 import { api, download, follow, type TicketTarget } from '../api.js'
 import { fill, h } from '../dom.js'
 import { ago, count, runState, seconds, stateClass, usd } from '../format.js'
+import { retryRuns } from '../retry.js'
 
 const MAX_LINES_SHOWN = 5000
 const PHASES = ['environment_setup', 'agent_setup', 'agent_execution', 'verifier'] as const
@@ -22,6 +24,16 @@ export function runPage(root: HTMLElement, params: Record<string, string>): () =
   const { job_id: jobId, run_number: runNumber } = params as { job_id: string; run_number: string }
   const base = `/api/jobs/${jobId}/runs/${runNumber}`
   const head = h('div', { class: 'page-head' }, h('h1', {}, `Run ${runNumber}`))
+  const retryOut = h('div', { class: 'retry-out', id: 'retry-message', role: 'status' })
+  const retry = h('button', { type: 'button', id: 'retry-run', hidden: true }, 'Retry run')
+  retry.addEventListener('click', () => {
+    retry.disabled = true
+    void retryRuns(jobId, { run_numbers: [Number(runNumber)] }, retryOut).then((answer) => {
+      retry.disabled = false
+      // The run starts again: the page follows its new attempt from the start.
+      if (answer) window.dispatchEvent(new PopStateEvent('popstate'))
+    })
+  })
   const summary = h('dl', { class: 'facts' })
   const timeline = h('ol', { class: 'timeline', 'aria-label': 'Phases' })
   const log = h('div', {
@@ -56,6 +68,7 @@ export function runPage(root: HTMLElement, params: Record<string, string>): () =
     root,
     h('p', {}, h('a', { href: `/jobs/${jobId}` }, '← Job')),
     head,
+    retryOut,
     summary,
     h('section', {}, h('h2', {}, 'Phases'), timeline),
     h(
@@ -145,6 +158,8 @@ export function runPage(root: HTMLElement, params: Record<string, string>): () =
     const run = await api<any>(base).catch(() => null)
     if (!run) return
     renderRun(head, summary, timeline, attempts, tests, run, runNumber)
+    retry.hidden = !['completed', 'cancelled'].includes(run.status)
+    head.append(h('span', { class: 'spacer' }), retry)
   }
   void load()
 
@@ -214,6 +229,7 @@ function renderRun(
     run.rewards && Object.keys(run.rewards).length > 1 ? dd('Rewards', JSON.stringify(run.rewards)) : null,
     dd('Host', run.host ?? '—'),
     dd('Attempts', String(run.attempts)),
+    run.retries ? dd('Retries', String(run.retries)) : null,
     dd('Duration', seconds(run.duration_sec)),
     dd(
       'Tokens',
