@@ -21,7 +21,7 @@ import { seal } from '../../secrets/sealed-box.js'
 import type { JobWorkflowInput } from '../../workflows/job-workflow.js'
 import { jobWorkflowInput } from './workflow-input.js'
 import { ApiError } from '../errors.js'
-import type { UploadForm } from '../upload/upload-form.js'
+import { maxParallelOf, type UploadForm } from '../upload/upload-form.js'
 
 const field = z.union([z.string().max(1000), z.number()]).transform(String)
 
@@ -73,7 +73,7 @@ export async function rerunJob(
           model: form.model,
           environment: form.environment,
           runs_per_task: form.n_runs,
-          max_parallel: form.max_parallel,
+          max_parallel: maxParallelOf(form, form.n_runs * tasks.length),
           timeout_multiplier: source.timeout_multiplier,
           idempotency_key: caller.idempotencyKey,
           owner_token_id: caller.owner,
