@@ -46,6 +46,7 @@ export interface RerunDeps {
   /** The upload's field parser (its limits, defaults and allowed import paths). */
   parseForm(fields: Record<string, string>): UploadForm
   start(input: JobWorkflowInput): Promise<void>
+  logError(err: unknown): void
 }
 
 export async function rerunJob(
@@ -97,9 +98,10 @@ export async function rerunJob(
   const job = (await findJob(deps.db, jobId))!
   try {
     await deps.start(jobWorkflowInput(job, deps.maxAttempts))
-  } catch {
+  } catch (err) {
     // The tasks stay: the source job references them.
     await deleteJob(deps.db, jobId)
+    deps.logError(err)
     throw new ApiError(
       503,
       'orchestrator_unavailable',
