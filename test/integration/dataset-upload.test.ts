@@ -39,7 +39,14 @@ const named = (name: string) => `[task]\nname = "${name}"\n`
 /** What the app holds: jobs, their tasks and runs, stored tasks, upload directories. */
 async function leftovers(app: TestApp) {
   const count = async (table: 'jobs' | 'job_tasks' | 'runs' | 'job_secrets') =>
-    Number((await app.db.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
+    Number(
+      (
+        await app.db.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
   const files = (dir: string) => readdir(path.join(app.config.dataDir, dir)).catch(() => [])
   return {
     jobs: await count('jobs'),
