@@ -513,7 +513,7 @@ describe('rerun', () => {
 })
 
 describe('another token', () => {
-  it("finds neither the job nor its runs: 404 on every control route, the owner's own get through", async () => {
+  it("finds neither the job nor its runs: 404 on every control route and in a comparison, the owner's own get through", async () => {
     const app = await createTestApp({}, { tokens: 'database' })
     try {
       const alice = await createToken(app.db.db, 'alice', false)
@@ -543,6 +543,12 @@ describe('another token', () => {
         expect(res, action).toMatchObject({ status: 404, body: { error: { code: 'job_not_found' } } })
       }
       expect(app.started).toEqual([])
+      const bobs = await insertJob(app.db.db, { owner: bob.id })
+      const compare = await app.app.request(`/api/compare?jobs=${bobs},${jobId}`, {
+        headers: { Authorization: `Bearer ${bob.token}` },
+      })
+      expect(compare.status).toBe(404)
+      expect(((await compare.json()) as any).error.code).toBe('job_not_found')
       const own = await as(alice.token, `/api/jobs/${jobId}/retry`, { run_numbers: [1] })
       expect(own.status).toBe(202)
       const rerun = await as(alice.token, `/api/jobs/${jobId}/rerun`, {})
