@@ -426,7 +426,10 @@ describe('rerun', () => {
     expect(jobId).not.toBe(source.job_id)
     expect(t.started.slice(started)).toEqual([expect.objectContaining({ jobId, nRuns: 9, maxParallel: 9 })])
 
+    expect(res.body.runs_queued).toBe(9)
+    expect(res.body.tasks).toHaveLength(3)
     const detail = (await (await t.app.request(`/api/jobs/${jobId}`)).json()) as any
+    expect(detail.tasks.map(({ metrics: _, ...task }: any) => task)).toEqual(res.body.tasks)
     const tasksOf = (tasks: any[]) =>
       tasks.map(({ name, format, sha256, run_time_limit_sec }) => ({ name, format, sha256, run_time_limit_sec }))
     expect(tasksOf(detail.tasks)).toEqual(tasksOf(source.tasks))

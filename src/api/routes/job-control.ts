@@ -12,13 +12,14 @@ import type { AppEnv } from '../auth.js'
 import { ApiError } from '../errors.js'
 import { requireJob } from '../lookups.js'
 import { idempotencyKeyOf, NO_QUERY, parseQuery } from '../params.js'
-import { jobView } from '../views.js'
+import { jobView, taskView } from '../views.js'
 import { JobControlRefused } from '../../shared/job-control.js'
 import { isTerminalJobStatus } from '../../shared/status.js'
 import { retryRuns, RetryRequest } from '../job-control/retry.js'
 import { rerunJob, RerunRequest } from '../job-control/rerun.js'
 import { uploadFormParser } from '../upload/upload-form.js'
 import { jobWorkflowInput } from '../job-control/workflow-input.js'
+import { listJobTasks } from '../../db/jobs.js'
 import type { JobRow } from '../../db/schema.js'
 import type { z } from 'zod'
 
@@ -92,7 +93,12 @@ export function jobControlRoutes(deps: AppDeps) {
       request,
       { owner: c.get('principal').tokenId, idempotencyKey: idempotencyKeyOf(c) },
     )
-    return c.json({ ...view(job), idempotent_replay: replay || undefined }, replay ? 200 : 201)
+    // As an upload answers: the job, its tasks and its runs queued.
+    const tasks = (await listJobTasks(db, job.id)).map(taskView)
+    return c.json(
+      { ...view(job), tasks, runs_queued: job.n_runs, idempotent_replay: replay || undefined },
+      replay ? 200 : 201,
+    )
   })
 
   return app
