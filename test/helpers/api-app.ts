@@ -2,7 +2,8 @@
  * The API as a Hono app over a fresh test database and data dir, for route tests through
  * `app.request()`: no HTTP server, no Temporal (the job starter is the test's to script), no token
  * (open mode), and no harness checks unless given a task checker (`taskChecker()`: the real one of the
- * project's .venv, with the harnesses' own task models).
+ * project's .venv, with the harnesses' own task models). Given the options, it converts tasks with the
+ * harnesses' CLIs (`harnessBins`) and checks tokens in the database (`tokens`).
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -14,6 +15,9 @@ import type { AppEnv } from '../../src/api/auth.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { VENV_BIN } from '../../src/paths.js'
 import { TaskChecker, toolEnvironment } from '../../src/tasks/harness-checks.js'
+import { anyActiveToken, authenticate, findActiveToken, hashToken } from '../../src/db/tokens.js'
+import type { HarnessName } from '../../src/harness/registry.js'
+import { localHarnessBins } from '../../src/runtime/hosts.js'
 import type { JobWorkflowInput } from '../../src/workflows/job-workflow.js'
 import type { RetriedRun } from '../../src/shared/job-control.js'
 import { createTestDatabase, type TestDatabase } from './test-db.js'
@@ -22,6 +26,8 @@ export interface TestApp {
   app: Hono<AppEnv>
   config: Config
   db: TestDatabase
+  /** The key job secrets are sealed with. */
+  masterKey: Buffer
   /** Every job the app asked to start, in order. */
   started: JobWorkflowInput[]
   /** How a start goes (after it is recorded in `started`); succeeds unless a test replaces it. */
@@ -44,6 +50,10 @@ export interface TestAppOptions {
   dataDir?: string
   /** Checks uploaded tasks as the API does where the harnesses are installed (the caller closes it). */
   taskChecker?: TaskChecker
+  /** The harnesses' CLIs, for conversions (`local`: those of the project's .venv); none by default. */
+  harnessBins?: Partial<Record<HarnessName, string>> | 'local'
+  /** Tokens checked in the test database (made with `createToken`); by default none: open mode. */
+  tokens?: 'database'
 }
 
 /** The task checker of the project's .venv (a Python process: a few seconds to start; share it). */
@@ -56,10 +66,12 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'hr-test-app-')))
   const db = await createTestDatabase()
   const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: 'warn', ...env })
+  const masterKey = randomBytes(32)
   const test: TestApp = {
     app: null as unknown as Hono<AppEnv>,
     config,
     db,
+    masterKey,
     started: [],
     start: async () => {},
     cancelled: [],
@@ -75,7 +87,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
   test.app = createApp({
     config,
     db: db.db,
-    masterKey: randomBytes(32),
+    masterKey,
     jobs: {
       start: (input) => {
         test.started.push(input)
@@ -91,16 +103,24 @@ export async function createTestApp(env: Record<string, string> = {}, options: T
       subscribe: () => () => {},
       close: async () => {},
     },
-    tokens: {
-      authenticate: async () => undefined,
-      anyActive: async () => false,
-      findActive: async () => undefined,
-      close: async () => {},
-    },
+    tokens:
+      options.tokens === 'database'
+        ? {
+            authenticate: (token) => authenticate(db.db, hashToken(token)),
+            anyActive: () => anyActiveToken(db.db),
+            findActive: (id) => findActiveToken(db.db, id),
+            close: async () => {},
+          }
+        : {
+            authenticate: async () => undefined,
+            anyActive: async () => false,
+            findActive: async () => undefined,
+            close: async () => {},
+          },
     runWatch: { open: () => () => {}, close: () => {} },
     taskChecker: options.taskChecker ?? null,
     harnessCatalog: async () => ({}),
-    harnessBins: {},
+    harnessBins: options.harnessBins === 'local' ? localHarnessBins(config) : (options.harnessBins ?? {}),
     openModeAllowed: true,
     logError: (err) => test.logged.push(err),
   })

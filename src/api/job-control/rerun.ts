@@ -21,7 +21,7 @@ import { seal } from '../../secrets/sealed-box.js'
 import type { JobWorkflowInput } from '../../workflows/job-workflow.js'
 import { jobWorkflowInput } from './workflow-input.js'
 import { ApiError } from '../errors.js'
-import { jobMaxParallel, type UploadForm } from '../upload/upload-form.js'
+import { maxParallelOf, type UploadForm } from '../upload/upload-form.js'
 
 const field = z.union([z.string().max(1000), z.number()]).transform(String)
 
@@ -46,6 +46,7 @@ export interface RerunDeps {
   /** The upload's field parser (its limits, defaults and allowed import paths). */
   parseForm(fields: Record<string, string>): UploadForm
   start(input: JobWorkflowInput): Promise<void>
+  logError(err: unknown): void
 }
 
 export async function rerunJob(
@@ -73,7 +74,7 @@ export async function rerunJob(
           model: form.model,
           environment: form.environment,
           runs_per_task: form.n_runs,
-          max_parallel: jobMaxParallel(form, tasks.length),
+          max_parallel: maxParallelOf(form, form.n_runs * tasks.length),
           timeout_multiplier: source.timeout_multiplier,
           idempotency_key: caller.idempotencyKey,
           owner_token_id: caller.owner,
@@ -97,9 +98,10 @@ export async function rerunJob(
   const job = (await findJob(deps.db, jobId))!
   try {
     await deps.start(jobWorkflowInput(job, deps.maxAttempts))
-  } catch {
+  } catch (err) {
     // The tasks stay: the source job references them.
     await deleteJob(deps.db, jobId)
+    deps.logError(err)
     throw new ApiError(
       503,
       'orchestrator_unavailable',

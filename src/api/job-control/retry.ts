@@ -80,7 +80,7 @@ async function runsToRetry(db: Db, job: JobRow, request: RetryRequest, requestId
   const byNumber = new Map(runs.map((r) => [r.run_number, r]))
   const asked = [...new Set(request.run_numbers)]
   const missing = asked.filter((n) => !byNumber.has(n))
-  if (missing.length > 0) throw new ApiError(404, 'run_not_found', `job ${job.id} has no run ${missing.join(', ')}`)
+  if (missing.length > 0) throw new ApiError(404, 'run_not_found', `job ${job.id} has no run ${listed(missing)}`)
   const open = asked.filter((n) => {
     const run = byNumber.get(n)!
     return !isTerminalRunStatus(run.status) && !reopenedByThis(run)
@@ -90,8 +90,16 @@ async function runsToRetry(db: Db, job: JobRow, request: RetryRequest, requestId
 }
 
 function notEnded(runNumbers: readonly number[]): ApiError {
-  const list = runNumbers.slice(0, 20).join(', ') + (runNumbers.length > 20 ? ', …' : '')
-  return new ApiError(409, 'run_not_finished', `run ${list} has not ended: only an ended run can be retried`)
+  return new ApiError(
+    409,
+    'run_not_finished',
+    `run ${listed(runNumbers)} has not ended: only an ended run can be retried`,
+  )
+}
+
+/** Run numbers for a message: the first 20 (a request may name 10 000). */
+function listed(runNumbers: readonly number[]): string {
+  return runNumbers.slice(0, 20).join(', ') + (runNumbers.length > 20 ? ', …' : '')
 }
 
 /**

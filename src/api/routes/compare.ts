@@ -23,7 +23,8 @@ const CompareQuery = z
     jobs: z
       .string()
       .max(MAX_JOBS * 40, 'too long')
-      .transform((v) => v.split(',').map((id) => id.trim()))
+      // Job ids are UUIDs, which name a job in either case: a job named twice is named twice in any.
+      .transform((v) => v.split(',').map((id) => id.trim().toLowerCase()))
       .refine((ids) => ids.length >= 2 && ids.length <= MAX_JOBS, `name 2 to ${MAX_JOBS} job ids, comma-separated`)
       .refine((ids) => new Set(ids).size === ids.length, 'a job is named twice'),
   })

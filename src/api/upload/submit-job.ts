@@ -22,7 +22,7 @@ import type { TaskChecker } from '../../tasks/harness-checks.js'
 import type { LimitsConfig, TasksConfig } from '../../config/limits.js'
 import type { JobStarter } from '../deps.js'
 import { ApiError } from '../errors.js'
-import { jobMaxParallel, type UploadForm } from './upload-form.js'
+import { maxParallelOf, type UploadForm } from './upload-form.js'
 import { checkTask, unpackUpload, type UnpackDeps, type UnpackedTask } from './unpack.js'
 
 /** The content-addressed task store. */
@@ -165,7 +165,7 @@ function newJob(deps: SubmitJobDeps, input: SubmitJobInput, stored: StoredJob) {
       model: form.model,
       environment: form.environment,
       runs_per_task: form.n_runs,
-      max_parallel: jobMaxParallel(form, stored.tasks.length),
+      max_parallel: maxParallelOf(form, form.n_runs * stored.tasks.length),
       timeout_multiplier: form.timeout_multiplier,
       idempotency_key: input.idempotencyKey,
       owner_token_id: input.owner,
@@ -187,11 +187,12 @@ async function startOrUndo(
   form: UploadForm,
   job: { jobId: string; name: string; nTasks: number; hashes: string[] },
 ): Promise<void> {
+  const nRuns = form.n_runs * job.nTasks
   try {
     await deps.jobs.start({
       jobId: job.jobId,
-      nRuns: form.n_runs * job.nTasks,
-      maxParallel: jobMaxParallel(form, job.nTasks),
+      nRuns,
+      maxParallel: maxParallelOf(form, nRuns),
       maxAttempts: deps.maxAttempts,
       label: { taskName: job.name, harness: form.harness, agent: form.agent, model: form.model },
     })

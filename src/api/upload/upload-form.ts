@@ -76,20 +76,21 @@ function uploadSchema(maxRuns: number, defaultEnvironment: string) {
     .transform((f) => ({
       ...f,
       agent: f.agent ?? HARNESSES[f.harness].defaultAgent,
-      // Capped at the job's number of runs by jobMaxParallel, once its number of tasks is known.
-      max_parallel: f.max_parallel ?? f.n_runs,
+      /** As asked; null: all of the job's runs at once (see {@link maxParallelOf}). */
+      max_parallel: f.max_parallel ?? null,
     }))
 }
 
-/**
- * The job's `max_parallel`: the form's, at most the job's runs (n_runs for each of its `nTasks`
- * tasks), so that a dataset's runs may run side by side across its tasks.
- */
-export function jobMaxParallel(form: Pick<UploadForm, 'n_runs' | 'max_parallel'>, nTasks: number): number {
-  return Math.min(form.max_parallel, form.n_runs * nTasks)
-}
-
 export type UploadForm = z.infer<ReturnType<typeof uploadSchema>>
+
+/**
+ * How many of a job's `nRuns` runs may run at once: `max_parallel` as asked, else all of them, never
+ * more than there are. A dataset's job has n_runs × its tasks runs: max_parallel is the job's, not a
+ * task's.
+ */
+export function maxParallelOf(form: Pick<UploadForm, 'max_parallel'>, nRuns: number): number {
+  return Math.min(form.max_parallel ?? nRuns, nRuns)
+}
 
 /**
  * A parser of the text fields for the service's limits and its allowed import paths (see
