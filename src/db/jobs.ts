@@ -197,13 +197,19 @@ export async function recentModels(db: Db, owner: string | null | undefined, lim
   return rows.map((r) => r.model)
 }
 
-/** Moves a queued job to `running`; a no-op for a job already past that. */
+/** Moves a queued job to `running` (a paused one keeps its status); a no-op for a job that has begun. */
 export async function markJobRunning(db: Db, jobId: string): Promise<void> {
   await db
     .updateTable('jobs')
-    .set({ status: 'running', started_at: sql`coalesce(started_at, now())`, updated_at: sql`now()` })
+    .set({
+      // A job paused before its workflow began stays paused, but it has begun.
+      status: sql`case when status = 'paused' then 'paused' else 'running' end`,
+      started_at: sql`coalesce(started_at, now())`,
+      updated_at: sql`now()`,
+    })
     .where('id', '=', jobId)
-    .where('status', '=', 'queued')
+    .where('status', 'in', ['queued', 'paused'])
+    .where('started_at', 'is', null)
     .execute()
 }
 

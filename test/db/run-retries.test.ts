@@ -7,7 +7,14 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { finishJob, findJob, insertJobWithRuns, OwnerLimitError, storeJobSecret } from '../../src/db/jobs.js'
+import {
+  finishJob,
+  findJob,
+  insertJobWithRuns,
+  markJobRunning,
+  OwnerLimitError,
+  storeJobSecret,
+} from '../../src/db/jobs.js'
 import { KeyRequiredError, reopenRuns, setJobPaused } from '../../src/db/run-retries.js'
 import { findRun, listAttempts, startAttempt } from '../../src/db/runs.js'
 import { computeJobMetrics } from '../../src/metrics/job-metrics.js'
@@ -82,6 +89,15 @@ it('pauses a queued or running job only, and resumes a paused one only', async (
   await finishJob(tdb.db, jobId, 'completed', computeJobMetrics([]), null)
   await setJobPaused(tdb.db, jobId, true)
   expect((await findJob(tdb.db, jobId))!.status).toBe('completed')
+})
+
+it('a job paused before its workflow began is marked begun, and stays paused', async () => {
+  const { jobId } = await insertTestJob(tdb.db, 1)
+  await setJobPaused(tdb.db, jobId, true)
+  await markJobRunning(tdb.db, jobId)
+  const job = (await findJob(tdb.db, jobId))!
+  expect(job.status).toBe('paused')
+  expect(job.started_at).not.toBeNull()
 })
 
 it("counts a paused job's runs against its owner's active runs", async () => {
