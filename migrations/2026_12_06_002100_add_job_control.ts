@@ -19,7 +19,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('source_job_id', 'uuid', (col) => col.references('jobs.id').onDelete('set null'))
     .addColumn('with_key', 'boolean', (col) => col.notNull().defaultTo(false))
     .execute()
-  await sql`update jobs j set with_key = exists (select 1 from job_secrets s where s.job_id = j.id)`.execute(db)
+  // Jobs that ended before this had their key deleted: any agent but the two that call no model had one.
+  await sql`
+    update jobs j set with_key = exists (select 1 from job_secrets s where s.job_id = j.id)
+      or j.agent not in ('oracle', 'nop')
+  `.execute(db)
   await db.schema
     .alterTable('runs')
     .addColumn('retries', 'integer', (col) => col.notNull().defaultTo(0))

@@ -119,8 +119,9 @@ export function createHostActivities(deps: HostActivityDeps) {
     },
 
     /**
-     * Removes the attempt's files from the host (the whole run's, once the run is over), with the
-     * containers of a harness that was killed before it could stop them.
+     * Removes the attempt's files from the host (and, once the run is over, those its earlier
+     * attempts left), with the containers of a harness that was killed before it could stop them.
+     * Never an attempt after this one: a retry of the run may already be staging its own there.
      */
     async cleanupAttempt(input: {
       jobId: string
@@ -134,7 +135,10 @@ export function createHostActivities(deps: HostActivityDeps) {
       const attemptDir = hostAttemptDir(input.jobId, input.runNumber, input.attempt)
       await downComposeProjects(host, attemptDir)
       if (!input.runFinished) return host.remove(attemptDir)
-      await host.remove(hostRunDir(input.jobId, input.runNumber))
+      for (let attempt = 1; attempt <= input.attempt; attempt++) {
+        await host.remove(hostAttemptDir(input.jobId, input.runNumber, attempt))
+      }
+      await host.removeIfEmpty(hostRunDir(input.jobId, input.runNumber))
       // The job's directory goes with its last run on this host (rmdir leaves it while others remain).
       await host.removeIfEmpty(pathPosix.dirname(hostRunDir(input.jobId, input.runNumber)))
     },

@@ -266,6 +266,25 @@ export async function storeJobSecret(db: Db, jobId: string, secret: Sealed): Pro
     .execute()
 }
 
-export async function deleteJobSecret(db: Db, jobId: string): Promise<void> {
-  await db.deleteFrom('job_secrets').where('job_id', '=', jobId).execute()
+/**
+ * Deletes the job's key if nothing needs it: the job has ended and none of its runs is open (a
+ * retry stored it, then did not happen; another retry's runs may have been reopened meanwhile).
+ */
+export async function deleteJobSecretIfIdle(db: Db, jobId: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const job = await trx.selectFrom('jobs').select('status').where('id', '=', jobId).forUpdate().executeTakeFirst()
+    if (!job || !['completed', 'cancelled', 'failed'].includes(job.status)) return
+    const open = await trx
+      .selectFrom('runs')
+      .select('id')
+      .where('job_id', '=', jobId)
+      .where('status', 'not in', ['completed', 'cancelled'])
+      .executeTakeFirst()
+    if (!open) await trx.deleteFrom('job_secrets').where('job_id', '=', jobId).execute()
+  })
+}
+
+/** The job has a key from now on (a retry brought one): once it has ended, a retry asks for it again. */
+export async function markJobWithKey(db: Db, jobId: string): Promise<void> {
+  await db.updateTable('jobs').set({ with_key: true }).where('id', '=', jobId).execute()
 }

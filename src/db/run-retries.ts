@@ -18,8 +18,8 @@ export class KeyRequiredError extends Error {
 
 /**
  * Reopens those of the job's runs `runNumbers` that have ended, under `requestId`, and moves an ended
- * job back to `running`. Idempotent: asked again with the same request id, it answers with the runs
- * that request reopened (now under way) and reopens no other. A job given a key that it no longer
+ * job back to `running`. Idempotent: asked again with the same request id (a retried activity), it
+ * answers with the runs that request reopened that have not started again yet, and reopens no other. A job given a key that it no longer
  * has refuses: KeyRequiredError.
  */
 export async function reopenRuns(
@@ -74,6 +74,8 @@ export async function reopenRuns(
       .select(['run_number', 'retries', 'attempts'])
       .where('job_id', '=', jobId)
       .where('retry_request', '=', requestId)
+      // Not yet started again: a request repeated long after (its runs long over) reopens nothing.
+      .where('status', '=', 'queued')
       .orderBy('run_number')
       .execute()
     if (mine.length > 0) await reopenJob(trx, jobId)

@@ -21,13 +21,17 @@ export async function sweepHost(db: Db, host: ManagedHost, logger: Logger): Prom
       const run = Number.isInteger(runNumber) ? await findRun(db, jobId, runNumber).catch(() => undefined) : undefined
       if (run && !isTerminalRunStatus(run.status)) continue
       const dir = `runs/${jobId}/${runDir}`
-      const attempts = await host.list(dir)
+      // Only the attempts the run had when read as over: a retry of it may be staging the next one.
+      const attempts = (await host.list(dir)).filter((a) => !run || attemptNumber(a) <= Math.max(run.attempts, 1))
       const live = await Promise.all(
         attempts.map(async (a) => (await host.probe(`${dir}/${a}/proc`)).state === 'running'),
       )
       if (live.includes(true)) continue
-      for (const attempt of attempts) await downComposeProjects(host, `${dir}/${attempt}`)
-      await host.remove(dir)
+      for (const attempt of attempts) {
+        await downComposeProjects(host, `${dir}/${attempt}`)
+        await host.remove(`${dir}/${attempt}`)
+      }
+      await host.removeIfEmpty(dir)
       removed++
       logger.info('swept a finished run from its host', { host: host.id, job: jobId, run: runNumber || runDir })
     }
@@ -44,4 +48,9 @@ async function releaseFinishedAttempts(db: Db): Promise<void> {
     .where('finished_at', 'is', null)
     .where('run_id', 'in', (eb) => eb.selectFrom('runs').select('id').where('status', 'in', ['completed', 'cancelled']))
     .execute()
+}
+
+/** The number of an attempt's directory (`attempt-<n>`); anything else counts as the first. */
+function attemptNumber(dir: string): number {
+  return Number(/^attempt-(\d+)$/.exec(dir)?.[1] ?? 1)
 }

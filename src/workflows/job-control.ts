@@ -45,6 +45,10 @@ const db = proxyActivities<JobActivities>({
 
 export interface JobControl {
   paused(): boolean
+  /** The job has ended: it is paused no more (a retry that reopens it starts its runs). */
+  endPause(): void
+  /** A run group has started: it hears of the pause as it is now, if it started with another. */
+  groupStarted(workflowId: string, startedPaused: boolean): Promise<void>
   /** Retried runs waiting to start, first asked first. */
   readonly retries: RetriedRun[]
   /** Ids of the run group workflows started so far (they hear of pauses). */
@@ -63,18 +67,39 @@ function refuse(type: JobControlRefusal, message: string): never {
 /** Sets the job workflow's control handlers; the answer is the state they act on. */
 export function controlJob(jobId: string): JobControl {
   let paused = false
-  const control: JobControl = { paused: () => paused, retries: [], groups: [], finalizing: false }
+  // One writer of the pause at a time, each writing the pause as it is then: however a pause and
+  // a resume interleave, the database and the groups end with the last one asked.
+  let writing = false
+  const control: JobControl = {
+    paused: () => paused,
+    endPause: () => void (paused = false),
+    groupStarted: async (workflowId, startedPaused) => {
+      control.groups.push(workflowId)
+      if (startedPaused !== paused) await signalGroup(workflowId)
+    },
+    retries: [],
+    groups: [],
+    finalizing: false,
+  }
   const notCancelling = () => {
     if (CancellationScope.current().consideredCancelled) refuse('job_cancelling', `job ${jobId} is being cancelled`)
   }
 
+  async function signalGroup(workflowId: string): Promise<void> {
+    await getExternalWorkflowHandle(workflowId)
+      .signal(runGroupPausedSignal, paused)
+      .catch(() => undefined) // a group that has ended has nothing left to start
+  }
+
   async function setPaused(value: boolean): Promise<void> {
     paused = value
-    await db.setJobPaused({ jobId, paused: value })
-    for (const id of control.groups) {
-      await getExternalWorkflowHandle(id)
-        .signal(runGroupPausedSignal, value)
-        .catch(() => undefined) // a group that has ended has nothing left to start
+    await condition(() => !writing)
+    writing = true
+    try {
+      await db.setJobPaused({ jobId, paused })
+      for (const id of control.groups) await signalGroup(id)
+    } finally {
+      writing = false
     }
   }
 
@@ -96,11 +121,14 @@ export function controlJob(jobId: string): JobControl {
       // The update's id (the request's Idempotency-Key, if it sent one) marks the runs it reopens.
       const requestId = currentUpdateInfo()?.id ?? uuid4()
       await condition(() => !control.finalizing)
-      const retried = await db.reopenRuns({ jobId, runNumbers, requestId }).catch((err: unknown) => {
-        const cause = err instanceof ActivityFailure ? err.cause : null
-        if (cause instanceof ApplicationFailure && isJobControlRefusal(cause.type)) refuse(cause.type, cause.message)
-        throw err
-      })
+      // Once begun, it commits before the job may be recorded as cancelled (which waits for it).
+      const retried = await CancellationScope.nonCancellable(() =>
+        db.reopenRuns({ jobId, runNumbers, requestId }).catch((err: unknown) => {
+          const cause = err instanceof ActivityFailure ? err.cause : null
+          if (cause instanceof ApplicationFailure && isJobControlRefusal(cause.type)) refuse(cause.type, cause.message)
+          throw err
+        }),
+      )
       const queued = new Set(control.retries.map((r) => r.runNumber))
       control.retries.push(...retried.filter((r) => !queued.has(r.runNumber)))
       return retried

@@ -26,6 +26,7 @@ import {
   patched,
   proxyActivities,
   setCurrentDetails,
+  startChild,
 } from '@temporalio/workflow'
 import type { JobActivities, JobSummary } from '../activities/job-activities.js'
 import { runRetryWorkflowId } from '../shared/ids.js'
@@ -36,6 +37,7 @@ import {
   runChildren,
   runGroupWorkflow,
   RUNS_PER_GROUP,
+  type RunSlots,
   type RunsLabel,
 } from './run-group.js'
 import { runWorkflow } from './run-workflow.js'
@@ -59,35 +61,55 @@ const db = proxyActivities<JobActivities>({
 export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary> {
   const { jobId, nRuns, maxParallel } = input
   const control = controlJob(jobId)
+  // The job's own runs and its retried ones share max_parallel (a large job's groups hold theirs).
+  const slots: RunSlots = { running: 0 }
+  let grouped = false
   let firstPassDone = input.reopen === true
   for (;;) {
     try {
       if (!firstPassDone) await db.markJobRunning(jobId)
       const firstPass = firstPassDone ? Promise.resolve() : startRuns().finally(() => (firstPassDone = true))
-      await Promise.all([firstPass, startRetries(input, control, () => firstPassDone)])
+      await Promise.all([
+        firstPass,
+        startRetries(input, control, slots, { done: () => firstPassDone, mayStart: () => firstPassDone || !grouped }),
+      ])
     } catch (err) {
       if (!isCancellation(err)) throw err
     }
     const cancelled = CancellationScope.current().consideredCancelled
-    control.finalizing = true
-    const summary = await CancellationScope.nonCancellable(() => db.finalizeJob({ jobId, cancelled }))
-    control.finalizing = false
+    const summary = await CancellationScope.nonCancellable(async () => {
+      // A retry being received commits its runs before the record counts them (or cancels them).
+      await condition(allHandlersFinished)
+      control.finalizing = true
+      const recorded = await db.finalizeJob({ jobId, cancelled })
+      control.finalizing = false
+      return recorded
+    })
     if (cancelled) throw new CancelledFailure('job cancelled')
-    // A retry's handler may still be reopening runs: wait for it, then see whether any were.
-    await condition(allHandlersFinished)
-    if (control.retries.length === 0) return summary
-    await db.reopenJob(jobId)
+    const reopened = await CancellationScope.nonCancellable(async () => {
+      // A retry that came while the job was being recorded: wait for it, then see whether it reopened runs.
+      await condition(allHandlersFinished)
+      if (control.retries.length === 0) return false
+      control.endPause()
+      await db.reopenJob(jobId)
+      return true
+    })
+    // (Cancelled from here on, the next pass stops at once and records the job cancelled.)
+    if (!reopened) return summary
   }
 
   /** The job's runs, each once: by the workflow itself, or through groups for a large job. */
   async function startRuns(): Promise<void> {
     // (Jobs that began before groups existed replay without them.)
-    if (nRuns > RUNS_PER_GROUP && patched('run-groups')) await runGroups()
-    else
+    if (nRuns > RUNS_PER_GROUP && patched('run-groups')) {
+      grouped = true
+      await runGroups()
+    } else
       await runChildren(
         { ...input, first: 1, last: nRuns },
         () => control.paused(),
         (finished) => `${finished}/${nRuns} runs finished`,
+        slots,
       )
   }
 
@@ -95,49 +117,56 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary> 
   async function runGroups() {
     const groups = planGroups(nRuns, maxParallel)
     let finished = 0
-    const ended = groups.map((g, i) => {
+    const ended = groups.map(async (g, i) => {
+      const paused = control.paused()
       const options = groupWorkflowOptions(jobId, i + 1, {
         ...input,
         first: g.first,
         last: g.last,
         maxParallel: g.maxParallel,
-        paused: control.paused(),
+        paused,
       })
-      control.groups.push(options.workflowId)
-      return (
-        executeChild(runGroupWorkflow, options)
-          // A group's outcome is its runs' (each recorded its own); cancelled, it ended once they did.
-          .then(
-            () => undefined,
-            () => undefined,
-          )
-          .finally(() => setCurrentDetails(`${++finished}/${groups.length} groups of runs finished`))
-      )
+      try {
+        const group = await startChild(runGroupWorkflow, options)
+        await control.groupStarted(options.workflowId, paused)
+        await group.result()
+      } catch {
+        // A group's outcome is its runs' (each recorded its own); cancelled, it ended once they did.
+      } finally {
+        setCurrentDetails(`${++finished}/${groups.length} groups of runs finished`)
+      }
     })
     await CancellationScope.nonCancellable(() => Promise.all(ended))
   }
 }
 
 /**
- * Starts retried runs as they are queued, at most `maxParallel` at once and none while the job is
- * paused; resolves once the first pass is over and no retry is waiting or running. Cancelled, it
- * starts no more and waits, uncancellable, for the started ones to cancel.
+ * Starts retried runs as they are queued, sharing `maxParallel` with the job's own runs (`slots`;
+ * beside a large job's groups, which hold all of it, only once they are done: `mayStart`), none
+ * while the job is paused; resolves once the first pass is over and no retry is waiting or running.
+ * Cancelled, it starts no more and waits, uncancellable, for the started ones to cancel.
  */
-async function startRetries(input: JobWorkflowInput, control: JobControl, firstPassDone: () => boolean) {
+async function startRetries(
+  input: JobWorkflowInput,
+  control: JobControl,
+  slots: RunSlots,
+  pass: { done: () => boolean; mayStart: () => boolean },
+) {
   const { jobId, maxParallel, maxAttempts, label } = input
-  let running = 0
+  let retrying = 0
   const children: Promise<void>[] = []
   try {
     for (;;) {
       await condition(
         () =>
-          (control.retries.length > 0 && running < maxParallel && !control.paused()) ||
+          (control.retries.length > 0 && pass.mayStart() && slots.running < maxParallel && !control.paused()) ||
           // (A retry being received is not over until its runs are queued.)
-          (firstPassDone() && control.retries.length === 0 && running === 0 && allHandlersFinished()),
+          (pass.done() && control.retries.length === 0 && retrying === 0 && allHandlersFinished()),
       )
       const next = control.retries.shift()
       if (!next) break
-      running++
+      retrying++
+      slots.running++
       const child = executeChild(runWorkflow, {
         workflowId: runRetryWorkflowId(jobId, next.runNumber, next.retry),
         args: [{ jobId, runNumber: next.runNumber, maxAttempts, firstAttempt: next.firstAttempt }],
@@ -149,7 +178,10 @@ async function startRetries(input: JobWorkflowInput, control: JobControl, firstP
           () => undefined,
           () => undefined,
         )
-        .finally(() => running--)
+        .finally(() => {
+          retrying--
+          slots.running--
+        })
       children.push(child)
     }
   } catch (err) {

@@ -46,6 +46,11 @@ export interface RunGroupWorkflowInput {
   paused?: boolean
 }
 
+/** The runs under way of those that share one `maxParallel` (a job's own runs and its retried ones). */
+export interface RunSlots {
+  running: number
+}
+
 /**
  * Starts runs `first`…`last` of a job as children, waiting for a free place among `maxParallel`
  * before each, and while `isPaused()` for the job to be resumed; resolves when all have ended (a
@@ -57,15 +62,15 @@ export async function runChildren(
   input: RunGroupWorkflowInput,
   isPaused: () => boolean,
   describe: (finished: number) => string,
+  slots: RunSlots = { running: 0 },
 ): Promise<void> {
   const { jobId, nRuns, first, last, maxParallel, label } = input
-  let running = 0
   let finished = 0
   const children: Promise<void>[] = []
   try {
     for (let runNumber = first; runNumber <= last; runNumber++) {
-      await condition(() => running < maxParallel && !isPaused())
-      running++
+      await condition(() => slots.running < maxParallel && !isPaused())
+      slots.running++
       const args: RunWorkflowInput = { jobId, runNumber, maxAttempts: input.maxAttempts }
       const child = executeChild(runWorkflow, {
         workflowId: runWorkflowId(jobId, runNumber),
@@ -79,7 +84,7 @@ export async function runChildren(
           () => undefined,
         )
         .finally(() => {
-          running--
+          slots.running--
           finished++
           setCurrentDetails(describe(finished))
         })

@@ -28,8 +28,8 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true })
 })
 
-async function attemptDir(jobId: string, run: number, opts: { started?: boolean } = {}) {
-  const proc = path.join(workDir, 'runs', jobId, `run-${run}`, 'attempt-1', 'proc')
+async function attemptDir(jobId: string, run: number, opts: { started?: boolean; attempt?: number } = {}) {
+  const proc = path.join(workDir, 'runs', jobId, `run-${run}`, `attempt-${opts.attempt ?? 1}`, 'proc')
   await mkdir(proc, { recursive: true })
   if (opts.started) await writeFile(path.join(proc, 'started'), '1')
   return path.dirname(proc)
@@ -67,4 +67,17 @@ it('removes the leftovers of finished and unknown runs only, and frees their slo
     holder.kill()
   }
   expect(await openAttempts()).toEqual([])
+})
+
+it("leaves a retried run's next attempt, staging beside the ended one's leftovers", async () => {
+  const host = new LocalHost('local', workDir)
+  const { jobId, runIds } = await insertTestJob(tdb.db, 1)
+  // The run ended after one attempt; a retry has placed nothing yet but its directory is being staged.
+  await placeAttempt(tdb.db, runIds[0]!, 1)
+  await cancelRun(tdb.db, runIds[0]!, 1)
+  const ended = await attemptDir(jobId, 1, { started: true })
+  const staging = await attemptDir(jobId, 1, { attempt: 2 })
+  await sweepHost(tdb.db, host, createLogger('error'))
+  expect(existsSync(ended)).toBe(false)
+  expect(existsSync(staging)).toBe(true)
 })

@@ -57,6 +57,15 @@ it('is idempotent per request: asked again, the same runs, and no second retry',
   expect(await reopenRuns(tdb.db, jobId, [1], 'req-b')).toEqual([])
 })
 
+it('reopens nothing for a request repeated after its runs ended again', async () => {
+  const { jobId } = await insertTestJob(tdb.db, 1)
+  await endRun(jobId, 1, 'failed')
+  expect(await reopenRuns(tdb.db, jobId, [1], 'req-once')).toHaveLength(1)
+  await sql`update runs set status = 'completed', outcome = 'failed' where job_id = ${jobId}`.execute(tdb.db)
+  expect(await reopenRuns(tdb.db, jobId, [1], 'req-once')).toEqual([])
+  expect((await findRun(tdb.db, jobId, 1))!).toMatchObject({ status: 'completed', retries: 1 })
+})
+
 it('moves an ended job back to running, and refuses a job given a key that it no longer has', async () => {
   const { jobId } = await insertTestJob(tdb.db, 1)
   await endRun(jobId, 1, 'failed')

@@ -43,6 +43,8 @@ export class FakeActivities {
   place: (input: PlaceInput, how: 'try' | 'wait') => string | null
   /** Whether the attempt had begun on its host when its workers stopped taking it. */
   began: (input: { runId: string }) => boolean = () => false
+  /** What writing a pause or resume waits for. */
+  pausing: (paused: boolean) => Promise<void> = async () => {}
   /** What recording the job as ended waits for first. */
   finalizing: () => Promise<void> = async () => {}
   /** How an attempt goes on a host. */
@@ -95,7 +97,11 @@ export class FakeActivities {
         record('recordAttempt', input)
         if (input.completeRun) this.ended.set(Number(input.runId.replace('run-', '')), input.attempt)
       },
-      setJobPaused: async (input) => record('setJobPaused', input),
+      setJobPaused: async (input) => {
+        record('setJobPaused', input)
+        await this.pausing(input.paused)
+        record('setJobPausedDone', input)
+      },
       reopenJob: async (jobId) => record('reopenJob', jobId),
       reopenRuns: async (input) => {
         record('reopenRuns', input)

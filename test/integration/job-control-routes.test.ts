@@ -454,6 +454,20 @@ describe('rerun', () => {
     expect(await secretOf(res.body.job_id)).toBeUndefined()
   })
 
+  it('re-runs a job that ran all its runs at once with all of its own, past MAX_RUNS_PER_JOB too', async () => {
+    const upload = await uploadTo(t.app, await miniDataset(), { model: 'openai/gpt-4o', agent: 'oracle', n_runs: '2' })
+    expect(upload.status, JSON.stringify(upload.body)).toBe(201)
+    // As a dataset of 1000 tasks × 2 runs would be: all its 2000 runs at once, above the per-task cap.
+    await t.db.db
+      .updateTable('jobs')
+      .set({ n_runs: 2000, max_parallel: 2000 })
+      .where('id', '=', upload.body.job_id)
+      .execute()
+    const res = await post(`/api/jobs/${upload.body.job_id}/rerun`)
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    expect(res.body).toMatchObject({ n_runs: 6, max_parallel: 6 })
+  })
+
   it("checks the fields as an upload's", async () => {
     const before = await rowCount()
     const cases: [unknown, number, string][] = [

@@ -103,6 +103,32 @@ describe('pause and resume', () => {
     expect(fakes.inputsOf('setJobPaused').map((i) => i.paused)).toEqual([true, false])
   })
 
+  it('a pause and a resume close together leave the job as the last one asked', async () => {
+    const fakes = new FakeActivities(['a'])
+    const gate = holdAttempts(fakes)
+    let slowPause = true
+    // The pause's write is slow: the resume comes while it is under way.
+    fakes.pausing = (paused) => (paused && slowPause ? sleep(1_500) : Promise.resolve())
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 3, maxParallel: 1 })
+    const handle = await startJob(fakes, input)
+    await inFlight(fakes, 1)
+    const pause = setJobWorkflowPaused(env.client, input.jobId, true)
+    await eventually(
+      () => fakes.inputsOf('setJobPaused').length,
+      (n) => n === 1,
+      { timeoutMs: 10_000 },
+    )
+    await setJobWorkflowPaused(env.client, input.jobId, false)
+    await pause
+    slowPause = false
+    // Written one after the other, the last written is the last asked.
+    expect(fakes.inputsOf('setJobPausedDone').map((i) => i.paused)).toEqual([true, false])
+    gate.release()
+    expect(await handle.result()).toMatchObject({ status: 'completed' })
+    expect(started(fakes)).toBe(3)
+  })
+
   it('a repeated request (same request id) is one update', async () => {
     const fakes = new FakeActivities(['a'])
     const gate = holdAttempts(fakes)
@@ -167,6 +193,26 @@ describe('retry', () => {
     const retryRun = await env.client.workflow.getHandle(runRetryWorkflowId(input.jobId, 1, 1)).describe()
     expect(retryRun.parentExecution?.workflowId).toBe(jobWorkflowId(input.jobId))
     expect(fakes.inputsOf('finalizeJob')).toHaveLength(1)
+  })
+
+  it("runs a retried run within the job's max_parallel, beside its own runs", async () => {
+    const fakes = new FakeActivities(['a'])
+    let hold = true
+    fakes.attempt = async (_host, ref) => {
+      if (ref.runNumber === 1 && ref.attempt === 1) return failedWith('agent')
+      await until(() => !hold)
+      return passed()
+    }
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 3, maxParallel: 1 })
+    const handle = await startJob(fakes, input)
+    await inFlight(fakes, 1)
+    expect(await retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1] })).toHaveLength(1)
+    await sleep(1_500)
+    hold = false
+    expect(await handle.result()).toMatchObject({ status: 'completed' })
+    expect(fakes.mostAtOnce()).toBe(1)
+    expect(started(fakes)).toBe(4)
   })
 
   it('retries runs of a job that has ended: its workflow starts again for them only', async () => {

@@ -122,7 +122,9 @@ function rerunFields(source: JobRow, request: RerunRequest): Record<string, stri
     timeout_multiplier: String(source.timeout_multiplier),
   }
   if (request.max_parallel !== undefined) fields.max_parallel = request.max_parallel
-  else if (request.n_runs === undefined) fields.max_parallel = String(source.max_parallel)
+  // The source's own limit, if it had one below all its runs (else the new job's default: all its runs).
+  else if (request.n_runs === undefined && source.max_parallel < source.n_runs)
+    fields.max_parallel = String(source.max_parallel)
   if (request.openrouter_key !== undefined) fields.openrouter_key = request.openrouter_key
   return fields
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import type { Db } from '../../db/database.js'
-import { deleteJobSecret, findJobSecret, storeJobSecret } from '../../db/jobs.js'
+import { deleteJobSecretIfIdle, findJobSecret, markJobWithKey, storeJobSecret } from '../../db/jobs.js'
 import { listRuns } from '../../db/runs.js'
 import type { JobRow, RunRow } from '../../db/schema.js'
 import { seal } from '../../secrets/sealed-box.js'
@@ -54,8 +54,8 @@ export async function retryRuns(
     if (retried.length === 0) throw notEnded(runNumbers)
     return retried
   } catch (err) {
-    // A key stored for a retry that did not happen goes again.
-    if (keyStored) await deleteJobSecret(deps.db, job.id)
+    // A key stored for a retry that did not happen goes again, unless another retry's runs need it.
+    if (keyStored) await deleteJobSecretIfIdle(deps.db, job.id)
     throw err
   }
 }
@@ -107,9 +107,9 @@ function listed(runNumbers: readonly number[]): string {
  * Returns whether it stored one.
  */
 async function provideKey(deps: RetryDeps, job: JobRow, key: string | undefined): Promise<boolean> {
-  if (!job.with_key) return false
   if (await findJobSecret(deps.db, job.id)) return false
   if (!key) {
+    if (!job.with_key) return false
     throw new ApiError(
       422,
       'openrouter_key_required',
@@ -118,5 +118,6 @@ async function provideKey(deps: RetryDeps, job: JobRow, key: string | undefined)
     )
   }
   await storeJobSecret(deps.db, job.id, seal(deps.masterKey, key, job.id))
+  await markJobWithKey(deps.db, job.id)
   return true
 }
