@@ -40,30 +40,7 @@ export async function insertJobWithRuns(
   await (db.isTransaction ? insertIn(db) : db.transaction().execute(insertIn))
 
   async function insertIn(trx: Db): Promise<void> {
-    const owner = input.job.owner_token_id ?? null
-    await sql`select pg_advisory_xact_lock(hashtext(${`harbor-runner:owner:${owner ?? 'anonymous'}`}))`.execute(trx)
-    const active = await trx
-      .selectFrom('jobs')
-      .select((eb) => [
-        eb.fn.countAll<number>().as('jobs'),
-        eb.fn.coalesce(eb.fn.sum<number>('n_runs'), eb.lit(0)).as('runs'),
-      ])
-      .where('status', 'in', ['queued', 'running', 'paused'])
-      .where((eb) => (owner === null ? eb('owner_token_id', 'is', null) : eb('owner_token_id', '=', owner)))
-      .executeTakeFirstOrThrow()
-    if (Number(active.jobs) + 1 > limits.activeJobs) {
-      throw new OwnerLimitError(
-        'active_jobs',
-        `at most ${limits.activeJobs} jobs may be queued, running or paused at once per token`,
-      )
-    }
-    if (Number(active.runs) + nRuns > limits.activeRuns) {
-      throw new OwnerLimitError(
-        'active_runs',
-        `at most ${limits.activeRuns} runs may belong to queued, running or paused jobs at once per token ` +
-          `(${Number(active.runs)} now, ${nRuns} asked)`,
-      )
-    }
+    await checkOwnerLimits(trx, input.job.owner_token_id ?? null, nRuns, limits)
     await trx
       .insertInto('jobs')
       .values({
@@ -103,6 +80,42 @@ export async function insertJobWithRuns(
         .values({ job_id: input.job.id, ...input.secret })
         .execute()
     }
+  }
+}
+
+/**
+ * Throws OwnerLimitError unless `owner` may have one more job of `nRuns` runs among those not yet
+ * ended. Takes the owner's lock for the rest of the transaction `trx` (so that two requests cannot
+ * both slip under); without a transaction the check is only as good as the moment it reads.
+ */
+export async function checkOwnerLimits(
+  trx: Db,
+  owner: string | null,
+  nRuns: number,
+  limits: { activeJobs: number; activeRuns: number },
+): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(${`harbor-runner:owner:${owner ?? 'anonymous'}`}))`.execute(trx)
+  const active = await trx
+    .selectFrom('jobs')
+    .select((eb) => [
+      eb.fn.countAll<number>().as('jobs'),
+      eb.fn.coalesce(eb.fn.sum<number>('n_runs'), eb.lit(0)).as('runs'),
+    ])
+    .where('status', 'in', ['queued', 'running', 'paused'])
+    .where((eb) => (owner === null ? eb('owner_token_id', 'is', null) : eb('owner_token_id', '=', owner)))
+    .executeTakeFirstOrThrow()
+  if (Number(active.jobs) + 1 > limits.activeJobs) {
+    throw new OwnerLimitError(
+      'active_jobs',
+      `at most ${limits.activeJobs} jobs may be queued, running or paused at once per token`,
+    )
+  }
+  if (Number(active.runs) + nRuns > limits.activeRuns) {
+    throw new OwnerLimitError(
+      'active_runs',
+      `at most ${limits.activeRuns} runs may belong to queued, running or paused jobs at once per token ` +
+        `(${Number(active.runs)} now, ${nRuns} asked)`,
+    )
   }
 }
 

@@ -9,7 +9,7 @@
  * again as workflows of their own, at most `maxParallel` at once, and the job ends once they have
  * too. A retry that comes while the job is being recorded as ended waits for the record, then opens
  * the job again; one that comes after it ended starts the workflow anew (`reopen`), for the retried
- * runs only.
+ * runs only (and, if it reopened none, ends at once, the job left as it was recorded).
  *
  * Cancelled (POST /api/jobs/{id}/cancel), it starts no more runs, waits for the running ones to
  * cancel (each stops its harness and cleans its host), cancels those that never started, and ends
@@ -58,13 +58,19 @@ const db = proxyActivities<JobActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 })
 
-export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary> {
+export async function jobWorkflow(input: JobWorkflowInput): Promise<JobSummary | null> {
   const { jobId, nRuns, maxParallel } = input
   const control = controlJob(jobId)
   // The job's own runs and its retried ones share max_parallel (a large job's groups hold theirs).
   const slots: RunSlots = { running: 0 }
   let grouped = false
   let firstPassDone = input.reopen === true
+  if (input.reopen) {
+    // Started again for a retry that reopened nothing (refused, or its runs not ended): the job
+    // stays as it was recorded.
+    await condition(allHandlersFinished)
+    if (control.retries.length === 0) return null
+  }
   for (;;) {
     try {
       if (!firstPassDone) await db.markJobRunning(jobId)

@@ -201,6 +201,26 @@ describe('retry', () => {
     t.retry = async (_input, runNumbers) => runNumbers.map((runNumber) => ({ runNumber, retry: 1, firstAttempt: 2 }))
   })
 
+  it("counts an ended job opened again against its owner's active runs", async () => {
+    const owner = randomUUID()
+    await t.db.db.insertInto('api_tokens').values({ id: owner, name: 'limits', token_sha256: randomUUID() }).execute()
+    const ended = await insertJob(t.db.db, { owner, runsPerTask: 3 })
+    await endRuns(ended, [1, 2, 3], 'error', 'provider')
+    await finishJob(t.db.db, ended, 'completed', computeJobMetrics([]), null)
+    // The owner's other job holds all but two of MAX_ACTIVE_RUNS_PER_TOKEN's runs: three do not fit.
+    const limit = t.config.limits.activeRunsPerToken
+    const busy = await insertJob(t.db.db, { owner, runsPerTask: limit - 2 })
+    const res = await t.app.request(`/api/jobs/${ended}/retry`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ error_class: 'provider' }),
+    })
+    // (Open mode answers for every owner: the job's own owner is what counts.)
+    expect(res.status).toBe(429)
+    expect(((await res.json()) as any).error.code).toBe('too_many_active_runs')
+    await t.db.db.deleteFrom('jobs').where('id', 'in', [ended, busy]).execute()
+  })
+
   it('needs run_numbers or error_class, not both, not neither', async () => {
     const jobId = await insertJob(t.db.db)
     await endRuns(jobId, [1], 'error', 'infra')

@@ -264,6 +264,20 @@ describe('retry', () => {
     ])
   })
 
+  it('a retry of an ended job that reopens nothing, or is refused, leaves the job as it was recorded', async () => {
+    const fakes = new FakeActivities(['a'])
+    await env.startWorkers(fakes, ['a'])
+    const input = jobInput({ nRuns: 1, maxParallel: 1 })
+    await (await startJob(fakes, input)).result()
+    // A run that never ended (the job has no run 7): the retry reopens nothing.
+    expect(await retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [7] })).toEqual([])
+    expect(await refusal(retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [] }))).toBe('no_runs_to_retry')
+    const again = env.client.workflow.getHandle(jobWorkflowId(input.jobId))
+    expect(await again.result()).toBeNull()
+    expect(fakes.inputsOf('finalizeJob')).toHaveLength(1)
+    expect(fakes.inputsOf('reopenJob')).toHaveLength(0)
+  })
+
   it('refuses a retry of no run', async () => {
     const fakes = new FakeActivities(['a'])
     const gate = holdAttempts(fakes)

@@ -6,12 +6,19 @@
  */
 import { z } from 'zod'
 import type { Db } from '../../db/database.js'
-import { deleteJobSecretIfIdle, findJobSecret, markJobWithKey, storeJobSecret } from '../../db/jobs.js'
+import {
+  checkOwnerLimits,
+  deleteJobSecretIfIdle,
+  findJobSecret,
+  markJobWithKey,
+  OwnerLimitError,
+  storeJobSecret,
+} from '../../db/jobs.js'
 import { listRuns } from '../../db/runs.js'
 import type { JobRow, RunRow } from '../../db/schema.js'
 import { seal } from '../../secrets/sealed-box.js'
 import type { RetriedRun } from '../../shared/job-control.js'
-import { ERROR_CLASSES, isTerminalRunStatus } from '../../shared/status.js'
+import { ERROR_CLASSES, isTerminalJobStatus, isTerminalRunStatus } from '../../shared/status.js'
 import { ApiError } from '../errors.js'
 
 export const RetryRequest = z
@@ -34,6 +41,8 @@ export type RetryRequest = z.infer<typeof RetryRequest>
 export interface RetryDeps {
   db: Db
   masterKey: Buffer
+  /** The owner's limits of jobs and runs not yet ended, which an ended job opened again counts in. */
+  limits: { activeJobs: number; activeRuns: number }
   retry(job: JobRow, runNumbers: number[]): Promise<RetriedRun[]>
 }
 
@@ -48,6 +57,7 @@ export async function retryRuns(
   requestId?: string,
 ): Promise<RetriedRun[]> {
   const runNumbers = await runsToRetry(deps.db, job, request, requestId)
+  if (isTerminalJobStatus(job.status)) await withinOwnerLimits(deps, job)
   const keyStored = await provideKey(deps, job, request.openrouter_key)
   try {
     const retried = await deps.retry(job, runNumbers)
@@ -120,4 +130,14 @@ async function provideKey(deps: RetryDeps, job: JobRow, key: string | undefined)
   await storeJobSecret(deps.db, job.id, seal(deps.masterKey, key, job.id))
   await markJobWithKey(deps.db, job.id)
   return true
+}
+
+/** An ended job opened again is one more of its owner's jobs not yet ended, with all its runs. */
+async function withinOwnerLimits(deps: RetryDeps, job: JobRow): Promise<void> {
+  try {
+    await deps.db.transaction().execute((trx) => checkOwnerLimits(trx, job.owner_token_id, job.n_runs, deps.limits))
+  } catch (err) {
+    if (err instanceof OwnerLimitError) throw new ApiError(429, `too_many_${err.limit}`, err.message)
+    throw err
+  }
 }

@@ -58,6 +58,7 @@ export function jobControlRoutes(deps: AppDeps) {
       {
         db,
         masterKey: deps.masterKey,
+        limits: { activeJobs: config.limits.activeJobsPerToken, activeRuns: config.limits.activeRunsPerToken },
         retry: (j, runNumbers) =>
           workflowCall(deps, () =>
             deps.jobs.retry(jobWorkflowInput(j, config.harness.maxAttempts), runNumbers, requestId),
