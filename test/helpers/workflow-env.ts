@@ -9,19 +9,16 @@
  * time-skipping test server is a download that this machine cannot fetch, and a dev server of the
  * test's own would cost start-up time for nothing: every test has task queues of its own.
  */
-import { fileURLToPath } from 'node:url'
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client'
 import { CancelledFailure } from '@temporalio/common'
 import { TestWorkflowEnvironment } from '@temporalio/testing'
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker'
+import { DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker'
 import { expect, inject, onTestFinished } from 'vitest'
 import { installTemporalRuntime } from '../../src/runtime/process.js'
 import { hostTaskQueue } from '../../src/shared/ids.js'
 import type { FakeActivities } from './fake-activities.js'
 import { testLogger } from './test-log.js'
-
-const WORKFLOWS = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url))
-const FAST_TIME = fileURLToPath(new URL('./fast-time.ts', import.meta.url))
+import { bundleTestWorkflows } from './workflow-bundle.js'
 
 export interface WorkflowTestEnv {
   client: Client
@@ -42,11 +39,7 @@ export interface Workers {
 export async function createWorkflowTestEnv(): Promise<WorkflowTestEnv> {
   // The SDK's own log lines (activities failing on purpose, workers stopping) go to the test log.
   installTemporalRuntime({ logger: testLogger('warn', { component: 'temporal-sdk' }) })
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS,
-    workflowInterceptorModules: [FAST_TIME],
-    logger: sdkLogger(),
-  })
+  const bundle = await bundleTestWorkflows(sdkLogger())
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') })
   return {
     client: env.client,
