@@ -206,7 +206,11 @@ describe('retry', () => {
     await env.startWorkers(fakes, ['a'])
     const input = jobInput({ nRuns: 3, maxParallel: 1 })
     const handle = await startJob(fakes, input)
-    await inFlight(fakes, 1)
+    await eventually(
+      () => fakes.ended.has(1) && fakes.inFlight.has(2),
+      (ready) => ready,
+      { timeoutMs: 30_000 },
+    )
     expect(await retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1] })).toHaveLength(1)
     await sleep(1_500)
     hold = false
@@ -292,15 +296,29 @@ describe('retry', () => {
 
   it('refuses a retry and a pause of a job being cancelled', async () => {
     const fakes = new FakeActivities(['a'])
-    // An attempt that does not heartbeat hears of no cancel: the job stays cancelling meanwhile.
-    fakes.attempt = () => sleep(4_000).then(passed)
+    // An attempt that does not heartbeat hears of no cancel: the job stays cancelling until it ends.
+    let end = () => {}
+    const ended = new Promise<void>((resolve) => (end = resolve))
+    fakes.attempt = () => ended.then(passed)
     await env.startWorkers(fakes, ['a'])
     const input = jobInput({ nRuns: 1, maxParallel: 1 })
     const handle = await startJob(fakes, input)
     await inFlight(fakes, 1)
     await handle.cancel()
-    expect(await refusal(retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1] }))).toBe('job_cancelling')
-    expect(await refusal(setJobWorkflowPaused(env.client, input.jobId, true))).toBe('job_cancelling')
+    // Once the workflow has taken in the cancel (it passes it on to its run), updates meet it.
+    await eventually(
+      async () => (await handle.fetchHistory()).events ?? [],
+      (events) => events.some((e) => e.requestCancelExternalWorkflowExecutionInitiatedEventAttributes),
+      { timeoutMs: 30_000 },
+    )
+    try {
+      expect(await refusal(retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1] }))).toBe(
+        'job_cancelling',
+      )
+      expect(await refusal(setJobWorkflowPaused(env.client, input.jobId, true))).toBe('job_cancelling')
+    } finally {
+      end()
+    }
     await expectCancelled(handle)
   })
 })
