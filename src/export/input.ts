@@ -4,9 +4,8 @@
  * `runs` or `run_attempts` row is one of these as it is; a `job_tasks` row with its `task_index`
  * as `index`), so the exports can be built and tested from anything shaped the same.
  */
-import type { TaskFormat } from '../db/schema.js'
-import type { PhaseTimings, TestCounts } from '../shared/outcome.js'
-import type { ErrorClass, JobStatus, RunOutcome, RunStatus } from '../shared/status.js'
+import type { RunAttemptRow, RunRow, TaskFormat } from '../db/schema.js'
+import type { JobStatus } from '../shared/status.js'
 
 /** A timestamp as the database hands it over, or as an ISO string. */
 export type Instant = Date | string
@@ -52,46 +51,57 @@ export interface ExportTask {
   sha256: string
 }
 
-/** One run (a `runs` row). */
-export interface ExportRun {
-  id: string
-  job_id: string
-  task_index: number
-  run_number: number
-  status: RunStatus
-  outcome: RunOutcome | null
-  error_class: ErrorClass | null
-  error_message: string | null
-  reward: number | null
-  rewards: Record<string, number> | null
-  n_input_tokens: number | null
-  n_cache_tokens: number | null
-  n_output_tokens: number | null
-  cost_usd: number | null
-  tests: TestCounts | null
-  attempts: number
-  host: string | null
-  phase: string | null
-  created_at: Instant
-  updated_at: Instant
-  started_at: Instant | null
-  finished_at: Instant | null
-}
+/** A row as the exports take it: its timestamps may also be ISO strings (as fixtures have them). */
+type Loose<T> = { [K in keyof T]: T[K] extends Date ? Instant : T[K] extends Date | null ? Instant | null : T[K] }
 
-/** One attempt of a run (a `run_attempts` row). */
-export interface ExportAttempt {
-  run_id: string
-  attempt: number
-  host: string
-  outcome: RunOutcome | null
-  error_class: ErrorClass | null
-  error_message: string | null
-  phases: PhaseTimings | null
-  /** What the harness left as its result, as stored: Harbor's `TrialResult` for the `harbor` harness. */
-  result: object | null
-  started_at: Instant
-  finished_at: Instant | null
-}
+/** One run (a `runs` row). */
+export type ExportRun = Loose<
+  Pick<
+    RunRow,
+    | 'id'
+    | 'job_id'
+    | 'task_index'
+    | 'run_number'
+    | 'status'
+    | 'outcome'
+    | 'error_class'
+    | 'error_message'
+    | 'reward'
+    | 'rewards'
+    | 'n_input_tokens'
+    | 'n_cache_tokens'
+    | 'n_output_tokens'
+    | 'cost_usd'
+    | 'tests'
+    | 'attempts'
+    | 'host'
+    | 'phase'
+    | 'created_at'
+    | 'updated_at'
+    | 'started_at'
+    | 'finished_at'
+  >
+>
+
+/**
+ * One attempt of a run (a `run_attempts` row). Its `result` is what the harness left, as stored:
+ * Harbor's `TrialResult` for the `harbor` harness.
+ */
+export type ExportAttempt = Loose<
+  Pick<
+    RunAttemptRow,
+    | 'run_id'
+    | 'attempt'
+    | 'host'
+    | 'outcome'
+    | 'error_class'
+    | 'error_message'
+    | 'phases'
+    | 'result'
+    | 'started_at'
+    | 'finished_at'
+  >
+>
 
 /** `value` as an ISO 8601 string (UTC), or null. */
 export function isoOrNull(value: Instant | null): string | null {
