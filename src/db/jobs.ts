@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Db } from './database.js'
-import { LOG_NOTIFY_CHANNEL } from './run-logs.js'
+import { notifyLogChannel } from './run-logs.js'
 import type { JobRow, JobTaskRow, NewJob, NewJobTask } from './schema.js'
 import type { JobStatus } from '../shared/status.js'
 import type { JobMetrics } from '../metrics/job-metrics.js'
@@ -250,7 +250,7 @@ export async function finishJob(
       .where('id', '=', jobId)
       .execute()
     await trx.deleteFrom('job_secrets').where('job_id', '=', jobId).execute()
-    await sql`select pg_notify(${LOG_NOTIFY_CHANNEL}, ${jobId})`.execute(trx)
+    await notifyLogChannel(trx, jobId)
   })
 }
 

@@ -169,7 +169,12 @@ async function insertLines(
       .values(rows.slice(i, i + 2000))
       .execute()
   }
-  await sql`select pg_notify(${LOG_NOTIFY_CHANNEL}, ${runId})`.execute(trx)
+  await notifyLogChannel(trx, runId)
+}
+
+/** Wakes the event streams that follow `id` (a run's or a job's) at once: a notice on the log channel. */
+export async function notifyLogChannel(db: Db, id: string): Promise<void> {
+  await sql`select pg_notify(${LOG_NOTIFY_CHANNEL}, ${id})`.execute(db)
 }
 
 /** Appends lines inside a caller's transaction (status changes use this). */

@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely'
 import type { Db } from './database.js'
-import { appendRunLogInTransaction, LOG_NOTIFY_CHANNEL } from './run-logs.js'
+import { appendRunLogInTransaction, notifyLogChannel } from './run-logs.js'
 import type { RetriedRun } from '../shared/job-control.js'
 
 /** The job was given a key, which went when it ended: its runs cannot run again without it. */
@@ -79,7 +79,7 @@ export async function reopenRuns(
       .orderBy('run_number')
       .execute()
     if (mine.length > 0) await reopenJob(trx, jobId)
-    await notifyJob(trx, jobId)
+    await notifyLogChannel(trx, jobId)
     return mine.map((r) => ({ runNumber: r.run_number, retry: r.retries, firstAttempt: r.attempts + 1 }))
   })
 }
@@ -102,10 +102,5 @@ export async function setJobPaused(db: Db, jobId: string, paused: boolean): Prom
     .where('id', '=', jobId)
     .where('status', 'in', paused ? ['queued', 'running'] : ['paused'])
     .execute()
-  await notifyJob(db, jobId)
-}
-
-/** The job's event streams hear of a change at once (a notice on the log channel with the job's id). */
-async function notifyJob(db: Db, jobId: string): Promise<void> {
-  await sql`select pg_notify(${LOG_NOTIFY_CHANNEL}, ${jobId})`.execute(db)
+  await notifyLogChannel(db, jobId)
 }
