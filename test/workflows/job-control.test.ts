@@ -45,6 +45,20 @@ function holdAttempts(fakes: FakeActivities) {
   return { release: () => (released = true) }
 }
 
+/**
+ * Run 1's first attempt ends in an error of a class that is not retried by itself; every other
+ * attempt holds until `release()`, keeping the job open.
+ */
+function failRunOneThenHold(fakes: FakeActivities) {
+  let released = false
+  fakes.attempt = async (_host, ref) => {
+    if (ref.runNumber === 1 && ref.attempt === 1) return failedWith('agent')
+    await until(() => released)
+    return passed()
+  }
+  return { release: () => (released = true) }
+}
+
 const started = (fakes: FakeActivities) => fakes.inputsOf('runAttempt').length
 const inFlight = (fakes: FakeActivities, n: number) =>
   eventually(
@@ -167,13 +181,7 @@ describe('pause and resume', () => {
 describe('retry', () => {
   it('retries an ended run while the job runs: a workflow of its own, its attempts numbered on', async () => {
     const fakes = new FakeActivities(['a'])
-    let hold = true
-    // Run 1 ends in an error of a class that is not retried by itself; run 2 holds the job open.
-    fakes.attempt = async (_host, ref) => {
-      if (ref.runNumber === 1 && ref.attempt === 1) return failedWith('agent')
-      await until(() => !hold)
-      return passed()
-    }
+    const gate = failRunOneThenHold(fakes)
     await env.startWorkers(fakes, ['a'])
     const input = jobInput({ nRuns: 2, maxParallel: 2 })
     const handle = await startJob(fakes, input)
@@ -186,7 +194,7 @@ describe('retry', () => {
     const retried = await retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1, 2] })
     // Run 2 had not ended: it is not retried.
     expect(retried).toEqual([{ runNumber: 1, retry: 1, firstAttempt: 2 }])
-    hold = false
+    gate.release()
     expect(await handle.result()).toMatchObject({ status: 'completed' })
     const attemptsOf1 = fakes.inputsOf('runAttempt').filter((r) => r.runNumber === 1)
     expect(attemptsOf1.map((r) => r.attempt)).toEqual([1, 2])
@@ -197,12 +205,7 @@ describe('retry', () => {
 
   it("runs a retried run within the job's max_parallel, beside its own runs", async () => {
     const fakes = new FakeActivities(['a'])
-    let hold = true
-    fakes.attempt = async (_host, ref) => {
-      if (ref.runNumber === 1 && ref.attempt === 1) return failedWith('agent')
-      await until(() => !hold)
-      return passed()
-    }
+    const gate = failRunOneThenHold(fakes)
     await env.startWorkers(fakes, ['a'])
     const input = jobInput({ nRuns: 3, maxParallel: 1 })
     const handle = await startJob(fakes, input)
@@ -213,7 +216,7 @@ describe('retry', () => {
     )
     expect(await retryJobRuns(env.client, fakes.taskQueue, input, { runNumbers: [1] })).toHaveLength(1)
     await sleep(1_500)
-    hold = false
+    gate.release()
     expect(await handle.result()).toMatchObject({ status: 'completed' })
     expect(fakes.mostAtOnce()).toBe(1)
     expect(started(fakes)).toBe(4)
