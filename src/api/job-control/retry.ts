@@ -20,16 +20,13 @@ import { seal } from '../../secrets/sealed-box.js'
 import type { RetriedRun } from '../../shared/job-control.js'
 import { ERROR_CLASSES, isTerminalJobStatus, isTerminalRunStatus } from '../../shared/status.js'
 import { ApiError } from '../errors.js'
+import { OPENROUTER_KEY } from '../upload/upload-form.js'
 
 export const RetryRequest = z
   .object({
     run_numbers: z.array(z.number().int().min(1)).min(1).max(10_000).optional(),
     error_class: z.enum(ERROR_CLASSES).optional(),
-    openrouter_key: z
-      .string()
-      .trim()
-      .regex(/^[\x21-\x7e]{8,512}$/, 'openrouter_key must be 8 to 512 printable characters without spaces')
-      .optional(),
+    openrouter_key: OPENROUTER_KEY.optional(),
   })
   .strict()
   .refine((r) => (r.run_numbers === undefined) !== (r.error_class === undefined), {

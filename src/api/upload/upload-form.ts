@@ -47,6 +47,12 @@ function intField(name: string, min: number, max: number) {
     .pipe(z.number().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`))
 }
 
+/** An OpenRouter key as a request may send it (an upload's, or a retry's that brings it again). */
+export const OPENROUTER_KEY = z
+  .string()
+  .trim()
+  .regex(/^[\x21-\x7e]{8,512}$/, 'openrouter_key must be 8 to 512 printable characters without spaces')
+
 function uploadSchema(maxRuns: number, defaultEnvironment: string) {
   return z
     .object({
@@ -55,11 +61,7 @@ function uploadSchema(maxRuns: number, defaultEnvironment: string) {
         /^[A-Za-z0-9][\w.:/@+-]{0,199}$/,
         'model must look like vendor/model (at most 200 characters), e.g. openai/gpt-4o',
       ),
-      openrouter_key: z
-        .string()
-        .trim()
-        .regex(/^[\x21-\x7e]{8,512}$/, 'openrouter_key must be 8 to 512 printable characters without spaces')
-        .optional(),
+      openrouter_key: OPENROUTER_KEY.optional(),
       n_runs: intField('n_runs', 1, maxRuns).default(10),
       agent: text('agent').regex(PLUGIN_NAME, 'agent must be an agent name or module.path:ClassName').optional(),
       environment: text('environment')
