@@ -11,6 +11,7 @@ import { z } from 'zod'
 import { classifyByPhase, harborErrorClassOf, harborExitErrorClass } from '../../outcomes/harbor.js'
 import { invalidatesReward } from '../../outcomes/retry.js'
 import { usefulTail } from '../stderr-tail.js'
+import { parseJsonDocument } from '../json-document.js'
 import {
   errorOutcome,
   PASS_MARK,
@@ -69,17 +70,12 @@ export class UnreadableResultError extends Error {
 }
 
 export function parseTrialResultJson(text: string): TrialResult {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    throw new UnreadableResultError(`trial result.json is not JSON: ${(err as Error).message}`)
-  }
-  const parsed = TrialResultSchema.safeParse(json)
-  if (!parsed.success) {
-    throw new UnreadableResultError(`trial result.json does not match Harbor's TrialResult: ${parsed.error.message}`)
-  }
-  return parsed.data
+  return parseJsonDocument(
+    text,
+    TrialResultSchema,
+    { what: 'trial result.json', shape: "Harbor's TrialResult" },
+    (message) => new UnreadableResultError(message),
+  )
 }
 
 /**

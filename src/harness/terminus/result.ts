@@ -51,6 +51,7 @@ import {
   unknownAgentErrorClass,
 } from '../../outcomes/terminus.js'
 import { usefulTail } from '../stderr-tail.js'
+import { parseJsonDocument } from '../json-document.js'
 
 /** TB 0.2.18's `FailureMode` values (`terminal_bench/agents/failure_mode.py`). */
 export const TB_FAILURE_MODES = [
@@ -98,17 +99,12 @@ export class UnreadableTbResultsError extends Error {
 
 /** Parses the run's `results.json`; throws {@link UnreadableTbResultsError} when it is not TB's. */
 export function parseTbResultsJson(text: string): TbBenchmarkResults {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    throw new UnreadableTbResultsError(`tb results.json is not JSON: ${(err as Error).message}`)
-  }
-  const parsed = TbBenchmarkResultsSchema.safeParse(json)
-  if (!parsed.success) {
-    throw new UnreadableTbResultsError(`tb results.json does not match BenchmarkResults: ${parsed.error.message}`)
-  }
-  return parsed.data
+  return parseJsonDocument(
+    text,
+    TbBenchmarkResultsSchema,
+    { what: 'tb results.json', shape: 'BenchmarkResults' },
+    (message) => new UnreadableTbResultsError(message),
+  )
 }
 
 /**
