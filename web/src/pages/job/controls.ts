@@ -46,12 +46,13 @@ export function jobControls(jobId: string, hooks: ControlHooks): JobControls {
       },
     )
   }
-  const pause = h('button', { type: 'button', id: 'pause-job' }, 'Pause')
+  // Hidden until the job's status says which apply (showButtons).
+  const pause = h('button', { type: 'button', id: 'pause-job', hidden: true }, 'Pause')
   pause.title = 'Start no more runs until resumed; running runs go on to their end.'
   pause.addEventListener('click', () => act(pause, 'pause', 'Paused: no new run starts until you resume.'))
-  const resume = h('button', { type: 'button', id: 'resume-job', class: 'primary' }, 'Resume')
+  const resume = h('button', { type: 'button', id: 'resume-job', class: 'primary', hidden: true }, 'Resume')
   resume.addEventListener('click', () => act(resume, 'resume', 'Resumed.'))
-  const cancel = h('button', { type: 'button', class: 'danger', id: 'cancel-job' }, 'Cancel job')
+  const cancel = h('button', { type: 'button', class: 'danger', id: 'cancel-job', hidden: true }, 'Cancel job')
   cancel.addEventListener('click', () => {
     if (!confirm('Cancel this job? Running runs are stopped; their logs are kept.')) return
     cancel.textContent = 'Cancelling…'
